@@ -1,0 +1,102 @@
+"""Who may call what: one family of decorators for the core and the plugins.
+
+Every view carries exactly one access rule (``public``, ``login_required`` or
+``admin_required``); the role-matrix test walks the URL map and fails on a
+view without one.  Rows a user owns are checked with :func:`owned_or_404`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, redirect, request, url_for
+from flask_login import current_user
+
+from medianest.api.envelope import ApiError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ACCESS_ATTR = "medianest_access"
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _deny_anonymous() -> Any:
+    if wants_json():
+        raise ApiError("AUTH_REQUIRED", "Sign in, or send a personal API token as 'Authorization: Bearer ...'.")
+    if request.headers.get("HX-Request"):
+        response = redirect(url_for("auth.login_page"))
+        response.headers["HX-Redirect"] = url_for("auth.login_page", next=request.full_path)
+        return response
+    return redirect(url_for("auth.login_page", next=request.full_path))
+
+
+def _mark(view: F, rule: str) -> F:
+    setattr(view, ACCESS_ATTR, rule)
+    return view
+
+
+def public(view: F) -> F:
+    """Anyone, signed in or not."""
+    return _mark(view, "public")
+
+
+def login_required(view: F) -> F:
+    """Any signed-in, active user (cookie session or API token)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return _deny_anonymous()
+        return view(*args, **kwargs)
+
+    return _mark(wrapper, "user")  # type: ignore[return-value]
+
+
+def admin_required(view: F) -> F:
+    """Signed-in users with the ``admin`` role."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return _deny_anonymous()
+        if not current_user.is_admin:
+            raise ApiError("FORBIDDEN", "Only an admin may do this.")
+        return view(*args, **kwargs)
+
+    return _mark(wrapper, "admin")  # type: ignore[return-value]
+
+
+def csrf_exempt(view: F) -> F:
+    """For routes a browser never sends (webhooks, JSON login); they authenticate otherwise."""
+    view.medianest_csrf_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
+def owned_or_404(row: Any, what: str = "That item", owner_attr: str = "user_id") -> Any:
+    """The row if it exists and the signed-in user owns it (admins own everything).
+
+    Another user's row answers exactly like a missing one, so ids can't be probed.
+    """
+    if row is None or (not current_user.is_admin and getattr(row, owner_attr) != current_user.id):
+        raise ApiError("NOT_FOUND", f"{what} does not exist.")
+    return row
+
+
+def rate_limit_identity() -> str:
+    """The rate-limit key: the user when signed in, else the client address."""
+    user = getattr(g, "_login_user", None) or current_user
+    try:
+        if user is not None and user.is_authenticated:
+            return f"user:{user.id}"
+    except Exception:  # no request user loaded (e.g. the database is down)
+        pass
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def view_access(view: Callable[..., Any]) -> str | None:
+    return getattr(view, ACCESS_ATTR, None)

@@ -1,0 +1,16 @@
+"""JSON API conventions: envelope, errors, validation, pagination, OpenAPI."""
+
+from medianest.api.envelope import ApiError, error_response, ok, paginate, pagination_meta
+from medianest.api.route import api_route
+from medianest.api.schema import PageQuery, Schema
+
+__all__ = [
+    "ApiError",
+    "PageQuery",
+    "Schema",
+    "api_route",
+    "error_response",
+    "ok",
+    "paginate",
+    "pagination_meta",
+]

@@ -1,0 +1,106 @@
+"""The JSON envelope every ``/api/`` answer uses, and the errors that map onto it.
+
+Success: ``{"success": true, "data": ..., "meta": {...}}``.
+Failure: ``{"success": false, "error": {"code", "message", "details"}}`` with the
+matching HTTP status.  Codes are stable: scripts branch on them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import g, jsonify
+from flask.wrappers import Response
+
+# code -> default HTTP status
+ERROR_CODES: dict[str, int] = {
+    "BAD_REQUEST": 400,
+    "INVALID_JSON": 400,
+    "VALIDATION_ERROR": 400,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    "PAYLOAD_TOO_LARGE": 413,
+    "AUTH_REQUIRED": 401,
+    "INVALID_CREDENTIALS": 401,
+    "INVALID_TOKEN": 401,
+    "CSRF_FAILED": 403,
+    "FORBIDDEN": 403,
+    "ACCOUNT_SUSPENDED": 403,
+    "NOT_FOUND": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "CONFLICT": 409,
+    "GONE": 410,
+    "RATE_LIMITED": 429,
+    "INTERNAL_ERROR": 500,
+    "SERVICE_UNAVAILABLE": 503,
+    "SERVICE_TIMEOUT": 504,
+    "SERVICE_UNAUTHORIZED": 502,
+    "SERVICE_BAD_ANSWER": 502,
+    "NOT_CONFIGURED": 503,
+}
+
+
+class ApiError(Exception):
+    """Raise anywhere in a request to answer with the error envelope."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status or ERROR_CODES.get(code, 400)
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+def ok(data: Any = None, meta: dict[str, Any] | None = None, status: int = 200) -> Response:
+    response = jsonify({"success": True, "data": data, "meta": meta or {}})
+    response.status_code = status
+    return response
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    details = dict(details or {})
+    correlation_id = getattr(g, "correlation_id", None)
+    if correlation_id and "correlation_id" not in details:
+        details["correlation_id"] = correlation_id
+    return {"success": False, "error": {"code": code, "message": message, "details": details}}
+
+
+def error_response(
+    code: str,
+    message: str,
+    status: int | None = None,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    response = jsonify(error_body(code, message, details))
+    response.status_code = status or ERROR_CODES.get(code, 400)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def pagination_meta(page: int, per_page: int, total: int) -> dict[str, Any]:
+    return {
+        "pagination": {
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "pages": max(1, math.ceil(total / per_page)) if per_page else 1,
+        }
+    }
+
+
+def paginate(select_stmt: Any, page: int, per_page: int) -> tuple[list[Any], dict[str, Any]]:
+    """Run a SQLAlchemy ``select`` for one page; returns the rows and ``meta``."""
+    from medianest.extensions import db
+
+    result = db.paginate(select_stmt, page=page, per_page=per_page, error_out=False, count=True)
+    return list(result.items), pagination_meta(page, per_page, result.total or 0)

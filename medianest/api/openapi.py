@@ -1,0 +1,212 @@
+"""The OpenAPI 3.1 document of every JSON route, built from the URL map.
+
+Routes are found in ``app.url_map`` (core and plugins alike), described by the
+``RouteDoc`` that :func:`medianest.api.api_route` attached, and secured
+according to their access rule.  Schemas come from the same pydantic models
+that validate requests.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, render_template
+from pydantic import BaseModel, TypeAdapter
+
+from medianest import __version__
+from medianest.access import public, view_access
+from medianest.api.envelope import ERROR_CODES, ok
+from medianest.api.route import RouteDoc
+
+bp = Blueprint("openapi", __name__)
+
+_RULE_ARG = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+_CONVERTER_SCHEMA = {
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "path": {"type": "string"},
+    "uuid": {"type": "string", "format": "uuid"},
+}
+
+REF = "#/components/schemas/{model}"
+
+
+def _path_and_params(rule: str) -> tuple[str, list[dict[str, Any]]]:
+    params = []
+    for match in _RULE_ARG.finditer(rule):
+        params.append(
+            {
+                "name": match["name"],
+                "in": "path",
+                "required": True,
+                "schema": _CONVERTER_SCHEMA.get(match["converter"] or "", {"type": "string"}),
+            }
+        )
+    return _RULE_ARG.sub(lambda m: "{" + m["name"] + "}", rule), params
+
+
+class _Components:
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {}
+
+    def ref(self, model: Any) -> dict[str, Any]:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            schema = model.model_json_schema(ref_template=REF, mode="serialization")
+        else:
+            schema = TypeAdapter(model).json_schema(ref_template=REF, mode="serialization")
+        for name, definition in schema.pop("$defs", {}).items():
+            self.schemas.setdefault(name, definition)
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            self.schemas.setdefault(model.__name__, schema)
+            return {"$ref": REF.format(model=model.__name__)}
+        return schema
+
+    def request_ref(self, model: type[BaseModel]) -> dict[str, Any]:
+        schema = model.model_json_schema(ref_template=REF, mode="validation")
+        for name, definition in schema.pop("$defs", {}).items():
+            self.schemas.setdefault(name, definition)
+        self.schemas.setdefault(model.__name__, schema)
+        return {"$ref": REF.format(model=model.__name__)}
+
+
+def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=REF)
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
+    return params
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}},
+    }
+
+
+def build_document(app: Flask) -> dict[str, Any]:
+    components = _Components()
+    components.schemas["ErrorEnvelope"] = {
+        "type": "object",
+        "required": ["success", "error"],
+        "properties": {
+            "success": {"const": False},
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": {"type": "string", "enum": sorted(ERROR_CODES)},
+                    "message": {"type": "string"},
+                    "details": {"type": "object"},
+                },
+            },
+        },
+    }
+    components.schemas["Pagination"] = {
+        "type": "object",
+        "required": ["page", "per_page", "total", "pages"],
+        "properties": {k: {"type": "integer"} for k in ("page", "per_page", "total", "pages")},
+    }
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith("/api/"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        doc: RouteDoc = getattr(view, "medianest_api_doc", None) or RouteDoc(summary=(view.__doc__ or "").strip().split("\n")[0])
+        path, params = _path_and_params(rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            operation: dict[str, Any] = {
+                "operationId": f"{rule.endpoint}.{method.lower()}",
+                "summary": doc.summary or rule.endpoint,
+                "tags": doc.tags or [rule.endpoint.split(".")[0]],
+                "responses": {},
+            }
+            if doc.description and doc.description != doc.summary:
+                operation["description"] = doc.description
+            parameters = list(params)
+            if doc.query is not None:
+                parameters += _query_params(doc.query)
+            if parameters:
+                operation["parameters"] = parameters
+            if doc.body is not None and method in ("POST", "PUT", "PATCH", "DELETE"):
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": components.request_ref(doc.body)}},
+                }
+            access = view_access(view)
+            if access != "public":
+                operation["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
+            else:
+                operation["security"] = []
+            if doc.raw_response:
+                success = {"description": "OK", "content": {doc.raw_response: {"schema": {"type": "string"}}}}
+            else:
+                data_schema = components.ref(doc.response) if doc.response is not None else {}
+                meta_schema: dict[str, Any] = {"type": "object"}
+                if doc.paginated:
+                    meta_schema = {
+                        "type": "object",
+                        "required": ["pagination"],
+                        "properties": {"pagination": {"$ref": REF.format(model="Pagination")}},
+                    }
+                success = {
+                    "description": "OK",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["success", "data", "meta"],
+                                "properties": {"success": {"const": True}, "data": data_schema, "meta": meta_schema},
+                            }
+                        }
+                    },
+                }
+            operation["responses"][str(doc.response_status)] = success
+            operation["responses"]["default"] = _error_response("Error (see error.code)")
+            paths.setdefault(path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "MediaNest API",
+            "version": __version__,
+            "description": "JSON API of MediaNest. Errors use the envelope "
+            "`{success: false, error: {code, message, details}}`.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": components.schemas,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "A personal API token"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+        },
+    }
+
+
+def document() -> dict[str, Any]:
+    cached = current_app.extensions.get("medianest.openapi")
+    if cached is None:
+        cached = current_app.extensions["medianest.openapi"] = build_document(current_app)
+    return cached
+
+
+@bp.get("/api/v1/openapi.json")
+@public
+def openapi_json():
+    """The OpenAPI document of every JSON route."""
+    from flask import jsonify
+
+    return jsonify(document())
+
+
+@bp.get("/api/docs")
+@public
+def api_docs():
+    """The API document as a page."""
+    return render_template("api/docs.html", spec=document())
+
+
+__all__ = ["bp", "build_document", "ok"]

@@ -1,0 +1,25 @@
+"""Base classes for request and response schemas (pydantic)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Schema(BaseModel):
+    """A request schema: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PageQuery(Schema):
+    """``?page=&per_page=`` — the paging every list route takes."""
+
+    page: int = Field(default=1, ge=1, le=100_000)
+    per_page: int = Field(default=25, ge=1, le=100)
+
+
+class Envelope(BaseModel):
+    """Documentation only: the shape every success answer has."""
+
+    success: bool = True
+    meta: dict = Field(default_factory=dict)

@@ -1,0 +1,333 @@
+"""The application factory: a table of contents of what MediaNest is made of."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, abort, request, send_from_directory
+
+from medianest.settings import Settings, SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+# Blueprint names and URL prefixes the core keeps for itself.
+CORE_PREFIXES = {"", "api", "auth", "admin", "dashboard", "static", "setup", "healthz", "metrics", "socket.io"}
+CORE_API_PREFIXES = {"auth", "admin", "dashboard", "health", "openapi.json"}
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    config = dict(config or {})
+    settings: Settings = config.pop("settings", None) or load_settings()
+    app = Flask(
+        "medianest",
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(Path(__file__).parent / "static"),
+        instance_path=str(Path(settings.data_dir).resolve()),
+    )
+    configure_settings(app, settings, config)
+    configure_logging(app)
+    configure_extensions(app)
+    configure_plugins(app)
+    register_core_blueprints(app)
+    register_plugin_blueprints(app)
+    configure_events(app)
+    configure_background(app)
+    configure_requests(app)
+    run_startup_hooks(app)
+    return app
+
+
+def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]) -> None:
+    from medianest.keyring import Keyring, derive, instance_secret
+
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    secret = settings.secret_key
+    if not secret:
+        if not settings.embedded:
+            raise SettingsError("setting MEDIANEST_SECRET_KEY: required when REDIS_URL is set (production mode)")
+        secret = instance_secret(Path(settings.data_dir))
+    previous = [s.strip() for s in (settings.previous_secret_keys or "").split(",") if s.strip()]
+    app.extensions["medianest.keyring"] = Keyring(secret, previous)
+    app.config.update(
+        MEDIANEST=settings,
+        SECRET_KEY=derive(secret, b"flask-session").hex(),
+        SQLALCHEMY_DATABASE_URI=settings.sqlalchemy_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.sqlalchemy_url),
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(settings.base_url and settings.base_url.startswith("https://")),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_DURATION=timedelta(days=90),
+        PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+        JSON_SORT_KEYS=False,
+        MEDIANEST_ASSETS_DIR=str(ROOT / "node_modules"),
+    )
+    app.config.update(overrides)
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_recycle": 1800}
+
+
+def configure_logging(app: Flask) -> None:
+    from medianest.logs import configure_logging as configure
+
+    settings = app.config["MEDIANEST"]
+    if not app.config.get("TESTING"):
+        configure(settings.log_level, settings.log_format)
+
+
+def configure_extensions(app: Flask) -> None:
+    from medianest.extensions import csrf, db, htmx, login_manager, migrate
+
+    db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _sqlite_pragmas(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login_page"
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    htmx.init_app(app)
+    configure_rate_limits(app)
+    configure_socketio(app)
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    from sqlalchemy import event
+
+    from medianest.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def configure_rate_limits(app: Flask) -> None:
+    from medianest.extensions import limiter
+
+    settings = app.config["MEDIANEST"]
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
+    app.config.setdefault("RATELIMIT_STRATEGY", "fixed-window")
+    # The key prefix names the strategy: switching strategies on a live Redis
+    # would otherwise meet keys of the other type (WRONGTYPE) until they expire.
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "medianest-fw")
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # One shared budget for the JSON API per user (per address when anonymous);
+    # pages and the routes marked exempt (webhooks) don't count against it.
+    app.config.setdefault("RATELIMIT_APPLICATION", _api_limit)
+    app.config.setdefault("RATELIMIT_APPLICATION_LIMITS_EXEMPT_WHEN", _not_api_request)
+    limiter.init_app(app)
+
+    def limiter_state() -> dict[str, Any]:
+        fallback = bool(getattr(limiter, "_storage_dead", False))
+        return {
+            "status": "degraded" if fallback else "up",
+            "storage": "memory" if (settings.redis_url is None or fallback) else "redis",
+            "note": "Redis unreachable: limits are counted per process in memory" if fallback else None,
+        }
+
+    app.extensions["medianest.limiter_state"] = limiter_state
+
+
+def _api_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["MEDIANEST"].rate_limit_api
+
+
+def _not_api_request() -> bool:
+    from flask import current_app
+
+    if not request.path.startswith("/api/"):
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "medianest_rate_limit_exempt", False))
+
+
+def configure_socketio(app: Flask) -> None:
+    from medianest.extensions import socketio
+
+    settings = app.config["MEDIANEST"]
+    try:
+        from gevent import monkey
+
+        async_mode = "gevent" if monkey.is_module_patched("socket") else "threading"
+    except ImportError:
+        async_mode = "threading"
+    socketio.init_app(
+        app,
+        async_mode=async_mode,
+        message_queue=settings.redis_url,
+        cors_allowed_origins=[],
+        manage_session=False,
+        logger=False,
+        engineio_logger=False,
+        ping_interval=25,
+    )
+    import medianest.realtime  # noqa: F401  (registers the handlers)
+
+
+def configure_plugins(app: Flask) -> None:
+    from medianest import core_hooks
+    from medianest.admin.plugins import load_plugin_states
+    from medianest.plugins.host import PluginHost
+
+    host = PluginHost()
+    host.register(core_hooks, name="core")
+    host.load_entry_points()
+    app.extensions["medianest.plugins"] = host
+    with app.app_context():
+        load_plugin_states(app)
+
+
+def register_core_blueprints(app: Flask) -> None:
+    from medianest import admin, auth, dashboard, health, metrics
+    from medianest.api import openapi
+
+    for bp in (health.bp, metrics.bp, auth.bp, dashboard.bp, admin.bp, openapi.bp, _vendor_assets_blueprint()):
+        app.register_blueprint(bp)
+    app.extensions["medianest.blueprint_owners"] = {name: "core" for name in app.blueprints}
+
+
+def _prefix_of(rule: str) -> str:
+    parts = [p for p in rule.split("/") if p]
+    if parts[:2] == ["api", "v1"]:
+        return "api/v1/" + (parts[2] if len(parts) > 2 else "")
+    return parts[0] if parts else ""
+
+
+def register_plugin_blueprints(app: Flask) -> None:
+    """Register each plugin's blueprints, refusing names and prefixes already taken."""
+    host = app.extensions["medianest.plugins"]
+    owners: dict[str, str] = app.extensions["medianest.blueprint_owners"]
+    prefix_owner: dict[str, str] = {p: "core" for p in CORE_PREFIXES}
+    prefix_owner.update({f"api/v1/{p}": "core" for p in CORE_API_PREFIXES})
+    with app.app_context():
+        results = host.collect("register_blueprints", app=app)
+    for plugin_name, bp in results:
+        if not host.is_active(plugin_name):
+            continue
+        if not isinstance(bp, Blueprint):
+            host.fail(plugin_name, f"register_blueprints returned {type(bp).__name__}, not a Blueprint")
+            continue
+        if bp.name in owners:
+            host.fail(plugin_name, f"blueprint name {bp.name!r} is already used by {owners[bp.name]!r}")
+            continue
+        # Register into a scratch app first to learn the URL rules this blueprint adds.
+        scratch = Flask("scratch")
+        scratch.register_blueprint(bp)
+        prefixes = {_prefix_of(r.rule) for r in scratch.url_map.iter_rules() if r.endpoint != "static"}
+        clash = next(
+            ((p, prefix_owner[p]) for p in sorted(prefixes) if p in prefix_owner and prefix_owner[p] != plugin_name),
+            None,
+        )
+        if clash:
+            host.fail(plugin_name, f"URL prefix /{clash[0]} is already used by {clash[1]!r}")
+            continue
+        app.register_blueprint(bp)
+        owners[bp.name] = plugin_name
+        for p in prefixes:
+            prefix_owner[p] = plugin_name
+
+    @app.before_request
+    def _plugin_switched_off() -> None:
+        owner = owners.get(request.blueprint or "")
+        if owner and owner != "core" and not host.is_active(owner):
+            abort(404)
+
+
+def _vendor_assets_blueprint() -> Blueprint:
+    """Front-end libraries installed from the npm registry at set-up (never copied into the repo)."""
+    from medianest.access import public
+
+    files = {
+        "htmx.js": ("htmx.org/dist", "htmx.min.js"),
+        "socket.io.js": ("socket.io-client/dist", "socket.io.min.js"),
+    }
+    bp = Blueprint("vendor", __name__)
+
+    @bp.get("/static/vendor/<name>")
+    @public
+    def vendor(name: str):
+        """A front-end library from node_modules."""
+        from flask import current_app
+
+        if name not in files:
+            abort(404)
+        folder, filename = files[name]
+        root = Path(current_app.config["MEDIANEST_ASSETS_DIR"]) / folder
+        return send_from_directory(root, filename, max_age=86400)
+
+    return bp
+
+
+def configure_events(app: Flask) -> None:
+    host = app.extensions["medianest.plugins"]
+    declared: dict[str, str] = {}
+    with app.app_context():
+        for plugin_name, name in host.collect("published_events"):
+            if name in declared and declared[name] != plugin_name:
+                host.fail(plugin_name, f"event {name!r} is already published by {declared[name]!r}")
+                continue
+            declared[name] = plugin_name
+        subscriptions: dict[str, list] = {}
+        for plugin_name, (event_name, handler) in host.collect("event_subscriptions"):
+            subscriptions.setdefault(event_name, []).append((plugin_name, handler))
+    app.extensions["medianest.events"] = declared
+    app.extensions["medianest.subscriptions"] = subscriptions
+
+
+def configure_background(app: Flask) -> None:
+    from medianest.celery_app import build_beat_schedule, celery_init_app
+
+    celery = celery_init_app(app)
+    with app.app_context():
+        celery.conf.beat_schedule = build_beat_schedule(app)
+
+
+def configure_requests(app: Flask) -> None:
+    from medianest import correlation, errors, metrics, security
+
+    if app.config["MEDIANEST"].behind_proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    correlation.init_app(app)
+    metrics.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    @app.context_processor
+    def _layout_context() -> dict[str, Any]:
+        from flask_login import current_user
+
+        from medianest.plugins.types import NavItem
+
+        host = app.extensions["medianest.plugins"]
+        user = current_user if current_user.is_authenticated else None
+        items: list[NavItem] = [item for _, item in host.collect("nav_items", user=user)]
+        return {"nav_items": sorted(items, key=lambda i: (i.order, i.label))}
+
+
+def run_startup_hooks(app: Flask) -> None:
+    host = app.extensions["medianest.plugins"]
+    with app.app_context():
+        host.call("startup", app=app)

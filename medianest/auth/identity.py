@@ -1,0 +1,88 @@
+"""How a request becomes a user: the session cookie or a personal API token."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+
+from flask import Flask, current_app, g, request
+from sqlalchemy import update
+
+from medianest.extensions import db, login_manager
+from medianest.models import ApiToken, User, utcnow
+
+log = logging.getLogger("medianest.auth")
+
+TOKEN_PREFIX = "mn_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_api_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+@login_manager.user_loader
+def load_user(alternative_id: str) -> User | None:
+    user_id, _, session_token = alternative_id.partition(":")
+    if not user_id.isdigit() or not session_token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not secrets.compare_digest(user.session_token, session_token) or user.status != "active":
+        return None
+    return user
+
+
+@login_manager.request_loader
+def load_user_from_token(req) -> User | None:
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    token = header[len("Bearer ") :].strip()
+    g.bearer_attempted = True
+    row = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None or row.user.status != "active":
+        return None
+    g.auth_via_token = True
+    now = utcnow()
+    # Record last use at most once a minute, so reads stay reads.
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        db.session.commit()
+    return row.user
+
+
+def ensure_local_admin(app: Flask) -> User | None:
+    """The local ``admin`` exists from the first start; there is no default password.
+
+    With ``MEDIANEST_ADMIN_PASSWORD`` set, that is its password.  Without it, a
+    one-time setup link is written to the log until a password is chosen.
+    """
+    from medianest.auth.passwords import hash_password, verify_password
+    from medianest.models import InstallationValue
+
+    settings = app.config["MEDIANEST"]
+    admin = db.session.scalar(db.select(User).where(User.username == "admin", User.is_local.is_(True)))
+    if admin is None:
+        admin = User(username="admin", display_name="Administrator", role="admin", is_local=True)
+        db.session.add(admin)
+    if settings.admin_password and not verify_password(admin.password_hash, settings.admin_password):
+        admin.password_hash = hash_password(settings.admin_password)
+    db.session.commit()
+    if admin.password_hash is None:
+        token = InstallationValue.get_or_create("admin_setup_token", lambda: secrets.token_urlsafe(32))
+        base = settings.base_url or "http://127.0.0.1:5000"
+        log.warning("No admin password is set. Choose one at %s/setup/%s", base.rstrip("/"), token)
+        print(f"MediaNest: choose the admin password at {base.rstrip('/')}/setup/{token}", flush=True)
+    return admin
+
+
+def is_token_request() -> bool:
+    return bool(getattr(g, "auth_via_token", False)) or request.headers.get("Authorization", "").startswith("Bearer ")
+
+
+def current_settings():
+    return current_app.config["MEDIANEST"]

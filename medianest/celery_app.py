@@ -1,0 +1,130 @@
+"""Celery, bound to the Flask app: every task runs inside the app context.
+
+Production: Redis is the broker.  Embedded: kombu's filesystem transport in
+the instance folder, consumed by a worker thread inside the web process, so a
+task queued before a restart still runs after it.  Beat entries come from the
+plugins' ``periodic_tasks``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from celery import Celery, Task
+from celery.signals import task_postrun
+from flask import Flask
+
+log = logging.getLogger("medianest.worker")
+
+# Redis redelivers an unacknowledged task after this long; it must outlast the
+# longest job (a big playlist), and be the same wherever the broker is set up.
+VISIBILITY_TIMEOUT = 12 * 3600
+
+
+def broker_config(settings: Any) -> dict[str, Any]:
+    if settings.redis_url:
+        return {
+            "broker_url": settings.redis_url,
+            "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT, "max_connections": 64},
+            "result_backend": settings.redis_url,
+            "result_backend_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT},
+            "redbeat_redis_url": settings.redis_url,
+        }
+    queue = Path(settings.data_dir).resolve() / "queue"
+    for sub in ("in", "processed"):
+        (queue / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "broker_url": "filesystem://",
+        "broker_transport_options": {
+            "data_folder_in": str(queue / "in"),
+            "data_folder_out": str(queue / "in"),
+            "processed_folder": str(queue / "processed"),
+            "store_processed": False,
+        },
+        "result_backend": None,
+    }
+
+
+def celery_init_app(app: Flask) -> Celery:
+    settings = app.config["MEDIANEST"]
+
+    class FlaskTask(Task):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.conf.update(
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        beat_schedule_filename=str(Path(settings.data_dir).resolve() / "celerybeat-schedule"),
+        **broker_config(settings),
+    )
+    celery_app.conf.update(app.config.get("CELERY", {}))
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
+
+
+def build_beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:
+    host = app.extensions["medianest.plugins"]
+    schedule: dict[str, dict[str, Any]] = {}
+    owners: dict[str, str] = {}
+    for plugin_name, entry in host.collect("periodic_tasks"):
+        name, seconds, task = entry
+        if name in owners:
+            host.fail(plugin_name, f"periodic task {name!r} is already used by plugin {owners[name]!r}")
+            continue
+        owners[name] = plugin_name
+        schedule[name] = {"task": task.name, "schedule": float(seconds)}
+    return schedule
+
+
+@task_postrun.connect
+def _count_task(sender: Task | None = None, state: str | None = None, **_: Any) -> None:
+    from medianest.metrics import TASKS
+
+    TASKS.labels(task=getattr(sender, "name", "?"), state=state or "UNKNOWN").inc()
+
+
+class EmbeddedWorker:
+    """A Celery worker and beat inside this process (embedded mode)."""
+
+    def __init__(self, app: Flask, concurrency: int = 2) -> None:
+        self.app = app
+        self.celery = app.extensions["celery"]
+        self.concurrency = concurrency
+        self.worker = None
+        self.beat = None
+
+    def start(self) -> None:
+        from celery.beat import EmbeddedService
+
+        self.worker = self.celery.WorkController(
+            concurrency=self.concurrency,
+            pool="threads",
+            hostname=f"embedded@{threading.get_native_id()}",
+            without_heartbeat=True,
+            without_mingle=True,
+            without_gossip=True,
+            loglevel="INFO",
+        )
+        threading.Thread(target=self.worker.start, name="medianest-worker", daemon=True).start()
+        self.beat = EmbeddedService(self.celery, thread=True)
+        self.beat.start()
+        log.info("embedded worker started", extra={"concurrency": self.concurrency})
+
+    def stop(self) -> None:
+        if self.beat is not None:
+            self.beat.stop()
+        if self.worker is not None:
+            self.worker.stop(in_sighandler=False)

@@ -1,0 +1,165 @@
+"""The ``medianest`` command: a Flask CLI group with the commands DESIGN.md pins.
+
+``run``, ``worker``, ``beat``, ``db upgrade``, ``plugins``, ``rotate-key``,
+``backup`` and ``restore``.  A wrong setting stops any of them with one line
+naming it, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate.cli import db as migrate_db
+
+from medianest.settings import SettingsError
+
+
+def _create_app():
+    from medianest.app import create_app
+
+    try:
+        return create_app()
+    except SettingsError as exc:
+        click.echo(f"medianest: {exc}", err=True)
+        sys.exit(2)
+
+
+class MediaNestGroup(FlaskGroup):
+    """Flask's group, keeping our own ``db`` group over the one Flask-Migrate registers."""
+
+    def _load_plugin_commands(self) -> None:
+        if self._loaded_plugin_commands:
+            return
+        super()._load_plugin_commands()
+        self.add_command(db)
+
+
+@click.group(cls=MediaNestGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+@click.version_option(package_name="medianest")
+def cli() -> None:
+    """MediaNest: one sign-in in front of everything a Plex household does around its media server."""
+
+
+# ---------------------------------------------------------------- database
+@click.group("db")
+@with_appcontext
+def db() -> None:
+    """Database migrations (all branches: the core's and every plugin's)."""
+    from flask import g
+
+    g.directory = None
+    g.x_arg = ()
+
+
+for name, command in migrate_db.commands.items():
+    if name != "upgrade":
+        db.add_command(command, name)
+
+
+def migration_locations(app) -> list[str]:
+    from pathlib import Path
+
+    from medianest.app import ROOT
+
+    host = app.extensions["medianest.plugins"]
+    locations = [str(ROOT / "migrations" / "versions")]
+    for _plugin, location in host.collect("migration_locations"):
+        if Path(location).is_dir() and str(location) not in locations:
+            locations.append(str(location))
+    return locations
+
+
+def upgrade_database(app, revision: str = "heads") -> None:
+    """Apply every migration branch, then make sure the local admin exists."""
+    from flask_migrate import upgrade
+
+    from medianest.auth.identity import ensure_local_admin
+
+    with app.app_context():
+        upgrade(revision=revision)
+        ensure_local_admin(app)
+
+
+@db.command("upgrade")
+@click.argument("revision", default="heads")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Upgrade the database to the newest revision of every branch."""
+    upgrade_database(current_app._get_current_object(), revision)
+    click.echo("database upgraded")
+
+
+# ---------------------------------------------------------------- processes
+@cli.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def run(host: str, port: int) -> None:
+    """Start MediaNest: the embedded server, or the web process with production settings."""
+    app = current_app._get_current_object()
+    settings = app.config["MEDIANEST"]
+    if not settings.embedded:
+        os.execvp(
+            sys.executable,
+            [sys.executable, "-m", "gunicorn", "--config", "python:medianest.gunicorn_conf", "--bind", f"{host}:{port}", "wsgi:app"],
+        )
+    from medianest.celery_app import EmbeddedWorker
+    from medianest.extensions import socketio
+
+    upgrade_database(app)
+    if settings.embedded_worker:
+        EmbeddedWorker(app, settings.worker_concurrency).start()
+    click.echo(f"MediaNest is running on http://{host}:{port}")
+    socketio.run(app, host=host, port=port, use_reloader=False, log_output=False, allow_unsafe_werkzeug=True)
+
+
+@cli.command("worker", context_settings={"ignore_unknown_options": True})
+@click.option("--pool", default="prefork", show_default=True, help="prefork for downloads, gevent for I/O-bound checks")
+@click.option("--concurrency", "-c", default=2, show_default=True, type=int)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+@with_appcontext
+def worker(pool: str, concurrency: int, celery_args: tuple[str, ...]) -> None:
+    """Run a Celery worker for background jobs."""
+    celery = current_app.extensions["celery"]
+    celery.worker_main(["worker", "--loglevel=INFO", f"--pool={pool}", f"--concurrency={concurrency}", *celery_args])
+
+
+@cli.command("beat", context_settings={"ignore_unknown_options": True})
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+@with_appcontext
+def beat(celery_args: tuple[str, ...]) -> None:
+    """Run the Celery beat scheduler (the plugins' periodic tasks)."""
+    celery = current_app.extensions["celery"]
+    celery.start(["beat", "--loglevel=INFO", *celery_args])
+
+
+# ---------------------------------------------------------------- plugins
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@with_appcontext
+def plugins(as_json: bool) -> None:
+    """List the loaded plugins with their versions, hooks and errors."""
+    import json
+
+    host = current_app.extensions["medianest.plugins"]
+    rows = [info.to_public() for name, info in sorted(host.plugins.items()) if name != "core"]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['name']:<16} {row['version'] or '-':<10} {row['state']:<9} {', '.join(row['hooks'])}")
+        if row["error"]:
+            click.echo(f"{'':<16} error: {row['error']}")
+
+
+def main() -> None:
+    """Console entry point. ``run`` in embedded mode serves with gevent, patched first."""
+    if len(sys.argv) > 1 and sys.argv[1] == "run" and not os.environ.get("REDIS_URL"):
+        from gevent import monkey
+
+        monkey.patch_all()
+    cli.main(prog_name="medianest")

@@ -1,0 +1,37 @@
+"""The core's own hook implementations: it is registered as a plugin like the others."""
+
+from __future__ import annotations
+
+from flask import url_for
+
+from medianest.plugins import NavItem, hookimpl
+
+
+@hookimpl
+def published_events() -> list[str]:
+    from medianest.events import CORE_EVENTS
+
+    return list(CORE_EVENTS)
+
+
+@hookimpl
+def periodic_tasks() -> list:
+    from flask import current_app
+
+    from medianest.status import prune_status_history, run_health_checks
+
+    interval = current_app.config["MEDIANEST"].health_check_interval
+    return [
+        ("medianest.health-checks", interval, run_health_checks),
+        ("medianest.prune-status-history", 3600, prune_status_history),
+    ]
+
+
+@hookimpl
+def nav_items(user) -> list[NavItem]:
+    if user is None:
+        return []
+    items = [NavItem("Dashboard", url_for("dashboard.index"), order=0)]
+    if user.is_admin:
+        items.append(NavItem("Admin", url_for("admin.index"), order=1000))
+    return items

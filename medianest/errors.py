@@ -1,0 +1,106 @@
+"""Errors become the JSON envelope under ``/api/`` and a readable page elsewhere.
+
+No stack trace reaches a user: unexpected exceptions are logged with the
+correlation id, and the answer names only that id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, g, render_template, request
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from medianest.access import wants_json
+from medianest.api.envelope import ApiError, error_response
+
+log = logging.getLogger("medianest.errors")
+
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "AUTH_REQUIRED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+}
+
+
+def _page(status: int, message: str, code: str):
+    if request.headers.get("HX-Request"):
+        return render_template("errors/fragment.html", message=message, code=code), status
+    return render_template("errors/page.html", status=status, message=message, code=code), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        if wants_json():
+            return error_response(exc.code, exc.message, exc.status, exc.details, exc.headers)
+        return _page(exc.status, exc.message, exc.code)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(exc: RateLimitExceeded):
+        limit = exc.limit
+        reset_in = 60
+        try:
+            window = getattr(limit, "limit", None)
+            stats = app.extensions["limiter"].limiter.get_window_stats(window, *limit.scope_keys) if window else None
+        except Exception:
+            stats = None
+        if stats:
+            reset_in = max(1, int(stats.reset_time - time.time()))
+        headers = {"Retry-After": str(reset_in)}
+        message = f"Too many requests: the limit is {exc.description}. Try again in {reset_in} s."
+        if wants_json():
+            details = {"limit": str(exc.description), "reset_in": reset_in}
+            return error_response("RATE_LIMITED", message, 429, details, headers)
+        body, status = _page(429, message, "RATE_LIMITED")
+        return body, status, headers
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):
+        message = "The form's security token is missing or wrong; reload the page and try again."
+        if wants_json():
+            return error_response("CSRF_FAILED", message, 403, {"reason": exc.description})
+        return _page(403, message, "CSRF_FAILED")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        status = exc.code or 500
+        code = HTTP_CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR")
+        message = {
+            404: "Nothing here.",
+            405: f"{request.method} is not allowed here.",
+            413: "The request body is too large.",
+        }.get(status, exc.description or exc.name)
+        if wants_json():
+            headers = {"Allow": exc.get_response().headers.get("Allow", "")} if status == 405 else None
+            return error_response(code, message, status, headers=headers)
+        return _page(status, message, code)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        from medianest.extensions import db
+
+        db.session.rollback()
+        correlation_id = getattr(g, "correlation_id", None)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        plugin = _plugin_of_request(app)
+        if plugin:
+            log.error("the error came from plugin %s", plugin)
+        message = f"Something went wrong on our side. Quote {correlation_id} when reporting it."
+        if wants_json():
+            return error_response("INTERNAL_ERROR", message, 500)
+        return _page(500, message, "INTERNAL_ERROR")
+
+
+def _plugin_of_request(app: Flask) -> str | None:
+    owners = app.extensions.get("medianest.blueprint_owners", {})
+    return owners.get(request.blueprint or "")

@@ -1,0 +1,82 @@
+"""Liveness (``/healthz``, no I/O) and readiness (``/api/v1/health``)."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import text
+
+from medianest.access import public
+from medianest.api import api_route
+from medianest.extensions import db
+from medianest.models import ServiceStatus
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    """Liveness: the process answers. No I/O."""
+    return jsonify({"status": "ok"})
+
+
+def _timed(fn) -> dict:
+    started = time.perf_counter()
+    try:
+        fn()
+    except Exception as exc:
+        return {"status": "down", "error": f"{exc.__class__.__name__}: {exc}", "response_ms": None}
+    return {"status": "up", "response_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+def readiness() -> tuple[dict, bool]:
+    settings = current_app.config["MEDIANEST"]
+    checks: dict[str, dict] = {"database": _timed(lambda: db.session.execute(text("SELECT 1")))}
+    if checks["database"]["status"] != "up":
+        db.session.rollback()
+    healthy = checks["database"]["status"] == "up"
+    if settings.redis_url:
+        from redis import Redis
+
+        def ping() -> None:
+            Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1).ping()
+
+        checks["redis"] = _timed(ping)
+        healthy = healthy and checks["redis"]["status"] == "up"
+    limiter_state = current_app.extensions.get("medianest.limiter_state")
+    if limiter_state is not None:
+        checks["rate_limits"] = limiter_state()
+
+    host = current_app.extensions["medianest.plugins"]
+    plugins = {info.name: info.to_public() for info in host.plugins.values() if info.name != "core"}
+    services = {}
+    if checks["database"]["status"] == "up":
+        for row in db.session.scalars(db.select(ServiceStatus).order_by(ServiceStatus.service)):
+            services[row.service] = row.to_public()
+            if row.critical and row.status == "offline":
+                healthy = False
+    body = {
+        "status": "healthy" if healthy else "unhealthy",
+        "checks": checks,
+        "plugins": plugins,
+        "failed_plugins": [p.name for p in host.failed()],
+        "services": services,
+    }
+    return body, healthy
+
+
+@bp.get("/api/v1/health")
+@api_route(summary="Readiness: database, Redis, plugins and services", tags=["health"], errors=(503,))
+@public
+def health():
+    """Readiness: 200 when healthy, 503 when a critical check fails."""
+    body, healthy = readiness()
+    response = jsonify({"success": healthy, "data": body, "meta": {}} if healthy else {
+        "success": False,
+        "data": body,
+        "error": {"code": "SERVICE_UNAVAILABLE", "message": "A critical check failed.", "details": {}},
+    })
+    response.status_code = 200 if healthy else 503
+    return response

@@ -1,0 +1,37 @@
+"""The public face of the plugin contract.
+
+A plugin imports what it needs from here::
+
+    from medianest.plugins import hookimpl, DashboardCard, HealthCheck, publish
+
+See ``docs/plugins.md`` for every hook, with its signature and an example.
+"""
+
+import pluggy
+
+from medianest.events import publish
+from medianest.plugins.hookspecs import hookspec
+from medianest.plugins.types import (
+    ConnectionResult,
+    DashboardCard,
+    HealthCheck,
+    HealthResult,
+    NavItem,
+    ServiceSettings,
+    SettingField,
+)
+
+hookimpl = pluggy.HookimplMarker("medianest")
+
+__all__ = [
+    "ConnectionResult",
+    "DashboardCard",
+    "HealthCheck",
+    "HealthResult",
+    "NavItem",
+    "ServiceSettings",
+    "SettingField",
+    "hookimpl",
+    "hookspec",
+    "publish",
+]

@@ -1,0 +1,160 @@
+"""The whole plugin contract: every hook MediaNest calls, and how results combine.
+
+A plugin implements any subset of these with ``@hookimpl``, naming only the
+parameters it uses (pluggy passes an implementation just the arguments it
+asks for, so parameters are only ever added here, never removed).  A misspelt
+implementation is an error at start-up (``check_pending``).
+
+The host calls each plugin's implementation on its own: a plugin that raises is
+logged and disabled, the others' results are kept.  "Concatenated" below means
+the host joins the lists every enabled plugin returned, in load order.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from celery import Task
+    from flask import Blueprint, Flask
+
+    from medianest.models import User
+    from medianest.plugins.types import DashboardCard, HealthCheck, NavItem, ServiceSettings
+
+hookspec = pluggy.HookspecMarker("medianest")
+
+
+@hookspec
+def register_blueprints(app: Flask) -> list[Blueprint]:
+    """Blueprints this plugin serves.
+
+    :param app: the application being built (read its config; don't register
+        blueprints on it yourself — the host does, after checking names).
+    :returns: a list of :class:`flask.Blueprint`.  Pages live under
+        ``/<prefix>/`` and JSON under ``/api/v1/<prefix>/``.  Every view must
+        carry an access rule from :mod:`medianest.access` (``public``,
+        ``login_required``, ``admin_required``); JSON views use
+        :func:`medianest.api.api_route` so they are validated and documented.
+
+    Results are concatenated.  A blueprint name or URL prefix already taken by
+    the core or by a plugin loaded earlier is refused with both names; the
+    later plugin is disabled.
+    """
+
+
+@hookspec
+def dashboard_cards(user: User) -> list[DashboardCard]:
+    """Cards to show this user on the dashboard.
+
+    :param user: the signed-in :class:`medianest.models.User`; filter by
+        ``user.is_admin`` for admin-only cards.
+    :returns: a list of :class:`medianest.plugins.DashboardCard`.  The host
+        renders each card's template inside a frame that re-fetches it when one
+        of its ``refresh_events`` is published.  Card ids must be unique.
+
+    Results are concatenated and sorted by ``order``.  Must not call external
+    services: read what the periodic jobs stored.
+    """
+
+
+@hookspec
+def health_checks() -> list[HealthCheck]:
+    """Checks of the external services this plugin depends on.
+
+    :returns: a list of :class:`medianest.plugins.HealthCheck` (name, callable,
+        ``critical`` flag, timeout).  The periodic status job runs every check
+        in parallel, each under its own timeout, records the result and
+        publishes ``service.status`` when a status changes.  Never run inline
+        on a page view.
+
+    Results are concatenated; check names are unique across plugins.
+    """
+
+
+@hookspec
+def service_settings() -> list[ServiceSettings]:
+    """The admin forms for the external services this plugin talks to.
+
+    :returns: a list of :class:`medianest.plugins.ServiceSettings`: the fields
+        (which are secret), and ``test_connection(settings)`` run by the admin's
+        "test connection" button.  Values are stored encrypted and read back
+        with :func:`medianest.services.service_config`.
+
+    Results are concatenated; service keys are unique across plugins.
+    """
+
+
+@hookspec
+def periodic_tasks() -> list[tuple[str, float, Task]]:
+    """Celery beat entries.
+
+    :returns: a list of ``(name, seconds, task)``: a unique schedule name
+        (prefixed with the plugin's name), the interval in seconds and a Celery
+        task (``@shared_task`` with a name of ``<plugin>.<task>``).
+
+    Results are concatenated; a name already used is refused with both plugins
+    named.
+    """
+
+
+@hookspec
+def event_subscriptions() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
+    """React to events published on the bus.
+
+    :returns: a list of ``(event name, handler)``.  ``handler(payload)`` runs in
+        the publishing process (a web request or a Celery worker), with an app
+        context; it must be quick — queue a task for slow work.  A handler that
+        raises is logged; the event still reaches everyone else.
+
+    Results are concatenated.
+    """
+
+
+@hookspec
+def published_events() -> list[str]:
+    """The event names this plugin publishes.
+
+    :returns: a list of dotted names (``youtube.download.progress``).  The bus
+        refuses to publish a name nobody declared, and two plugins declaring
+        the same name are refused at start with both names.
+
+    Results are concatenated.
+    """
+
+
+@hookspec
+def nav_items(user: User | None) -> list[NavItem]:
+    """Links in the top bar.
+
+    :param user: the signed-in user (``None`` when anonymous); return only
+        what this user's role may open.
+    :returns: a list of :class:`medianest.plugins.NavItem`.
+
+    Results are concatenated and sorted by ``order``.
+    """
+
+
+@hookspec
+def migration_locations() -> list[str]:
+    """Folders of Alembic revisions for this plugin's own tables.
+
+    :returns: a list of absolute paths.  Each folder holds a branch with its own
+        label (the plugin's name) whose first revision ``depends_on`` the core
+        revision it needs; ``medianest db upgrade`` applies every branch.
+
+    Results are concatenated.
+    """
+
+
+@hookspec
+def startup(app: Flask) -> None:
+    """One-time initialisation after every plugin is loaded and registered.
+
+    :param app: the application; an app context is active.
+
+    Return values are ignored.  A plugin that raises here is disabled.
+    """

@@ -1,0 +1,159 @@
+"""The one typed settings object, read once at start-up.
+
+Every field comes from an environment variable (``MEDIANEST_*``, plus the
+conventional ``DATABASE_URL`` and ``REDIS_URL``) and also from ``NAME_FILE``,
+whose content is read from that file (Docker secrets).  With nothing set the
+embedded defaults apply: SQLite in the instance folder, no Redis.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import Field, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class SettingsError(ValueError):
+    """A setting has a value MediaNest cannot run with; the message names it."""
+
+
+class FileSecretsSource(PydanticBaseSettingsSource):
+    """``NAME_FILE`` environment variables: the setting's value is the file's content."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        for env_name in _env_names(field, field_name):
+            path = os.environ.get(f"{env_name}_FILE")
+            if path:
+                try:
+                    return Path(path).read_text().strip(), field_name, False
+                except OSError as exc:
+                    raise SettingsError(f"{env_name}_FILE: cannot read {path}: {exc.strerror}") from exc
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                values[key] = value
+        return values
+
+
+def _env_names(field: FieldInfo, field_name: str) -> list[str]:
+    alias = field.validation_alias
+    if alias is None:
+        return [f"MEDIANEST_{field_name.upper()}"]
+    if isinstance(alias, str):
+        return [alias]
+    return [str(choice) for choice in getattr(alias, "choices", [])]
+
+
+class Settings(BaseSettings):
+    """MediaNest's settings; see ``docs/configuration.md`` for each one."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDIANEST_", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(default=Path("instance"))
+    secret_key: str | None = None
+    previous_secret_keys: str | None = None
+    admin_password: str | None = None
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    metrics_token: str | None = None
+    base_url: str | None = None
+
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    behind_proxy: bool = False
+    max_body_bytes: int = 1024 * 1024
+
+    # Rate limits, in Flask-Limiter's notation.
+    rate_limit_api: str = "100/minute"
+    rate_limit_login: str = "5/minute"
+    rate_limit_youtube: str = "5/hour"
+    rate_limit_media_requests: str = "20/hour"
+
+    health_check_interval: float = 30.0
+    embedded_worker: bool = True
+    worker_concurrency: int = 2
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme.split("+")[0] not in ("postgresql", "postgres", "sqlite"):
+            raise ValueError("DATABASE_URL must be a postgresql:// or sqlite:// URL")
+        if parsed.scheme.startswith("postgres") and not parsed.hostname and "host=" not in parsed.query:
+            raise ValueError("DATABASE_URL has no host")
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value[len("postgres://") :]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if urlparse(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("REDIS_URL must be a redis:// URL")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, FileSecretsSource(settings_cls))
+
+    @property
+    def embedded(self) -> bool:
+        """Embedded mode: no Redis, everything in one process."""
+        return self.redis_url is None
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            # psycopg2 is the driver (psycogreen makes it cooperate with gevent).
+            if self.database_url.startswith("postgresql://"):
+                return "postgresql+psycopg2://" + self.database_url[len("postgresql://") :]
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'medianest.db').resolve()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning pydantic's report into one line per bad setting."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]) or "settings"
+            lines.append(f"setting {name}: {err['msg']}")
+        raise SettingsError("; ".join(lines)) from None
+
+
+def service_env(service: str, field: str) -> str | None:
+    """A service's setting from ``MEDIANEST_<SERVICE>_<FIELD>`` or its ``_FILE`` twin."""
+    name = f"MEDIANEST_{service.upper()}_{field.upper()}"
+    if name in os.environ:
+        return os.environ[name]
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise SettingsError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from exc
+    return None

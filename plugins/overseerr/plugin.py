@@ -1,0 +1,3 @@
+"""MediaNest's overseerr plugin: its hook implementations."""
+
+from medianest.plugins import hookimpl  # noqa: F401
