@@ -100,3 +100,9 @@ def rate_limit_identity() -> str:
 
 def view_access(view: Callable[..., Any]) -> str | None:
     return getattr(view, ACCESS_ATTR, None)
+
+
+def rate_limit_exempt(view: F) -> F:
+    """Not counted against the shared JSON API budget (webhook receivers authenticate otherwise)."""
+    view.medianest_rate_limit_exempt = True  # type: ignore[attr-defined]
+    return view
