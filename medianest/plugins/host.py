@@ -143,12 +143,12 @@ class PluginHost:
         """Call one hook on each active plugin separately; returns ``(plugin, result)`` pairs.
 
         An implementation that raises disables its plugin and is skipped.
-        Hook implementations are called in registration order (pluggy keeps
-        the newest first, so the list is reversed).
+        Implementations are called in registration order (the core first,
+        then the plugins by entry-point name).
         """
         caller = getattr(self.pm.hook, hook_name)
         results: list[tuple[str, Any]] = []
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in caller.get_hookimpls():
             name = impl.plugin_name
             if not self.is_active(name):
                 continue

@@ -19,6 +19,7 @@ TEST_PLUGINS = {
     "brokentest": ("tests.plugins.brokentest", "medianest-test-brokentest"),
     "hookfailtest": ("tests.plugins.hookfailtest", "medianest-test-hookfailtest"),
     "clashtest": ("tests.plugins.clashtest", "medianest-test-clashtest"),
+    "typotest": ("tests.plugins.typotest", "medianest-test-typotest"),
 }
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,8 +49,8 @@ class InstalledPlugins:
         if str(self.folder) in sys.path:
             sys.path.remove(str(self.folder))
         importlib.invalidate_caches()
-        for name in [m for m in sys.modules if m.startswith("tests.plugins.")]:
-            del sys.modules[name]
+        # Imported plugin modules stay in sys.modules: importing one again would
+        # register its Celery tasks a second time.
 
     def env(self) -> dict[str, str]:
         """Environment for a subprocess that should see the same plugins."""

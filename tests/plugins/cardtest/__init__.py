@@ -81,6 +81,15 @@ def api_bump():
     return ok({"count": bump("request")})
 
 
+@bp.post("/api/v1/cardtest/queue")
+@api_route(summary="Queue a tick for the background worker", tags=["cardtest"])
+@login_required
+def api_queue():
+    """Queue the periodic task once, now (runs on whichever worker is up)."""
+    tick.delay()
+    return ok({"queued": True}, status=202)
+
+
 @bp.post("/api/v1/cardtest/echo")
 @api_route(body=EchoBody, summary="Echo a validated body", tags=["cardtest"])
 @login_required
