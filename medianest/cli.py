@@ -73,14 +73,28 @@ def migration_locations(app) -> list[str]:
     return locations
 
 
+MIGRATION_LOCK = 0x6D6E_6D69  # PostgreSQL advisory lock id: two starters never migrate at once
+
+
 def upgrade_database(app, revision: str = "heads") -> None:
     """Apply every migration branch, then make sure the local admin exists."""
     from flask_migrate import upgrade
+    from sqlalchemy import text
 
     from medianest.auth.identity import ensure_local_admin
+    from medianest.extensions import db
 
     with app.app_context():
-        upgrade(revision=revision)
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as lock:
+                lock.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK})
+                try:
+                    upgrade(revision=revision)
+                finally:
+                    lock.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK})
+                    lock.commit()
+        else:
+            upgrade(revision=revision)
         ensure_local_admin(app)
 
 
@@ -102,7 +116,11 @@ def run(host: str, port: int) -> None:
     """Start MediaNest: the embedded server, or the web process with production settings."""
     app = current_app._get_current_object()
     settings = app.config["MEDIANEST"]
+    upgrade_database(app)
     if not settings.embedded:
+        from medianest.extensions import db
+
+        db.engine.dispose()  # no connection may cross into gunicorn's process
         os.execvp(
             sys.executable,
             [sys.executable, "-m", "gunicorn", "--config", "python:medianest.gunicorn_conf", "--bind", f"{host}:{port}", "wsgi:app"],
@@ -110,7 +128,6 @@ def run(host: str, port: int) -> None:
     from medianest.celery_app import EmbeddedWorker
     from medianest.extensions import socketio
 
-    upgrade_database(app)
     if settings.embedded_worker:
         EmbeddedWorker(app, settings.worker_concurrency).start()
     click.echo(f"MediaNest is running on http://{host}:{port}")

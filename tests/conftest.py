@@ -295,3 +295,16 @@ def browser_sign_in(page, server: LiveServer, username: str = "admin", password:
 
 
 __all__ = ["ADMIN_PASSWORD", "browser_sign_in", "shutil"]
+
+
+def wait_js(page, expression: str, timeout: float = 15.0) -> None:
+    """Poll a JavaScript expression until it is truthy (the pages' CSP forbids eval,
+    which Playwright's ``wait_for_function`` with an expression relies on)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.evaluate(f"() => Boolean({expression})"):
+            return
+        page.wait_for_timeout(150)
+    raise AssertionError(f"still false after {timeout} s: {expression}")

@@ -90,6 +90,19 @@ def api_queue():
     return ok({"queued": True}, status=202)
 
 
+@bp.post("/api/v1/cardtest/notify")
+@api_route(summary="Send the caller a notification", tags=["cardtest"])
+@login_required
+def api_notify():
+    """Publish a notification toast to the signed-in user only."""
+    from flask_login import current_user
+
+    from medianest.events import notify
+
+    notify(current_user.id, f"Hello {current_user.name}, the card test says hi", level="success", link="/cardtest/")
+    return ok({"sent": True})
+
+
 @bp.post("/api/v1/cardtest/echo")
 @api_route(body=EchoBody, summary="Echo a validated body", tags=["cardtest"])
 @login_required
