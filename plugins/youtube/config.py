@@ -1,0 +1,102 @@
+"""The youtube service settings, read once per job or request from ``service_config("youtube")``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+from medianest.plugins import ServiceSettings, SettingField
+
+SERVICE = "youtube"
+DEFAULT_HOSTS = ("youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be")
+GB = 1024**3
+
+
+@dataclass(frozen=True)
+class YoutubeConfig:
+    download_root: Path
+    allowed_hosts: tuple[str, ...]
+    quota_gb: float  # per user; 0 means no quota
+    max_concurrent: int
+    socket_timeout: float
+    retries: int  # extra attempts for network errors, per entry
+    retry_backoff: float  # seconds before the first retry, doubled each time
+    min_free_gb: float  # a job does not start when the disk has less free
+
+    @property
+    def quota_bytes(self) -> int | None:
+        return int(self.quota_gb * GB) if self.quota_gb > 0 else None
+
+
+def settings_form() -> ServiceSettings:
+    return ServiceSettings(
+        service=SERVICE,
+        title="YouTube downloads",
+        description="Where playlists are saved and how much each person may keep.",
+        fields=(
+            SettingField("download_root", "Download folder", help="Default: <data dir>/downloads. One sub-folder per user."),
+            SettingField(
+                "allowed_hosts",
+                "Allowed hosts",
+                default=",".join(DEFAULT_HOSTS),
+                help="Comma-separated host names (host:port to pin a port). Other URLs are refused.",
+            ),
+            SettingField("quota_gb", "Quota per user (GB)", kind="number", default="50", help="0 for no quota."),
+            SettingField("max_concurrent", "Downloads at the same time", kind="number", default="2"),
+            SettingField("socket_timeout", "Network timeout (seconds)", kind="number", default="20"),
+            SettingField("retries", "Retries on network errors", kind="number", default="3"),
+            SettingField("retry_backoff", "First retry after (seconds)", kind="number", default="2"),
+            SettingField("min_free_gb", "Keep free on disk (GB)", kind="number", default="1"),
+        ),
+        validate=validate,
+    )
+
+
+def _number(values: dict, name: str, default: float, minimum: float = 0) -> float:
+    raw = values.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number") from None
+    if number < minimum:
+        raise ValueError(f"{name} must be at least {minimum:g}")
+    return number
+
+
+def validate(values: dict) -> dict[str, str]:
+    errors = {}
+    for name, minimum in (("quota_gb", 0), ("max_concurrent", 1), ("socket_timeout", 0.1), ("retries", 0),
+                          ("retry_backoff", 0), ("min_free_gb", 0)):
+        try:
+            _number(values, name, 0, minimum)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    return errors
+
+
+def parse_hosts(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return DEFAULT_HOSTS
+    return tuple(h.strip().lower().rstrip(".") for h in raw.replace("\n", ",").split(",") if h.strip())
+
+
+def load() -> YoutubeConfig:
+    from medianest.services import service_config
+
+    values = service_config(SERVICE)
+    data_dir = Path(current_app.config["MEDIANEST"].data_dir)
+    root = values.get("download_root") or str(data_dir / "downloads")
+    return YoutubeConfig(
+        download_root=Path(root).expanduser().resolve(),
+        allowed_hosts=parse_hosts(values.get("allowed_hosts")),
+        quota_gb=_number(values, "quota_gb", 50),
+        max_concurrent=max(1, int(_number(values, "max_concurrent", 2, 1))),
+        socket_timeout=_number(values, "socket_timeout", 20, 0.1),
+        retries=int(_number(values, "retries", 3)),
+        retry_backoff=_number(values, "retry_backoff", 2),
+        min_free_gb=_number(values, "min_free_gb", 1),
+    )

@@ -1,0 +1,384 @@
+"""Downloads as the household sees them: submit, queue, cancel, retry, delete, recover.
+
+The database row is the truth.  A job gets a Celery message only when a slot
+is free (``dispatch``), so the global cap holds across every worker and the
+queue position is simply the row's rank among the queued ones.  Every message
+carries a fresh ``task_id`` that the row must still hold when the job starts:
+a message redelivered after its row was re-queued is dropped, never run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+
+from medianest.api import ApiError
+from medianest.events import publish
+from medianest.extensions import db
+from medianest.models import User, utcnow
+from medianest_youtube import config as youtube_config
+from medianest_youtube.models import ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, Download
+from medianest_youtube.paths import folder_size, inside, user_folder
+
+log = logging.getLogger("medianest.youtube")
+
+EVENTS = ("queued", "progress", "completed", "failed", "cancelled")
+STALE_AFTER = timedelta(minutes=3)  # a running job touches its row at least every 15 s
+_DISPATCH_LOCK_KEY = 0x59_54_44_4C  # "YTDL": serialises slot claims on PostgreSQL
+_dispatch_lock = threading.Lock()  # ... and between the threads of one process (SQLite)
+
+
+# ----------------------------------------------------------------- reading
+def cfg() -> youtube_config.YoutubeConfig:
+    return youtube_config.load()
+
+
+def user_dir(user_id: int, conf: youtube_config.YoutubeConfig | None = None) -> Path:
+    return user_folder((conf or cfg()).download_root, user_id)
+
+
+def folder_of(row: Download, conf: youtube_config.YoutubeConfig | None = None) -> Path | None:
+    return row.folder_path(user_dir(row.user_id, conf))
+
+
+def queue_positions() -> dict[int, int]:
+    ids = db.session.scalars(select(Download.id).where(Download.status == QUEUED).order_by(Download.id))
+    return {download_id: n for n, download_id in enumerate(ids, start=1)}
+
+
+def public(row: Download, positions: dict[int, int] | None = None) -> dict[str, Any]:
+    if positions is None:
+        positions = queue_positions() if row.status == QUEUED else {}
+    return row.to_public(queue_position=positions.get(row.id), folder_path=folder_of(row))
+
+
+def storage_used(user_id: int, conf: youtube_config.YoutubeConfig | None = None) -> int:
+    return folder_size(user_dir(user_id, conf))
+
+
+def file_path(row: Download, n: int) -> Path | None:
+    """The n-th file of a download, if it is still on disk inside its owner's folder."""
+    files = row.files or []
+    folder = folder_of(row)
+    if folder is None or not 0 <= n < len(files):
+        return None
+    path = folder / files[n]["name"]
+    if not inside(user_dir(row.user_id), path) or not path.is_file():
+        return None
+    return path
+
+
+def event_payload(row: Download, **extra: Any) -> dict[str, Any]:
+    folder = folder_of(row)
+    payload = {
+        "user_id": row.user_id,
+        "download_id": row.id,
+        "status": row.status,
+        "title": row.title or row.url,
+        "percent": round(row.percent or 0.0, 1),
+        "entry_index": row.entry_index,
+        "entry_count": row.entry_count,
+        "entry_title": row.entry_title,
+        "speed": row.speed,
+        "eta": row.eta,
+        "files": [str(folder / f["name"]) for f in (row.files or [])] if folder else [],
+        "failures": row.failures or [],
+        "error": row.error,
+    }
+    payload.update(extra)
+    return payload
+
+
+def announce(row: Download, event: str, **extra: Any) -> None:
+    """Publish ``youtube.download.<event>`` for this row (to its owner and the admins)."""
+    assert event in EVENTS
+    if event == "completed":
+        folder = folder_of(row)
+        extra.setdefault("folder", str(folder) if folder else None)
+    try:
+        publish(f"youtube.download.{event}", event_payload(row, **extra))
+    except Exception:  # the row already says it; the browser copy is best-effort
+        log.exception("could not publish youtube.download.%s for %s", event, row.id)
+
+
+# ----------------------------------------------------------------- submitting
+def submit(user: User, url: str, fmt: str) -> Download:
+    from medianest_youtube.urls import check_url
+
+    conf = cfg()
+    url = check_url(url, conf.allowed_hosts)
+    existing = db.session.scalar(
+        select(Download).where(Download.user_id == user.id, Download.url == url, Download.status.in_(ACTIVE))
+    )
+    if existing is not None:
+        raise ApiError(
+            "CONFLICT",
+            "This URL is already queued or downloading for you.",
+            409,
+            details={"download": public(existing)},
+        )
+    check_space(user.id, conf)
+    row = Download(user_id=user.id, url=url, format=fmt, status=QUEUED, percent=0.0, attempts=0, cancel_requested=False)
+    db.session.add(row)
+    db.session.commit()
+    announce(row, "queued", queue_position=queue_positions().get(row.id))
+    dispatch()
+    return row
+
+
+def check_space(user_id: int, conf: youtube_config.YoutubeConfig) -> None:
+    """Refuse when the user's quota is used up or the disk is nearly full."""
+    quota = conf.quota_bytes
+    if quota is not None:
+        used = storage_used(user_id, conf)
+        if used >= quota:
+            raise ApiError(
+                "QUOTA_EXCEEDED",
+                f"Your downloads use {used / 1024**3:.2f} GB of your {conf.quota_gb:g} GB quota; delete some first.",
+                details={"used_bytes": used, "quota_bytes": quota},
+            )
+    free = free_bytes(conf.download_root)
+    if free is not None and free < conf.min_free_gb * 1024**3:
+        raise ApiError(
+            "INSUFFICIENT_STORAGE",
+            "The server's disk is almost full; ask an admin to make room.",
+            details={"free_bytes": free},
+        )
+
+
+def free_bytes(root: Path) -> int | None:
+    probe = root
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        return shutil.disk_usage(probe).free
+    except OSError:
+        return None
+
+
+# ----------------------------------------------------------------- the queue
+def _claim_slot(row_id: int, cap: int, task_id: str) -> bool:
+    running = select(func.count()).select_from(Download).where(Download.status == RUNNING).scalar_subquery()
+    result = db.session.execute(
+        update(Download)
+        .where(Download.id == row_id, Download.status == QUEUED, running < cap)
+        .values(status=RUNNING, phase="waiting", task_id=task_id, heartbeat_at=utcnow(), cancel_requested=False)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def dispatch() -> list[int]:
+    """Give queued downloads to the workers while fewer than ``max_concurrent`` run."""
+    conf = cfg()
+    started: list[tuple[int, str]] = []
+    with _dispatch_lock:
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DISPATCH_LOCK_KEY})
+        running = db.session.scalar(select(func.count()).select_from(Download).where(Download.status == RUNNING)) or 0
+        free = conf.max_concurrent - running
+        if free > 0:
+            candidates = db.session.scalars(
+                select(Download.id).where(Download.status == QUEUED).order_by(Download.id).limit(free)
+            ).all()
+            for row_id in candidates:
+                task_id = uuid.uuid4().hex
+                if _claim_slot(row_id, conf.max_concurrent, task_id):
+                    started.append((row_id, task_id))
+        db.session.commit()
+    for row_id, task_id in started:
+        _send(row_id, task_id)
+    return [row_id for row_id, _ in started]
+
+
+def _send(row_id: int, task_id: str) -> None:
+    from medianest_youtube.tasks import download
+
+    try:
+        download.apply_async(args=[row_id, task_id], task_id=task_id)
+    except Exception:
+        log.exception("could not queue download %s; it goes back to the queue", row_id)
+        db.session.execute(
+            update(Download)
+            .where(Download.id == row_id, Download.task_id == task_id, Download.status == RUNNING)
+            .values(status=QUEUED, phase=None, task_id=None)
+        )
+        db.session.commit()
+
+
+def requeue(rows: list[Download], reason: str) -> list[int]:
+    """Put running downloads whose job is gone back at the head of the queue."""
+    ids = []
+    for row in rows:
+        if row.status != RUNNING:
+            continue
+        if row.cancel_requested:
+            finish_cancelled(row)
+            continue
+        row.status, row.phase, row.task_id, row.speed, row.eta = QUEUED, None, None, None, None
+        ids.append(row.id)
+    db.session.commit()
+    if ids:
+        log.warning("re-queued downloads %s: %s", ids, reason)
+    return ids
+
+
+def recover_orphans(live_task_ids: set[str] | None = None) -> list[int]:
+    """Downloads marked running whose task is not among ``live_task_ids`` go back to the queue.
+
+    ``None`` means no job can be alive (embedded mode starting: one process).
+    """
+    rows = db.session.scalars(select(Download).where(Download.status == RUNNING)).all()
+    orphans = [r for r in rows if live_task_ids is None or r.task_id not in live_task_ids]
+    ids = requeue(orphans, "no live task")
+    dispatch()
+    return ids
+
+
+def recover_stale(now=None) -> list[int]:
+    """Safety net: running downloads whose job stopped touching the row."""
+    cutoff = (now or utcnow()) - STALE_AFTER
+    rows = db.session.scalars(
+        select(Download).where(Download.status == RUNNING, Download.heartbeat_at < cutoff)
+    ).all()
+    return requeue(list(rows), "no heartbeat")
+
+
+# ----------------------------------------------------------------- managing
+def finish_cancelled(row: Download) -> None:
+    row.status, row.phase, row.speed, row.eta = CANCELLED, None, None, None
+    row.finished_at = utcnow()
+    row.task_id = None
+    row.cancel_requested = False
+    db.session.commit()
+    announce(row, "cancelled")
+
+
+def cancel(row: Download) -> Download:
+    if row.status not in ACTIVE:
+        raise ApiError("CONFLICT", f"This download is {row.status}; only a queued or running one can be cancelled.", 409)
+    if row.status == QUEUED or (row.status == RUNNING and row.phase == "waiting"):
+        # No job has touched it yet: nothing to stop, nothing partial on disk.
+        finish_cancelled(row)
+        dispatch()
+    else:
+        row.cancel_requested = True  # the job checks this between progress reports and stops
+        db.session.commit()
+    return row
+
+
+def retry(row: Download) -> Download:
+    if row.status not in (FAILED, CANCELLED):
+        raise ApiError("CONFLICT", f"This download is {row.status}; only a failed or cancelled one can be retried.", 409)
+    duplicate = db.session.scalar(
+        select(Download).where(
+            Download.user_id == row.user_id, Download.url == row.url, Download.status.in_(ACTIVE), Download.id != row.id
+        )
+    )
+    if duplicate is not None:
+        raise ApiError("CONFLICT", "This URL is already queued or downloading for you.", 409, {"download": public(duplicate)})
+    check_space(row.user_id, cfg())
+    row.status, row.phase, row.error, row.failures = QUEUED, None, None, None
+    row.percent, row.speed, row.eta, row.entry_index, row.entry_title = 0.0, None, None, None, None
+    row.finished_at, row.task_id, row.cancel_requested = None, None, False
+    db.session.commit()
+    announce(row, "queued", queue_position=queue_positions().get(row.id))
+    dispatch()
+    return row
+
+
+def delete(row: Download) -> None:
+    """Remove the row and its files; a running job notices the row is gone and stops."""
+    folder = folder_of(row)
+    names = [f["name"] for f in (row.files or [])]
+    shared = _names_listed_elsewhere(row)
+    was_active = row.is_active
+    db.session.delete(row)
+    db.session.commit()
+    if folder is not None:
+        remove_files(folder, [n for n in names if n not in shared], user_dir(row.user_id))
+    if was_active:
+        dispatch()
+
+
+def _names_listed_elsewhere(row: Download) -> set[str]:
+    """File names another download of the same user also lists in the same folder (kept on delete)."""
+    if not row.folder:
+        return set()
+    others = db.session.scalars(
+        select(Download).where(Download.user_id == row.user_id, Download.folder == row.folder, Download.id != row.id)
+    )
+    return {f["name"] for other in others for f in (other.files or [])}
+
+
+def remove_files(folder: Path, names: list[str], owner_dir: Path, partial_stems: list[str] = ()) -> None:
+    """Delete the named files and the partial files of ``partial_stems``; the folder too when empty."""
+    if not folder.is_dir() or not inside(owner_dir, folder):
+        return
+    targets = [folder / n for n in names]
+    for entry in folder.iterdir():
+        if any(entry.name.startswith(stem) and is_partial(entry.name) for stem in partial_stems):
+            targets.append(entry)
+    for path in targets:
+        if inside(folder, path) and path.is_file():
+            try:
+                path.unlink()
+            except OSError:
+                log.warning("could not remove %s", path)
+    try:
+        if folder != owner_dir and not any(folder.iterdir()):
+            folder.rmdir()
+    except OSError:
+        pass
+
+
+def is_partial(name: str) -> bool:
+    return name.endswith((".part", ".ytdl", ".temp")) or ".part-Frag" in name or ".temp." in name
+
+
+def list_query(user: User, status: str | None = None, user_id: int | None = None):
+    stmt = select(Download).order_by(Download.id.desc())
+    if not user.is_admin:
+        stmt = stmt.where(Download.user_id == user.id)
+    elif user_id is not None:
+        stmt = stmt.where(Download.user_id == user_id)
+    if status:
+        stmt = stmt.where(Download.status == status)
+    return stmt
+
+
+def active_for(user_id: int) -> list[Download]:
+    return list(
+        db.session.scalars(
+            select(Download).where(Download.user_id == user_id, Download.status.in_(ACTIVE)).order_by(Download.id)
+        )
+    )
+
+
+def queue_length() -> int:
+    return db.session.scalar(select(func.count()).select_from(Download).where(Download.status == QUEUED)) or 0
+
+
+def on_collection_ready(payload: dict[str, Any]) -> None:
+    """``plex.collection.ready``: remember the collection so the download page can link to it."""
+    try:
+        download_id = int(payload.get("download_id"))
+    except (TypeError, ValueError):
+        return
+    row = db.session.get(Download, download_id)
+    if row is None or (payload.get("user_id") is not None and payload.get("user_id") != row.user_id):
+        return
+    url = payload.get("url")
+    if isinstance(url, str) and not url.lower().startswith(("http://", "https://", "/")):
+        url = None  # never render a javascript: link from another plugin's event
+    row.collection_key = str(payload.get("collection_key") or "")[:100] or None
+    row.collection_url = url[:1000] if isinstance(url, str) else None
+    db.session.commit()
+

@@ -1,0 +1,108 @@
+"""A download: one video or playlist someone asked for. The row is the truth; the broker only carries it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from medianest.extensions import db
+from medianest.models import utcnow
+
+QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED = "queued", "running", "completed", "failed", "cancelled"
+STATUSES = (QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED)
+ACTIVE = (QUEUED, RUNNING)
+FINISHED = (COMPLETED, FAILED, CANCELLED)
+
+FORMATS = {
+    "best": "Best available",
+    "1080p": "Up to 1080p",
+    "720p": "Up to 720p",
+    "audio": "Audio only",
+}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
+class Download(db.Model):
+    __tablename__ = "youtube_downloads"
+    __table_args__ = (
+        Index("ix_youtube_downloads_status_id", "status", "id"),
+        Index("ix_youtube_downloads_user_id_status", "user_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(16), default="best")
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    # What the running job is doing: waiting (for a worker), listing, downloading, finishing.
+    phase: Mapped[str | None] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(String(500))
+    folder: Mapped[str | None] = mapped_column(String(255))  # relative to the user's folder
+    entry_count: Mapped[int | None]
+    entry_index: Mapped[int | None]  # 1-based, the entry being downloaded
+    entry_title: Mapped[str | None] = mapped_column(String(500))
+    percent: Mapped[float] = mapped_column(Float, default=0.0)
+    speed: Mapped[float | None] = mapped_column(Float)  # bytes per second
+    eta: Mapped[int | None]  # seconds
+    files: Mapped[list | None] = mapped_column(JSON)  # [{name, size, index, title}]
+    failures: Mapped[list | None] = mapped_column(JSON)  # [{index, title, url, error}]
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    collection_key: Mapped[str | None] = mapped_column(String(100))
+    collection_url: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def format_label(self) -> str:
+        return FORMATS.get(self.format, self.format)
+
+    def folder_path(self, user_dir: Path) -> Path | None:
+        return user_dir / self.folder if self.folder else None
+
+    def to_public(self, queue_position: int | None = None, folder_path: Path | None = None) -> dict:
+        files = self.files or []
+        return {
+            "id": self.id,
+            "user_id": self.user_id,
+            "url": self.url,
+            "format": self.format,
+            "status": self.status,
+            "phase": self.phase,
+            "title": self.title,
+            "folder": str(folder_path) if folder_path else None,
+            "entry_count": self.entry_count,
+            "entry_index": self.entry_index,
+            "entry_title": self.entry_title,
+            "percent": round(self.percent or 0.0, 1),
+            "speed": self.speed,
+            "eta": self.eta,
+            "queue_position": queue_position,
+            "files": [
+                {"n": n, "name": f["name"], "size": f.get("size"), "title": f.get("title"), "index": f.get("index")}
+                for n, f in enumerate(files)
+            ],
+            "total_bytes": sum(f.get("size") or 0 for f in files),
+            "failures": self.failures or [],
+            "error": self.error,
+            "attempts": self.attempts,
+            "cancel_requested": self.cancel_requested,
+            "collection_url": self.collection_url,
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+        }

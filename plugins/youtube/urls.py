@@ -1,0 +1,62 @@
+"""Which URLs a download may start from.
+
+Only http(s) URLs on the allowed hosts: yt-dlp fetches whatever it is given,
+so an open door here would let anyone with an account make the server read
+the household's own network.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from medianest.api import ApiError
+
+MAX_URL_LENGTH = 2048
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def host_allowed(url: str, allowed_hosts: tuple[str, ...]) -> bool:
+    try:
+        parts = urlsplit(url)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return False
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        return False
+    for entry in allowed_hosts:
+        name, sep, pinned = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        if not sep:
+            name = entry
+        if host != name:
+            continue
+        if not sep or (pinned.isdigit() and int(pinned) == port):
+            return True
+    return False
+
+
+def check_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
+    """The URL, stripped, or an :class:`ApiError` saying why it cannot be downloaded."""
+    url = (url or "").strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise ApiError("INVALID_URL", f"The URL is longer than {MAX_URL_LENGTH} characters.")
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise ApiError("INVALID_URL", "The URL contains spaces or control characters.")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        raise ApiError("INVALID_URL", "That is not a valid URL.") from None
+    if not parts.scheme or not parts.netloc:
+        raise ApiError("INVALID_URL", "That is not a URL; paste the address of a video or playlist.")
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ApiError("INVALID_URL", "Only http and https addresses can be downloaded.", details={"scheme": parts.scheme})
+    if parts.username or parts.password:
+        raise ApiError("INVALID_URL", "Addresses with a user name or password are not accepted.")
+    if not host_allowed(url, allowed_hosts):
+        raise ApiError(
+            "HOST_NOT_ALLOWED",
+            f"Downloads from {parts.hostname} are not allowed here.",
+            details={"host": parts.hostname, "allowed_hosts": list(allowed_hosts)},
+        )
+    return url

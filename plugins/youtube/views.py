@@ -1,0 +1,252 @@
+"""Pages under ``/youtube/`` and JSON under ``/api/v1/youtube/``.
+
+Each page route serves the whole page, or just its fragment when htmx asks
+(``HX-Request``), so a Socket.IO event re-fetches the fragment from the
+database: a reload and a live update show the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from pydantic import BaseModel, Field, ValidationError
+
+from medianest.access import login_required, owned_or_404
+from medianest.api import ApiError, PageQuery, Schema, api_route, ok, paginate
+from medianest.extensions import db, limiter
+from medianest_youtube import downloads
+from medianest_youtube.models import FORMATS, STATUSES, Download
+from medianest_youtube.urls import MAX_URL_LENGTH
+
+bp = Blueprint("youtube", __name__, template_folder="templates")
+
+FormatName = Literal["best", "1080p", "720p", "audio"]
+StatusName = Literal["queued", "running", "completed", "failed", "cancelled"]
+
+
+def _submission_limit() -> str:
+    return current_app.config["MEDIANEST"].rate_limit_youtube
+
+
+# One budget for the form and the API; only accepted submissions count against it.
+submission_limit = limiter.shared_limit(
+    _submission_limit, scope="youtube-submissions", deduct_when=lambda response: response.status_code < 400
+)
+
+
+class NewDownload(Schema):
+    url: str = Field(max_length=MAX_URL_LENGTH, description="A video or playlist URL on an allowed host")
+    format: FormatName = Field(default="best", description="best, 1080p (at most), 720p (at most) or audio (audio only)")
+
+
+class DownloadQuery(PageQuery):
+    status: StatusName | None = None
+    user_id: int | None = Field(default=None, description="Admins only: one user's downloads")
+
+
+class DownloadFileOut(BaseModel):
+    n: int
+    name: str
+    size: int | None = None
+    title: str | None = None
+    index: int | None = None
+
+
+class DownloadOut(BaseModel):
+    id: int
+    user_id: int
+    url: str
+    format: str
+    status: str
+    phase: str | None = None
+    title: str | None = None
+    folder: str | None = None
+    entry_count: int | None = None
+    entry_index: int | None = None
+    entry_title: str | None = None
+    percent: float
+    speed: float | None = None
+    eta: int | None = None
+    queue_position: int | None = None
+    files: list[DownloadFileOut]
+    total_bytes: int
+    failures: list[dict]
+    error: str | None = None
+    attempts: int
+    cancel_requested: bool
+    collection_url: str | None = None
+    created_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+def _row_or_404(download_id: int) -> Download:
+    return owned_or_404(db.session.get(Download, download_id), "That download")
+
+
+def _fragment_or_page(fragment: str, page: str, **context):
+    template = fragment if request.headers.get("HX-Request") else page
+    response = make_response(render_template(template, **context))
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+# ------------------------------------------------------------------ JSON API
+@bp.get("/api/v1/youtube/downloads")
+@api_route(query=DownloadQuery, response=list[DownloadOut], paginated=True, summary="List downloads", tags=["youtube"])
+@login_required
+def api_list(query: DownloadQuery):
+    """Your downloads, newest first; admins see everyone's and may filter by ``user_id``."""
+    rows, meta = paginate(downloads.list_query(current_user, query.status, query.user_id), query.page, query.per_page)
+    positions = downloads.queue_positions()
+    return ok([downloads.public(r, positions) for r in rows], meta)
+
+
+@bp.post("/api/v1/youtube/downloads")
+@submission_limit
+@api_route(body=NewDownload, response=DownloadOut, status=201, summary="Queue a download", tags=["youtube"],
+           errors=(400, 403, 409, 429, 507))
+@login_required
+def api_create(body: NewDownload):
+    """Queue a video or playlist; 409 with the existing download when the same URL is already queued or running."""
+    row = downloads.submit(current_user, body.url, body.format)
+    return ok(downloads.public(row), status=201)
+
+
+@bp.get("/api/v1/youtube/downloads/<int:download_id>")
+@api_route(response=DownloadOut, summary="One download with its files", tags=["youtube"], errors=(404,))
+@login_required
+def api_detail(download_id: int):
+    """Details of a download: progress, files with sizes, failed entries."""
+    return ok(downloads.public(_row_or_404(download_id)))
+
+
+@bp.delete("/api/v1/youtube/downloads/<int:download_id>")
+@api_route(summary="Delete a download and its files", tags=["youtube"], errors=(404,))
+@login_required
+def api_delete(download_id: int):
+    """Remove the download and its files (a running one is stopped first)."""
+    downloads.delete(_row_or_404(download_id))
+    return ok({"id": download_id, "deleted": True})
+
+
+@bp.post("/api/v1/youtube/downloads/<int:download_id>/cancel")
+@api_route(response=DownloadOut, status=202, summary="Cancel a download", tags=["youtube"], errors=(404, 409))
+@login_required
+def api_cancel(download_id: int):
+    """Stop a queued or running download; partial files are removed."""
+    row = downloads.cancel(_row_or_404(download_id))
+    return ok(downloads.public(row), status=202)
+
+
+@bp.post("/api/v1/youtube/downloads/<int:download_id>/retry")
+@api_route(response=DownloadOut, status=202, summary="Retry a failed or cancelled download", tags=["youtube"],
+           errors=(404, 409))
+@login_required
+def api_retry(download_id: int):
+    """Queue a failed or cancelled download again; finished entries are not fetched twice."""
+    row = downloads.retry(_row_or_404(download_id))
+    return ok(downloads.public(row), status=202)
+
+
+@bp.get("/api/v1/youtube/downloads/<int:download_id>/files/<int:n>")
+@api_route(summary="Fetch one downloaded file (Range supported)", tags=["youtube"], errors=(404,),
+           raw_response="application/octet-stream")
+@login_required
+def api_file(download_id: int, n: int):
+    """The n-th file of your download (0-based), with Range and conditional requests."""
+    row = _row_or_404(download_id)
+    path = downloads.file_path(row, n)
+    if path is None:
+        raise ApiError("NOT_FOUND", "That file does not exist (any more).")
+    return send_file(path, conditional=True, as_attachment=request.args.get("download") == "1", download_name=path.name)
+
+
+# ------------------------------------------------------------------ pages
+def _page_context(error: str | None = None, form: dict | None = None) -> dict:
+    rows = db.session.scalars(downloads.list_query(current_user).limit(100)).all()
+    return {
+        "rows": rows,
+        "positions": downloads.queue_positions(),
+        "formats": FORMATS,
+        "error": error,
+        "form": form or {},
+        "statuses": STATUSES,
+        "queue_length": downloads.queue_length(),
+    }
+
+
+@bp.get("/youtube/")
+@login_required
+def index():
+    """Your downloads and the form to add one (the list alone for htmx)."""
+    return _fragment_or_page("youtube/_list.html", "youtube/index.html", **_page_context())
+
+
+@bp.post("/youtube/")
+@submission_limit
+@login_required
+def submit_form():
+    """The page form: queue a download, then show it."""
+    form = {"url": request.form.get("url", ""), "format": request.form.get("format", "best")}
+    try:
+        body = NewDownload.model_validate(form)
+        row = downloads.submit(current_user, body.url, body.format)
+    except ValidationError as exc:
+        field = exc.errors()[0]["loc"][0] if exc.errors() else "url"
+        message = "Choose one of the offered formats." if field == "format" else "Paste a shorter URL."
+        return make_response(render_template("youtube/index.html", **_page_context(message, form)), 400)
+    except ApiError as exc:
+        return make_response(render_template("youtube/index.html", **_page_context(exc.message, form)), exc.status)
+    return redirect(url_for("youtube.detail", download_id=row.id), 303)
+
+
+@bp.get("/youtube/<int:download_id>")
+@login_required
+def detail(download_id: int):
+    """One download: live progress, files, failures, actions (the fragment alone for htmx)."""
+    try:
+        row = _row_or_404(download_id)
+    except ApiError:
+        if request.headers.get("HX-Request"):
+            return make_response(render_template("youtube/_gone.html"), 200)  # deleted meanwhile: say so
+        raise
+    data = downloads.public(row)
+    return _fragment_or_page("youtube/_download.html", "youtube/detail.html", row=row, d=data)
+
+
+def _form_action(download_id: int, action) -> object:
+    row = _row_or_404(download_id)
+    try:
+        action(row)
+    except ApiError as exc:
+        from flask import flash
+
+        flash(exc.message, "error")
+    return row
+
+
+@bp.post("/youtube/<int:download_id>/cancel")
+@login_required
+def cancel_form(download_id: int):
+    """Cancel from the page."""
+    _form_action(download_id, downloads.cancel)
+    return redirect(url_for("youtube.detail", download_id=download_id), 303)
+
+
+@bp.post("/youtube/<int:download_id>/retry")
+@login_required
+def retry_form(download_id: int):
+    """Retry from the page."""
+    _form_action(download_id, downloads.retry)
+    return redirect(url_for("youtube.detail", download_id=download_id), 303)
+
+
+@bp.post("/youtube/<int:download_id>/delete")
+@login_required
+def delete_form(download_id: int):
+    """Delete from the page."""
+    _form_action(download_id, downloads.delete)
+    return redirect(url_for("youtube.index"), 303)
