@@ -180,3 +180,9 @@ def main() -> None:
 
         monkey.patch_all()
     cli.main(prog_name="medianest")
+
+
+from medianest.backup import backup, restore  # noqa: E402  (the commands live beside their helpers)
+
+cli.add_command(backup)
+cli.add_command(restore)

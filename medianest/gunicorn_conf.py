@@ -1,27 +1,108 @@
 """gunicorn settings for the web process (production mode).
 
-Socket.IO needs every request of one client on the same process, so each
-gunicorn runs ONE gevent worker; scale with several instances behind the
-proxy, sharing the Redis message queue.  simple-websocket serves WebSocket
-under plain ``-k gevent`` (gevent-websocket is deliberately not installed).
+``medianest run`` starts gunicorn with this file when ``REDIS_URL`` is set;
+by hand: ``gunicorn --config python:medianest.gunicorn_conf wsgi:app``.
+
+Workers: Socket.IO (Engine.IO) keeps a client's long-polling requests and its
+WebSocket on the process that opened the session, and gunicorn's arbiter
+spreads requests over its workers without stickiness, so each gunicorn runs
+exactly ONE worker.  A gevent worker serves up to ``worker_connections``
+clients at once (an open Socket.IO connection is one of them).  To serve more,
+run more single-worker web containers behind a proxy that pins a client to one
+of them (``ip_hash`` in nginx, ``lb_policy ip_hash`` in Caddy); they share
+events through the Redis message queue.  ``workers`` is therefore not read
+from the environment: a second worker would break Socket.IO, not speed it up.
+
+WebSocket: simple-websocket serves the upgrade under plain ``-k gevent``
+(gevent-websocket is deliberately not installed; with it the plain gevent
+worker cannot serve WebSocket at all).
+
+Shutdown: on SIGTERM gunicorn stops accepting, lets running requests finish
+for up to ``graceful_timeout`` seconds, then closes what is left (open
+Socket.IO connections; the browser reconnects).  Keep the container's stop
+grace period longer than that (compose: ``stop_grace_period``).
+
+Behind a proxy: ``MEDIANEST_BEHIND_PROXY=true`` makes the app trust one hop
+of ``X-Forwarded-For/-Proto/-Host`` (werkzeug's ProxyFix); gunicorn's own
+``forwarded_allow_ips`` then defaults to every address, since the proxy's
+address on a container network is not fixed.  Without it only 127.0.0.1 is
+trusted.  ``MEDIANEST_FORWARDED_ALLOW_IPS`` overrides either default.
 """
 
+from __future__ import annotations
+
 import os
+import sys
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        print(f"medianest: setting {name}: {value!r} is not a whole number", file=sys.stderr, flush=True)
+        sys.exit(2)
+
+
+def _env_true(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
 
 worker_class = "gevent"
 workers = 1
-worker_connections = int(os.environ.get("MEDIANEST_WORKER_CONNECTIONS", "1000"))
+worker_connections = _env_int("MEDIANEST_WORKER_CONNECTIONS", 1000)
 bind = os.environ.get("MEDIANEST_BIND", "0.0.0.0:5000")
-timeout = 60
-graceful_timeout = 30
+
+# A worker that does not report to the arbiter for this long is restarted; a
+# gevent worker reports from its hub, so only a blocked hub (a C call that does
+# not yield) trips it, never a long download or an open WebSocket.
+timeout = _env_int("MEDIANEST_WORKER_TIMEOUT", 60)
+graceful_timeout = _env_int("MEDIANEST_GRACEFUL_TIMEOUT", 30)
 keepalive = 5
-forwarded_allow_ips = os.environ.get("MEDIANEST_FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = os.environ.get(
+    "MEDIANEST_FORWARDED_ALLOW_IPS", "*" if _env_true("MEDIANEST_BEHIND_PROXY") else "127.0.0.1"
+)
+
+# MediaNest logs each request itself (JSON with the correlation id).
 accesslog = None
 errorlog = "-"
+loglevel = os.environ.get("MEDIANEST_LOG_LEVEL", "info").lower()
+# The container's file system may be read-only apart from its volumes.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+proc_name = "medianest-web"
 
 
-def post_fork(server, worker):
+def on_starting(server) -> None:
+    """Check the settings in the arbiter, before any worker: one line, no traceback.
+
+    ``wsgi.py`` builds the app in the worker, where a wrong setting would only
+    show as a traceback and gunicorn's "Worker failed to boot".
+    """
+    from flask import Flask
+
+    from medianest.app import configure_settings
+    from medianest.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+        configure_settings(Flask("medianest-check"), settings, {})
+    except SettingsError as exc:
+        print(f"medianest: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    except OSError as exc:
+        print(f"medianest: setting MEDIANEST_DATA_DIR: {exc.filename}: {exc.strerror}", file=sys.stderr, flush=True)
+        sys.exit(2)
+
+
+def post_fork(server, worker) -> None:
     # psycopg2 blocks the whole gevent worker unless it yields to the hub.
     from psycogreen.gevent import patch_psycopg
 
     patch_psycopg()
+
+
+def worker_abort(worker) -> None:
+    # SIGABRT from the arbiter after ``timeout``: say which worker hung.
+    worker.log.error("worker %s did not answer for %ss and is restarted", worker.pid, timeout)

@@ -94,6 +94,7 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL has no host")
         if value.startswith("postgres://"):
             value = "postgresql://" + value[len("postgres://") :]
+        _check_database_url_parts(value)
         return value
 
     @field_validator("redis_url")
@@ -131,6 +132,28 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'medianest.db').resolve()}"
 
 
+def _check_database_url_parts(value: str) -> None:
+    """What SQLAlchemy or the driver would otherwise reject later with a traceback."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        port = urlparse(value).port
+    except ValueError:
+        raise ValueError("the port is not a number from 1 to 65535") from None
+    if port == 0:
+        raise ValueError("the port is not a number from 1 to 65535")
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError("cannot be parsed as a database URL") from None
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise ValueError("names no SQLite file (sqlite:////path/to/medianest.db)")
+        if not Path(url.database).parent.is_dir():
+            raise ValueError(f"the folder of the SQLite file {url.database} does not exist")
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings, turning pydantic's report into one line per bad setting."""
     from pydantic import ValidationError
@@ -141,7 +164,7 @@ def load_settings(**overrides: Any) -> Settings:
         lines = []
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]) or "settings"
-            lines.append(f"setting {name}: {err['msg']}")
+            lines.append(f"setting {name}: {err['msg'].removeprefix('Value error, ')}")
         raise SettingsError("; ".join(lines)) from None
 
 
