@@ -141,7 +141,10 @@ def app(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path, install
     application = build_app(make_settings(data_dir, url if db_backend == "postgresql" else url, redis, **overrides))
     application.test_client_class = MediaNestClient
     with application.app_context():
-        limiter.reset()
+        try:
+            limiter.reset()
+        except Exception:  # a test that points Redis at nothing on purpose
+            pass
     application.config["TEST_DB_BACKEND"] = db_backend
     yield application
     _dispose(application)

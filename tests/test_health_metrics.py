@@ -1,0 +1,67 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import pytest
+
+from medianest.plugins.types import HealthCheck, HealthResult
+
+
+def test_healthz_does_no_io(app, client, monkeypatch):
+    from medianest.extensions import db
+
+    def explode(*a, **k):
+        raise AssertionError("healthz touched the database")
+
+    monkeypatch.setattr(db.session, "execute", explode)
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.plugins("cardtest")
+def test_readiness_is_503_when_a_critical_check_fails(app, client):
+    from medianest.extensions import db
+    from medianest.status import record
+
+    with app.app_context():
+        record({"vault": ("cardtest", HealthCheck("vault", lambda: None, critical=True), HealthResult("offline", error="down"))})
+        db.session.commit()
+    response = client.get("/api/v1/health")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["success"] is False and body["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert body["data"]["services"]["vault"]["status"] == "offline"
+    with app.app_context():
+        record({"vault": ("cardtest", HealthCheck("vault", lambda: None, critical=True), HealthResult("online"))})
+    assert client.get("/api/v1/health").status_code == 200
+
+
+@pytest.mark.settings(redis_url="redis://127.0.0.1:1/0")
+def test_readiness_reports_redis_down(client):
+    response = client.get("/api/v1/health")
+    assert response.status_code == 503
+    assert response.get_json()["data"]["checks"]["redis"]["status"] == "down"
+
+
+@pytest.mark.settings(redis_url="use-test-redis")
+def test_readiness_reports_redis_up(client):
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.get_json()["data"]["checks"]["redis"]["status"] == "up"
+
+
+@pytest.mark.settings(metrics_token="scrape-me")
+def test_metrics_need_the_token_and_count_requests(client):
+    client.get("/healthz")
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    response = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert 'medianest_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert "medianest_http_request_duration_seconds_bucket" in text
+    assert "medianest_socketio_connections" in text
+    assert "medianest_tasks_total" in text
+
+
+def test_metrics_are_off_without_a_token(client):
+    assert client.get("/metrics").status_code == 404

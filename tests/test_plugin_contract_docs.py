@@ -1,0 +1,58 @@
+"""The plugin contract stays honest: every hook is documented with its exact
+signature in docs/plugins.md and has a test of its own."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from medianest.plugins import hookspecs
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.sqlite_only
+
+
+def _hooks() -> dict[str, inspect.Signature]:
+    return {
+        name: inspect.signature(fn)
+        for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+        if hasattr(fn, "medianest_spec")
+    }
+
+
+def test_there_are_hooks():
+    assert {"register_blueprints", "dashboard_cards", "health_checks", "service_settings", "periodic_tasks",
+            "event_subscriptions", "nav_items", "startup"} <= set(_hooks())
+
+
+def test_every_hookspec_has_a_docstring_with_returns_and_combination():
+    for name, fn in inspect.getmembers(hookspecs, inspect.isfunction):
+        if not hasattr(fn, "medianest_spec"):
+            continue
+        doc = inspect.getdoc(fn) or ""
+        assert ":returns:" in doc or "Return values are ignored" in doc, name
+        assert "concatenated" in doc or "ignored" in doc, name
+
+
+def test_every_hook_is_documented_with_its_exact_signature():
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+    headings = dict(re.findall(r"^### `(\w+)\(([^)]*)\)`", docs, flags=re.M))
+    for name, signature in _hooks().items():
+        assert name in headings, f"docs/plugins.md has no section for {name}"
+        params = ", ".join(signature.parameters)
+        assert headings[name] == params, f"{name}: documented ({headings[name]}) vs hookspec ({params})"
+    assert set(headings) <= set(_hooks()), f"documented hooks that don't exist: {set(headings) - set(_hooks())}"
+
+
+def test_every_hook_has_a_test_of_its_own():
+    names: set[str] = set()
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_hook_"):
+                names.add(node.name)
+    for hook in _hooks():
+        assert any(hook in name for name in names), f"no test named test_hook_...{hook}..."

@@ -1,0 +1,61 @@
+"""Both running modes: a task queued before a restart runs after it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+pytestmark = [pytest.mark.plugins("cardtest")]
+
+
+def _count(server, http) -> int:
+    return http.get(server.url + "/api/v1/cardtest/count", timeout=10).json()["data"]["count"]
+
+
+def _wait_count(server, http, at_least: int, timeout: float = 40) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = _count(server, http)
+        if value >= at_least:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"count stayed below {at_least}")
+
+
+def test_embedded_task_queued_before_restart_runs_after_it(live_server_factory, installed_plugins):
+    """Embedded: the queue lives in the instance folder; the in-process worker drains it after a restart."""
+    server = live_server_factory(plugins=installed_plugins, env={"MEDIANEST_EMBEDDED_WORKER": "false"})
+    http = server.session()
+    assert http.post(server.url + "/api/v1/cardtest/queue", timeout=10).status_code == 202
+    time.sleep(1.0)
+    assert _count(server, http) == 0  # nobody consumed it: no worker in this process
+    server.stop()
+    server.env["MEDIANEST_EMBEDDED_WORKER"] = "true"
+    server.start()
+    http = server.session()
+    assert _wait_count(server, http, 1) >= 1
+
+
+@pytest.mark.slow
+def test_production_task_queued_while_no_worker_runs_after_worker_starts(live_server_factory, installed_plugins):
+    server = live_server_factory(plugins=installed_plugins, redis=True)
+    http = server.session()
+    assert http.post(server.url + "/api/v1/cardtest/queue", timeout=10).status_code == 202
+    server.stop()  # the web process restarts too; the task waits in Redis
+    server.start()
+    http = server.session()
+    assert _count(server, http) == 0
+    worker = live_server_factory.process(["worker", "--pool", "threads", "-c", "1"], server, "worker")
+    worker.wait_for_log("ready", timeout=60)
+    assert _wait_count(server, http, 1) == 1
+    assert requests.get(server.url + "/healthz", timeout=5).ok
+
+
+def test_embedded_server_runs_the_beat_schedule_in_process(live_server_factory, installed_plugins):
+    server = live_server_factory(plugins=installed_plugins)
+    http = server.session()
+    assert _wait_count(server, http, 2, timeout=30) >= 2
+    health = http.get(server.url + "/api/v1/health", timeout=10).json()["data"]
+    assert health["services"]["cardtest"]["status"] == "online"
