@@ -26,6 +26,9 @@ def wants_json() -> bool:
 
 
 def _deny_anonymous() -> Any:
+    auth_error = g.get("medianest_auth_error")
+    if auth_error:  # a credential was sent and refused: say which and why
+        raise ApiError(*auth_error)
     if wants_json():
         raise ApiError("AUTH_REQUIRED", "Sign in, or send a personal API token as 'Authorization: Bearer ...'.")
     if request.headers.get("HX-Request"):

@@ -49,15 +49,20 @@ def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]
         secret = instance_secret(Path(settings.data_dir))
     previous = [s.strip() for s in (settings.previous_secret_keys or "").split(",") if s.strip()]
     app.extensions["medianest.keyring"] = Keyring(secret, previous)
+    secure = bool(settings.base_url and settings.base_url.startswith("https://"))
     app.config.update(
         MEDIANEST=settings,
         SECRET_KEY=derive(secret, b"flask-session").hex(),
+        # Sessions signed with a previous secret stay valid while ``rotate-key`` runs.
+        SECRET_KEY_FALLBACKS=[derive(old, b"flask-session").hex() for old in previous],
+        # __Host-: only over HTTPS, for this host and path / (OWASP ASVS 3.4.4).
+        SESSION_COOKIE_NAME="__Host-medianest" if secure else "session",
         SQLALCHEMY_DATABASE_URI=settings.sqlalchemy_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.sqlalchemy_url),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=bool(settings.base_url and settings.base_url.startswith("https://")),
+        SESSION_COOKIE_SECURE=secure,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_DURATION=timedelta(days=90),

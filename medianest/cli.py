@@ -182,6 +182,30 @@ def main() -> None:
     cli.main(prog_name="medianest")
 
 
+# ---------------------------------------------------------------- keys
+@cli.command("rotate-key")
+@click.option("--dry-run", is_flag=True, help="Count what would be re-encrypted, change nothing.")
+@with_appcontext
+def rotate_key(dry_run: bool) -> None:
+    """Re-encrypt every stored secret under the current MEDIANEST_SECRET_KEY.
+
+    Put the old secret in MEDIANEST_PREVIOUS_SECRET_KEYS (comma-separated) and the
+    new one in MEDIANEST_SECRET_KEY, restart, then run this; running processes
+    keep reading both until every value carries the new key id.
+    """
+    from medianest.keyring import DecryptionError
+    from medianest.services import rotate_encryption
+
+    try:
+        counts = rotate_encryption(dry_run=dry_run)
+    except DecryptionError as exc:
+        click.echo(f"medianest: {exc}", err=True)
+        sys.exit(1)
+    verb = "would re-encrypt" if dry_run else "re-encrypted"
+    click.echo(f"{verb} {counts['service_settings']} service setting(s) and {counts['plex_tokens']} Plex token(s); "
+               f"{counts['current']} value(s) already used the current key")
+
+
 from medianest.backup import backup, restore  # noqa: E402  (the commands live beside their helpers)
 
 cli.add_command(backup)

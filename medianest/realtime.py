@@ -9,8 +9,9 @@ join or leave rooms.
 from __future__ import annotations
 
 import logging
+import threading
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room
 
@@ -20,8 +21,27 @@ from medianest.metrics import SOCKET_CONNECTIONS
 
 log = logging.getLogger("medianest.realtime")
 
+# Which user each connection of this process belongs to; with Redis, the sids
+# of every process are also kept in a Redis set per user, so a sign-out made in
+# one process reaches connections held by another (through the message queue).
+_local_users: dict[str, int] = {}
+_local_lock = threading.Lock()
+SOCKETS_KEY = "medianest:sockets:user:{}"
+_redis_clients: dict[str, object] = {}
 
-@socketio.on("connect")
+
+def _redis():
+    url = current_app.config["MEDIANEST"].redis_url
+    if not url:
+        return None
+    client = _redis_clients.get(url)
+    if client is None:
+        from redis import Redis
+
+        client = _redis_clients[url] = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return client
+
+
 def on_connect(auth: dict | None = None) -> None:
     if not current_user.is_authenticated:
         raise ConnectionRefusedError("unauthorized")
@@ -30,20 +50,72 @@ def on_connect(auth: dict | None = None) -> None:
     if current_user.is_admin:
         join_room(ADMINS_ROOM)
     SOCKET_CONNECTIONS.inc()
+    with _local_lock:
+        _local_users[request.sid] = current_user.id
+    redis = _redis()
+    if redis is not None:
+        key = SOCKETS_KEY.format(current_user.id)
+        try:
+            redis.sadd(key, request.sid)
+            redis.expire(key, 7 * 86400)
+        except Exception:
+            log.warning("could not record socket %s in Redis", request.sid)
     log.debug("socket %s joined as user %s", request.sid, current_user.id)
 
 
-@socketio.on("disconnect")
 def on_disconnect(*_: object) -> None:
     SOCKET_CONNECTIONS.dec()
+    with _local_lock:
+        user_id = _local_users.pop(request.sid, None)
+    redis = _redis()
+    if redis is not None and user_id is not None:
+        try:
+            redis.srem(SOCKETS_KEY.format(user_id), request.sid)
+        except Exception:
+            log.warning("could not forget socket %s in Redis", request.sid)
 
 
 def sign_out_sockets(user_id: int) -> None:
-    """End this user's live connections: a final event, then their rooms are closed."""
+    """End this user's live connections in every process: a final event, then a server-side disconnect.
+
+    A connection held by another web process is disconnected through the Redis
+    message queue (python-socketio forwards ``disconnect`` of a sid it doesn't hold).
+    """
     room = user_room(user_id)
     socketio.emit("session.ended", {"user_id": user_id}, to=room, namespace="/")
     manager = socketio.server.manager
-    sids = list(manager.get_participants("/", room)) if room in manager.rooms.get("/", {}) else []
-    for sid, _eio_sid in sids:
+    sids = {sid for sid, _eio_sid in manager.get_participants("/", room)} if room in manager.rooms.get("/", {}) else set()
+    with _local_lock:
+        sids |= {sid for sid, uid in _local_users.items() if uid == user_id}
+    redis = _redis()
+    if redis is not None:
+        key = SOCKETS_KEY.format(user_id)
+        try:
+            sids |= {sid.decode() if isinstance(sid, bytes) else sid for sid in redis.smembers(key)}
+            redis.delete(key)
+        except Exception:
+            log.warning("could not read the sockets of user %s from Redis", user_id)
+    for sid in sids:
         socketio.server.disconnect(sid, namespace="/")
     socketio.close_room(room, namespace="/")
+
+
+def _register_handlers() -> None:
+    """Put the handlers in ``socketio.handlers`` so every app's ``init_app`` binds them.
+
+    ``@socketio.on`` binds only to the server of the app being configured when
+    this module is first imported; a second app in the same process (tests,
+    the CLI) would then accept anonymous connections.
+    """
+    server, socketio.server = socketio.server, None
+    try:
+        socketio.on("connect")(on_connect)
+        socketio.on("disconnect")(on_disconnect)
+    finally:
+        socketio.server = server
+    if server is not None:
+        for message, handler, namespace in socketio.handlers[-2:]:
+            server.on(message, handler, namespace=namespace)
+
+
+_register_handlers()

@@ -79,3 +79,148 @@ def save_service_config(service: str, values: dict[str, Any], secret_fields: set
 
 def masked(values: dict[str, Any], secret_fields: set[str]) -> dict[str, Any]:
     return {k: (MASK if k in secret_fields and v else v) for k, v in values.items()}
+
+
+# ---------------------------------------------------------------- the admin's view of the settings
+class SettingsRejected(ValueError):
+    """The admin's values can't be saved; ``problems`` maps a field to its message."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+        self.problems = problems
+
+
+def describe_service(definition: Any) -> dict[str, Any]:
+    """One service for the admin page and ``GET /api/v1/admin/services``: values masked, env-set fields named."""
+    names = [f.name for f in definition.fields]
+    secret = {f.name for f in definition.fields if f.secret}
+    values = service_config(definition.service, names)
+    from_env = env_fields(definition.service, names)
+    fields = []
+    for f in definition.fields:
+        value = values.get(f.name)
+        fields.append(
+            {
+                "name": f.name,
+                "label": f.label,
+                "kind": f.kind,
+                "secret": f.secret,
+                "required": f.required,
+                "help": f.help,
+                "choices": list(f.choices),
+                "value": (MASK if value else "") if f.secret else ("" if value is None else value),
+                "is_set": bool(value),
+                "from_env": f.name in from_env,
+                "env_name": f"MEDIANEST_{definition.service.upper()}_{f.name.upper()}",
+            }
+        )
+    configured = all(values.get(f.name) for f in definition.fields if f.required)
+    return {
+        "service": definition.service,
+        "title": definition.title,
+        "description": definition.description,
+        "fields": fields,
+        "secret_fields": sorted(secret),
+        "configured": configured,
+        "testable": definition.test_connection is not None,
+    }
+
+
+def _check_values(definition: Any, values: dict[str, Any]) -> dict[str, str]:
+    from medianest.http import check_base_url
+
+    problems: dict[str, str] = {}
+    known = {f.name: f for f in definition.fields}
+    for name, value in values.items():
+        f = known.get(name)
+        if f is None:
+            problems[name] = "Unknown field."
+            continue
+        text = "" if value is None else str(value).strip()
+        if f.kind == "url" and text:
+            problem = check_base_url(text)
+            if problem:
+                problems[name] = problem
+        elif f.kind == "number" and text:
+            try:
+                float(text)
+            except ValueError:
+                problems[name] = "Enter a number."
+        elif f.kind == "choice" and text and f.choices and text not in f.choices:
+            problems[name] = f"Choose one of: {', '.join(f.choices)}."
+    return problems
+
+
+def merged_values(definition: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """The stored (and environment) values overlaid by the submitted ones; a mask keeps the stored secret."""
+    names = [f.name for f in definition.fields]
+    secret = {f.name for f in definition.fields if f.secret}
+    merged = service_config(definition.service, names)
+    for name, value in values.items():
+        if name in secret and value == MASK:
+            continue
+        merged[name] = "" if value is None else (str(value).strip() if not isinstance(value, bool) else value)
+    return merged
+
+
+def update_service(service: str, values: dict[str, Any]) -> list[str]:
+    """Validate and store an admin's values for one service; returns the changed field names.
+
+    Fields set by the environment can't be changed here (``SET_BY_ENVIRONMENT``).
+    """
+    definition = service_definitions().get(service)
+    if definition is None:
+        raise KeyError(service)
+    names = [f.name for f in definition.fields]
+    from_env = env_fields(service, names)
+    secret = {f.name for f in definition.fields if f.secret}
+    locked = sorted(
+        name for name in from_env if name in values and values[name] not in (MASK,) and str(values[name]) != str(service_env(service, name))
+    )
+    if locked:
+        raise SettingsRejected({name: "Set by the environment; change it there." for name in locked})
+    problems = _check_values(definition, values)
+    merged = merged_values(definition, values)
+    for f in definition.fields:
+        if f.required and not merged.get(f.name):
+            problems.setdefault(f.name, "Required.")
+    if not problems and definition.validate is not None:
+        problems.update(definition.validate(merged) or {})
+    if problems:
+        raise SettingsRejected(problems)
+    to_store = {k: v for k, v in values.items() if k not in from_env}
+    to_store = {k: (v.strip() if isinstance(v, str) and k not in secret else v) for k, v in to_store.items()}
+    return save_service_config(service, to_store, secret)
+
+
+def rotate_encryption(dry_run: bool = False) -> dict[str, int]:
+    """Re-encrypt every stored secret (service settings, Plex tokens) under the keyring's current key.
+
+    Everything is read first, so a value no configured key can open stops the
+    whole run before anything changes (``DecryptionError``).
+    """
+    from medianest.models import User
+
+    ring = keyring()
+    counts = {"service_settings": 0, "plex_tokens": 0, "current": 0}
+    pending: list[tuple[Any, str, str, str]] = []
+    for row in db.session.scalars(db.select(ServiceSetting)):
+        purpose = f"{row.service}.{row.field}"
+        if ring.needs_rotation(row.ciphertext):
+            pending.append((row, "ciphertext", ring.decrypt(row.ciphertext, purpose), purpose))
+            counts["service_settings"] += 1
+        else:
+            counts["current"] += 1
+    for user in db.session.scalars(db.select(User).where(User.plex_token.is_not(None))):
+        purpose = f"users.plex_token.{user.id}"
+        if ring.needs_rotation(user.plex_token):
+            pending.append((user, "plex_token", ring.decrypt(user.plex_token, purpose), purpose))
+            counts["plex_tokens"] += 1
+        else:
+            counts["current"] += 1
+    if dry_run:
+        return counts
+    for obj, attribute, plaintext, purpose in pending:
+        setattr(obj, attribute, ring.encrypt(plaintext, purpose))
+    db.session.commit()
+    return counts

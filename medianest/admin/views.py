@@ -1,17 +1,48 @@
-"""Admin: plugins (and, with the identity work, users, services and the audit log)."""
+"""Admin: users, services, plugins and the audit log — pages (htmx) and the ``/api/v1/admin`` JSON routes."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
-from pydantic import BaseModel
+import logging
+from typing import Any, Literal
+
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from pydantic import BaseModel, Field
 
 from medianest.access import admin_required
+from medianest.admin.audit import record
 from medianest.admin.plugins import set_plugin_enabled
-from medianest.api import ApiError, Schema, api_route, ok
+from medianest.admin.users import change_user, delete_user
+from medianest.api import ApiError, PageQuery, Schema, api_route, ok, paginate
+from medianest.extensions import db
+from medianest.models import AuditEvent, User
+from medianest.plugins.types import ConnectionResult
+from medianest.services import (
+    SettingsRejected,
+    describe_service,
+    merged_values,
+    service_definitions,
+    update_service,
+)
+
+log = logging.getLogger("medianest.admin")
 
 bp = Blueprint("admin", __name__)
 
 
+def _is_htmx() -> bool:
+    return bool(request.headers.get("HX-Request"))
+
+
+def _page(template: str, status: int = 200, **context: Any):
+    """The whole page, or only its fragment for htmx (``Vary: HX-Request``)."""
+    fragment = _is_htmx()
+    response = make_response(render_template(template, fragment=fragment, **context), 200 if fragment else status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+# ---------------------------------------------------------------- schemas
 class PluginOut(BaseModel):
     name: str
     version: str | None
@@ -25,6 +56,96 @@ class PluginPatch(Schema):
     enabled: bool
 
 
+class UserOut(BaseModel):
+    id: int
+    username: str
+    name: str
+    email: str | None
+    role: str
+    status: str
+    plex_id: str | None
+    is_local: bool
+    created_at: str | None
+    last_login_at: str | None
+
+
+class UserPatch(Schema):
+    role: Literal["admin", "user"] | None = None
+    status: Literal["active", "suspended"] | None = None
+
+
+class UserQuery(PageQuery):
+    role: Literal["admin", "user"] | None = None
+    status: Literal["active", "suspended"] | None = None
+    q: str | None = Field(default=None, max_length=100, description="part of the user name or e-mail")
+
+
+class ServiceField(BaseModel):
+    name: str
+    label: str
+    kind: str
+    secret: bool
+    required: bool
+    help: str
+    choices: list[str]
+    value: Any = Field(description="secret fields: a mask when set, never the value")
+    is_set: bool
+    from_env: bool
+    env_name: str
+
+
+class ServiceOut(BaseModel):
+    service: str
+    title: str
+    description: str
+    fields: list[ServiceField]
+    secret_fields: list[str]
+    configured: bool
+    testable: bool
+
+
+class ServicePut(Schema):
+    values: dict[str, str | int | float | bool | None] = Field(
+        description="field -> value; send the mask back to keep a stored secret"
+    )
+
+
+class ServiceTestIn(Schema):
+    values: dict[str, str | int | float | bool | None] = Field(
+        default_factory=dict, description="unsaved values to try (the stored ones fill the rest)"
+    )
+
+
+class ConnectionOut(BaseModel):
+    ok: bool
+    message: str
+    details: dict[str, Any]
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: str
+    actor_id: int | None
+    actor: str | None
+    action: str
+    target: str | None
+    details: dict[str, Any]
+
+
+class AuditQuery(PageQuery):
+    action: str | None = Field(default=None, max_length=100)
+    target: str | None = Field(default=None, max_length=255)
+
+
+# ---------------------------------------------------------------- home
+@bp.get("/admin/")
+@admin_required
+def index():
+    """Admin home."""
+    return redirect(url_for("admin.users_page"))
+
+
+# ---------------------------------------------------------------- plugins
 def _plugins() -> list[dict]:
     host = current_app.extensions["medianest.plugins"]
     return [info.to_public() for name, info in sorted(host.plugins.items()) if name != "core"]
@@ -34,13 +155,6 @@ def _known(name: str) -> None:
     host = current_app.extensions["medianest.plugins"]
     if name == "core" or name not in host.plugins:
         raise ApiError("NOT_FOUND", f"No plugin named {name!r} is installed.")
-
-
-@bp.get("/admin/")
-@admin_required
-def index():
-    """Admin home."""
-    return redirect(url_for("admin.plugins_page"))
 
 
 @bp.get("/admin/plugins")
@@ -76,3 +190,223 @@ def api_plugin_patch(name: str, body: PluginPatch):
     """Enable or disable a plugin; kept across restarts."""
     _known(name)
     return ok(set_plugin_enabled(name, body.enabled))
+
+
+# ---------------------------------------------------------------- users
+def _users_select(role: str | None = None, status: str | None = None, q: str | None = None):
+    query = db.select(User).order_by(User.username)
+    if role:
+        query = query.where(User.role == role)
+    if status:
+        query = query.where(User.status == status)
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(db.func.lower(User.username).like(like) | db.func.lower(db.func.coalesce(User.email, "")).like(like))
+    return query
+
+
+@bp.get("/admin/users")
+@admin_required
+def users_page():
+    """Everyone who can sign in: promote, demote, suspend, delete."""
+    users = list(db.session.scalars(_users_select()))
+    return _page("admin/users.html", users=users)
+
+
+@bp.post("/admin/users/<int:user_id>")
+@admin_required
+def users_update(user_id: int):
+    """Change a user's role or status from the page."""
+    try:
+        change_user(current_user, user_id, role=request.form.get("role") or None, status=request.form.get("status") or None)
+    except ApiError as exc:
+        flash(exc.message, "error")
+        return _page("admin/users.html", exc.status, users=list(db.session.scalars(_users_select())), error=exc)
+    if _is_htmx():
+        return _page("admin/users.html", users=list(db.session.scalars(_users_select())))
+    return redirect(url_for("admin.users_page"))
+
+
+@bp.post("/admin/users/<int:user_id>/delete")
+@admin_required
+def users_delete(user_id: int):
+    """Delete a user from the page."""
+    try:
+        delete_user(current_user, user_id)
+    except ApiError as exc:
+        flash(exc.message, "error")
+        return _page("admin/users.html", exc.status, users=list(db.session.scalars(_users_select())), error=exc)
+    if _is_htmx():
+        return _page("admin/users.html", users=list(db.session.scalars(_users_select())))
+    return redirect(url_for("admin.users_page"))
+
+
+@bp.get("/api/v1/admin/users")
+@api_route(query=UserQuery, response=list[UserOut], paginated=True, summary="Users", tags=["admin"])
+@admin_required
+def api_users(query: UserQuery):
+    """Every user, filtered by role, status or a part of the name."""
+    rows, meta = paginate(_users_select(query.role, query.status, query.q), query.page, query.per_page)
+    return ok([u.to_public() for u in rows], meta)
+
+
+@bp.patch("/api/v1/admin/users/<int:user_id>")
+@api_route(body=UserPatch, response=UserOut, summary="Change a user's role or status", tags=["admin"], errors=(404, 409))
+@admin_required
+def api_user_patch(user_id: int, body: UserPatch):
+    """Promote, demote, suspend or reactivate; the user is signed out everywhere at once."""
+    return ok(change_user(current_user, user_id, role=body.role, status=body.status).to_public())
+
+
+@bp.delete("/api/v1/admin/users/<int:user_id>")
+@api_route(response=UserOut, summary="Delete a user", tags=["admin"], errors=(404, 409))
+@admin_required
+def api_user_delete(user_id: int):
+    """Delete a user (their tokens and sessions go with them)."""
+    return ok(delete_user(current_user, user_id))
+
+
+# ---------------------------------------------------------------- services
+def _definition(name: str):
+    definition = service_definitions().get(name)
+    if definition is None:
+        raise ApiError("NOT_FOUND", f"No plugin offers a service named {name!r}.")
+    return definition
+
+
+def _services() -> list[dict]:
+    return [describe_service(d) for _, d in sorted(service_definitions().items())]
+
+
+def _save(name: str, values: dict[str, Any]) -> list[str]:
+    definition = _definition(name)
+    try:
+        changed = update_service(name, values)
+    except SettingsRejected as exc:
+        raise ApiError(
+            "SET_BY_ENVIRONMENT" if all("environment" in m for m in exc.problems.values()) else "VALIDATION_ERROR",
+            "Some settings were not accepted: " + "; ".join(f"{k}: {v}" for k, v in exc.problems.items()),
+            details={"fields": [{"field": k, "message": v} for k, v in exc.problems.items()]},
+        ) from None
+    if changed:
+        secret = {f.name for f in definition.fields if f.secret}
+        shown = {k: ("changed" if k in secret else values.get(k)) for k in changed}
+        record("service.updated", f"service:{name}", {"fields": shown})
+    return changed
+
+
+def _test(name: str, values: dict[str, Any]) -> dict[str, Any]:
+    definition = _definition(name)
+    if definition.test_connection is None:
+        raise ApiError("BAD_REQUEST", f"{definition.title} has no connection test.")
+    from medianest.http import check_base_url
+
+    merged = merged_values(definition, values)
+    for f in definition.fields:
+        if f.kind == "url" and merged.get(f.name):
+            problem = check_base_url(str(merged[f.name]))
+            if problem:
+                return {"ok": False, "message": f"{f.label}: {problem}", "details": {"field": f.name}}
+    try:
+        result = definition.test_connection(merged)
+    except ApiError as exc:
+        result = ConnectionResult(False, exc.message, {"code": exc.code})
+    except Exception as exc:
+        log.exception("connection test of %s failed", name)
+        result = ConnectionResult(False, f"The test failed: {exc.__class__.__name__}.")
+    if not isinstance(result, ConnectionResult):
+        result = ConnectionResult(bool(result), "Connected." if result else "The test failed.")
+    record("service.tested", f"service:{name}", {"ok": result.ok})
+    return {"ok": result.ok, "message": result.message, "details": result.details}
+
+
+@bp.get("/admin/services")
+@admin_required
+def services_page():
+    """Every plugin's service settings; secrets masked, environment-set fields locked."""
+    return _page("admin/services.html", services=_services())
+
+
+@bp.post("/admin/services/<name>")
+@admin_required
+def services_save(name: str):
+    """Save one service's settings from its form."""
+    definition = _definition(name)
+    values = {f.name: request.form.get(f.name, "") for f in definition.fields if f.name in request.form}
+    for f in definition.fields:  # an unticked checkbox sends nothing
+        if f.kind == "bool":
+            values[f.name] = "true" if request.form.get(f.name) else "false"
+    try:
+        changed = _save(name, values)
+    except ApiError as exc:
+        return _page("admin/services.html", exc.status, services=_services(), errors={name: exc.message})
+    notice = {name: f"Saved ({', '.join(changed)})." if changed else "Nothing changed."}
+    if _is_htmx():
+        return _page("admin/services.html", services=_services(), notices=notice)
+    flash(notice[name], "success")
+    return redirect(url_for("admin.services_page"))
+
+
+@bp.post("/admin/services/<name>/test")
+@admin_required
+def services_test(name: str):
+    """Run the plugin's connection test with the form's values (stored ones fill the rest)."""
+    definition = _definition(name)
+    values = {f.name: request.form.get(f.name) for f in definition.fields if f.name in request.form}
+    result = _test(name, values)
+    if _is_htmx():
+        return render_template("admin/connection_result.html", result=result, service=name)
+    return _page("admin/services.html", services=_services(), results={name: result})
+
+
+@bp.get("/api/v1/admin/services")
+@api_route(response=list[ServiceOut], summary="Service settings (secrets masked)", tags=["admin"])
+@admin_required
+def api_services():
+    """Every plugin's service settings; a secret comes back as a mask, fields set by the environment say so."""
+    return ok(_services())
+
+
+@bp.put("/api/v1/admin/services/<name>")
+@api_route(body=ServicePut, response=ServiceOut, summary="Save a service's settings", tags=["admin"], errors=(404, 409))
+@admin_required
+def api_service_put(name: str, body: ServicePut):
+    """Store settings (encrypted). Send the mask back for a secret to keep it; leave a field out to keep it too."""
+    _save(name, dict(body.values))
+    return ok(describe_service(_definition(name)))
+
+
+@bp.post("/api/v1/admin/services/<name>/test")
+@api_route(body=ServiceTestIn, response=ConnectionOut, summary="Test a service's connection", tags=["admin"], errors=(404,))
+@admin_required
+def api_service_test(name: str, body: ServiceTestIn):
+    """Run the plugin's ``test_connection`` with the stored settings, or with unsaved values given here."""
+    return ok(_test(name, dict(body.values)))
+
+
+# ---------------------------------------------------------------- audit
+def _audit_select(action: str | None = None, target: str | None = None):
+    query = db.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if target:
+        query = query.where(AuditEvent.target == target)
+    return query
+
+
+@bp.get("/admin/audit")
+@admin_required
+def audit_page():
+    """Who changed which setting, role or status, and when."""
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    rows, meta = paginate(_audit_select(), page, 50)
+    return _page("admin/audit.html", events=[e.to_public() for e in rows], pagination=meta["pagination"])
+
+
+@bp.get("/api/v1/admin/audit")
+@api_route(query=AuditQuery, response=list[AuditOut], paginated=True, summary="Audit log", tags=["admin"])
+@admin_required
+def api_audit(query: AuditQuery):
+    """The audit log, newest first."""
+    rows, meta = paginate(_audit_select(query.action, query.target), query.page, query.per_page)
+    return ok([e.to_public() for e in rows], meta)

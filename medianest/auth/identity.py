@@ -27,24 +27,44 @@ def new_api_token() -> str:
 
 @login_manager.user_loader
 def load_user(alternative_id: str) -> User | None:
+    """The session cookie's user: its token must be current and its browser session not ended."""
+    from medianest.auth.sessions import session_is_live
+
     user_id, _, session_token = alternative_id.partition(":")
     if not user_id.isdigit() or not session_token:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not secrets.compare_digest(user.session_token, session_token) or user.status != "active":
         return None
+    if not session_is_live(user):
+        return None
     return user
 
 
 @login_manager.request_loader
-def load_user_from_token(req) -> User | None:
+def load_user_from_request(req) -> User | None:
+    """No session user: a personal API token (``Authorization: Bearer``), else the remember-me cookie."""
+    from medianest.auth.sessions import user_from_remember_cookie
+
     header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return None
-    token = header[len("Bearer ") :].strip()
+    if header.startswith("Bearer "):
+        return _user_from_token(header[len("Bearer ") :].strip())
+    return user_from_remember_cookie()
+
+
+def _user_from_token(token: str) -> User | None:
+    if g.get("bearer_attempted"):
+        return None  # already judged (and counted) in this request
     g.bearer_attempted = True
-    row = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if row is None or row.revoked_at is not None or row.user.status != "active":
+    row = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == hash_token(token))) if token else None
+    if row is None or row.revoked_at is not None:
+        # A wrong token is a guess: it counts against the sign-in limit of the address it came from.
+        count_guess()
+        reason = "This API token has been revoked." if row is not None else "This API token is not valid."
+        g.medianest_auth_error = ("INVALID_TOKEN", reason)
+        return None
+    if row.user.status != "active":
+        g.medianest_auth_error = ("ACCOUNT_SUSPENDED", "This account is suspended.")
         return None
     g.auth_via_token = True
     now = utcnow()
@@ -53,6 +73,43 @@ def load_user_from_token(req) -> User | None:
         db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
         db.session.commit()
     return row.user
+
+
+def count_guess() -> None:
+    """Count a failed credential against the address's sign-in budget; 429 once it is spent.
+
+    Wrong passwords are counted by the sign-in routes' own limit; this covers
+    credentials that can arrive on any route (API tokens).
+    """
+    from flask_limiter.errors import RateLimitExceeded
+    from limits import parse
+
+    from medianest.extensions import limiter
+
+    rate = current_app.config["MEDIANEST"].rate_limit_login
+    item = parse(rate)
+    key = f"ip:{request.remote_addr or 'unknown'}"
+    try:
+        allowed = limiter.limiter.hit(item, "credential-guess", key)
+    except Exception:  # storage trouble must not turn a wrong token into a 500
+        log.warning("could not count a failed credential (rate-limit storage unavailable)")
+        return
+    if not allowed:
+        g.medianest_guess_limited = (rate, item)
+        raise RateLimitExceeded(_GuessLimit(item, rate))
+
+
+class _GuessLimit:
+    """The shape ``RateLimitExceeded`` and the app's 429 handler read (``limit``, ``error_message``, ``scope_keys``)."""
+
+    def __init__(self, item, rate: str) -> None:
+        self.limit = item
+        self.error_message = None
+        self.scope_keys = ("credential-guess", f"ip:{request.remote_addr or 'unknown'}")
+        self._rate = rate
+
+    def __str__(self) -> str:
+        return self._rate
 
 
 def ensure_local_admin(app: Flask) -> User | None:

@@ -1,21 +1,26 @@
-"""Sign-in and sign-out: pages and the JSON routes scripts use."""
+"""Sign-in and sign-out, Plex PIN, password and personal API tokens: pages and the JSON routes scripts use."""
 
 from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from pydantic import Field
 
 from medianest.access import csrf_exempt, login_required, public
 from medianest.api import ApiError, Schema, api_route, ok
+from medianest.auth import plex as plex_signin
+from medianest.auth import tokens as api_tokens
 from medianest.auth.passwords import hash_password, needs_rehash, verify_password
+from medianest.auth.sessions import end_session, start_session
 from medianest.extensions import db, limiter
-from medianest.models import InstallationValue, User, utcnow
+from medianest.models import InstallationValue, User
 
 bp = Blueprint("auth", __name__)
+
+MIN_PASSWORD = 12
 
 
 def _login_limit() -> str:
@@ -24,6 +29,10 @@ def _login_limit() -> str:
 
 def _ip_key() -> str:
     return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def _is_htmx() -> bool:
+    return bool(request.headers.get("HX-Request"))
 
 
 class LoginBody(Schema):
@@ -40,6 +49,32 @@ class SessionOut(Schema):
     csrf_token: str
 
 
+class PinOut(Schema):
+    status: str = Field(description="waiting, authorized or expired")
+    code: str | None = None
+    auth_url: str | None = None
+    expires_at: str | None = None
+    user: SessionOut | None = None
+    message: str | None = None
+
+
+class TokenIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="The secret; shown this once, never again")
+
+
 def authenticate_local(username: str, password: str) -> User:
     user = db.session.scalar(db.select(User).where(User.username == username, User.is_local.is_(True)))
     if user is None or not verify_password(user.password_hash, password):
@@ -51,19 +86,17 @@ def authenticate_local(username: str, password: str) -> User:
     return user
 
 
-def start_session(user: User, remember: bool = False) -> None:
-    """Sign the user in with a fresh session (no fixation: the old one is discarded)."""
-    session.clear()
-    login_user(user, remember=remember)
-    session.permanent = True
-    user.last_login_at = utcnow()
-    db.session.commit()
-
-
 def session_payload(user: User) -> dict:
     return {"id": user.id, "username": user.username, "name": user.name, "role": user.role, "csrf_token": generate_csrf()}
 
 
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("dashboard.index")
+
+
+# ---------------------------------------------------------------- local sign-in
 @bp.get("/auth/login")
 @public
 def login_page():
@@ -71,12 +104,6 @@ def login_page():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     return render_template("auth/login.html", next=request.args.get("next", ""))
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("dashboard.index")
 
 
 @bp.post("/auth/login")
@@ -88,7 +115,7 @@ def login_form():
         user = authenticate_local(request.form.get("username", ""), request.form.get("password", ""))
     except ApiError as exc:
         flash(exc.message, "error")
-        return render_template("auth/login.html", next=request.form.get("next", "")), exc.status
+        return render_template("auth/login.html", next=request.form.get("next", ""), error_code=exc.code), exc.status
     start_session(user, remember=bool(request.form.get("remember")))
     return redirect(_safe_next(request.form.get("next")))
 
@@ -97,14 +124,13 @@ def login_form():
 @login_required
 def logout_form():
     """Sign out (the form in the top bar)."""
-    logout_user()
-    session.clear()
+    end_session()
     return redirect(url_for("auth.login_page"))
 
 
 @bp.post("/api/v1/auth/login")
 @limiter.limit(_login_limit, key_func=_ip_key)
-@api_route(body=LoginBody, response=SessionOut, summary="Sign in with a local account", tags=["auth"])
+@api_route(body=LoginBody, response=SessionOut, summary="Sign in with a local account", tags=["auth"], errors=(401, 403, 429))
 @csrf_exempt
 @public
 def api_login(body: LoginBody):
@@ -118,9 +144,8 @@ def api_login(body: LoginBody):
 @api_route(summary="End the session", tags=["auth"])
 @login_required
 def api_logout():
-    """End this session."""
-    logout_user()
-    session.clear()
+    """End this session (its cookie stops working, also any copy of it)."""
+    end_session()
     return ok({"signed_out": True})
 
 
@@ -142,8 +167,8 @@ def setup_admin(token: str):
         abort(404)
     if request.method == "POST":
         password = request.form.get("password", "")
-        if len(password) < 12:
-            flash("Choose a password of at least 12 characters.", "error")
+        if len(password) < MIN_PASSWORD:
+            flash(f"Choose a password of at least {MIN_PASSWORD} characters.", "error")
             return render_template("auth/setup.html", token=token), 400
         if password != request.form.get("confirm", ""):
             flash("The two passwords differ.", "error")
@@ -152,6 +177,197 @@ def setup_admin(token: str):
         admin.password_hash = hash_password(password)
         db.session.delete(db.session.get(InstallationValue, "admin_setup_token"))
         db.session.commit()
-        start_session(admin)
+        start_session(admin, via="setup")
         return redirect(url_for("dashboard.index"))
     return render_template("auth/setup.html", token=token)
+
+
+# ---------------------------------------------------------------- password
+@bp.route("/auth/password", methods=["GET", "POST"])
+@limiter.limit(_login_limit, key_func=_ip_key, methods=["POST"])
+@login_required
+def password_page():
+    """Change your own password (local accounts). Your other sessions are signed out."""
+    user = db.session.get(User, current_user.id)
+    from_env = user.username == "admin" and user.is_local and bool(current_app.config["MEDIANEST"].admin_password)
+    if request.method == "GET":
+        return render_template("auth/password.html", user=user, from_env=from_env)
+    problem = _password_problem(user, from_env)
+    if problem:
+        flash(problem.message, "error")
+        return render_template("auth/password.html", user=user, from_env=from_env, error_code=problem.code), problem.status
+    user.password_hash = hash_password(request.form["new_password"])
+    user.end_all_sessions()  # every other browser and remember cookie; this one starts afresh
+    db.session.commit()
+    from medianest.admin.audit import record
+
+    record("user.password_changed", f"user:{user.id}", {})
+    start_session(user, via="password")
+    flash("Password changed. Your other sessions were signed out.", "success")
+    return redirect(url_for("auth.password_page"))
+
+
+def _password_problem(user: User, from_env: bool) -> ApiError | None:
+    if not user.is_local:
+        return ApiError("FORBIDDEN", "This account signs in with Plex; change its password at plex.tv.")
+    if from_env:
+        return ApiError(
+            "PASSWORD_FROM_ENVIRONMENT",
+            "The admin password is set by MEDIANEST_ADMIN_PASSWORD; change it there and restart.",
+        )
+    if not verify_password(user.password_hash, request.form.get("current_password", "")):
+        return ApiError("INVALID_CREDENTIALS", "The current password is wrong.")
+    new = request.form.get("new_password", "")
+    if len(new) < MIN_PASSWORD:
+        return ApiError("VALIDATION_ERROR", f"Choose a password of at least {MIN_PASSWORD} characters.")
+    if new != request.form.get("confirm", ""):
+        return ApiError("VALIDATION_ERROR", "The two new passwords differ.")
+    return None
+
+
+# ---------------------------------------------------------------- Plex PIN
+def _pin_json(state: plex_signin.PinState) -> dict:
+    data = {"status": state.status, "code": state.code, "auth_url": state.auth_url, "expires_at": state.expires_at}
+    if state.status == "expired":
+        data.update(code=None, auth_url=None, message="The PIN expired before it was used; start again.")
+    return data
+
+
+@bp.post("/api/v1/auth/plex/pin")
+@limiter.limit(_login_limit, key_func=_ip_key)
+@api_route(response=PinOut, status=201, summary="Start signing in with Plex", tags=["auth"], errors=(429, 502, 503))
+@public
+def api_plex_pin_start():
+    """Ask plex.tv for a PIN; open ``auth_url``, then poll ``GET /api/v1/auth/plex/pin`` every 2 s."""
+    state = plex_signin.start_pin()
+    return ok(_pin_json(state), status=201)
+
+
+@bp.get("/api/v1/auth/plex/pin")
+@api_route(response=PinOut, summary="Poll the Plex sign-in", tags=["auth"], errors=(400, 403, 502, 503))
+@public
+def api_plex_pin_poll():
+    """``waiting`` until the PIN is approved at plex.tv, then ``authorized`` (the session cookie is set), or ``expired``."""
+    state = plex_signin.poll_pin()
+    data = _pin_json(state)
+    if state.status == "authorized":
+        start_session(state.user, via="plex")
+        data["user"] = session_payload(state.user)
+    return ok(data)
+
+
+@bp.post("/auth/plex")
+@limiter.limit(_login_limit, key_func=_ip_key)
+@public
+def plex_start():
+    """Start signing in with Plex from the sign-in page."""
+    session["plex_next"] = _safe_next(request.form.get("next"))
+    try:
+        state = plex_signin.start_pin(forward_url=url_for("auth.plex_page", _external=True))
+    except ApiError as exc:
+        return _plex_answer(None, exc)
+    if not _is_htmx():
+        return redirect(url_for("auth.plex_page"))
+    return _plex_answer(state)
+
+
+@bp.get("/auth/plex")
+@public
+def plex_page():
+    """The Plex sign-in in progress: the code, the link, and (htmx) a poll every 2 s."""
+    if plex_signin.pending_pin() is None:
+        if current_user.is_authenticated:
+            return redirect(url_for("dashboard.index"))
+        return redirect(url_for("auth.login_page"))
+    try:
+        state = plex_signin.poll_pin()
+    except ApiError as exc:
+        return _plex_answer(None, exc)
+    if state.status == "authorized":
+        target = _safe_next(session.pop("plex_next", None))
+        start_session(state.user, via="plex")
+        if _is_htmx():
+            response = make_response("", 200)
+            response.headers["HX-Redirect"] = target
+            return response
+        return redirect(target)
+    return _plex_answer(state)
+
+
+def _plex_answer(state: plex_signin.PinState | None, error: ApiError | None = None):
+    context = {"state": state, "error": error}
+    if _is_htmx():
+        # htmx swaps only 2xx answers: the widget carries the message itself.
+        response = make_response(render_template("auth/plex_widget.html", **context), 200)
+    else:
+        status = error.status if error else 200
+        response = make_response(render_template("auth/plex_pin.html", **context), status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+# ---------------------------------------------------------------- API tokens
+@bp.get("/auth/tokens")
+@login_required
+def tokens_page():
+    """Your personal API tokens: create, see last use, revoke."""
+    return _tokens_answer()
+
+
+def _tokens_answer(new_secret: str | None = None, error: ApiError | None = None, status: int = 200):
+    rows = [api_tokens.token_public(t) for t in api_tokens.tokens_of(current_user)]
+    fragment = _is_htmx()
+    body = render_template("auth/tokens.html", tokens=rows, new_secret=new_secret, error=error, fragment=fragment)
+    response = make_response(body, 200 if fragment else status)
+    response.headers["Vary"] = "HX-Request"
+    response.headers["Cache-Control"] = "no-store"  # the page may carry a secret shown once
+    return response
+
+
+@bp.post("/auth/tokens")
+@login_required
+def tokens_create():
+    """Create a token from the page; its secret is shown once."""
+    try:
+        _row, secret = api_tokens.create_token(current_user, request.form.get("name", ""))
+    except ApiError as exc:
+        return _tokens_answer(error=exc, status=exc.status)
+    return _tokens_answer(new_secret=secret, status=201)
+
+
+@bp.post("/auth/tokens/<int:token_id>/revoke")
+@login_required
+def tokens_revoke(token_id: int):
+    """Revoke a token from the page."""
+    try:
+        api_tokens.revoke_token(current_user, token_id)
+    except ApiError as exc:
+        return _tokens_answer(error=exc, status=exc.status)
+    if _is_htmx():
+        return _tokens_answer()
+    return redirect(url_for("auth.tokens_page"))
+
+
+@bp.get("/api/v1/auth/tokens")
+@api_route(response=list[TokenOut], summary="Your API tokens", tags=["auth"])
+@login_required
+def api_tokens_list():
+    """Your active personal API tokens with their last use (never the secrets)."""
+    return ok([api_tokens.token_public(t) for t in api_tokens.tokens_of(current_user)])
+
+
+@bp.post("/api/v1/auth/tokens")
+@api_route(body=TokenIn, response=NewTokenOut, status=201, summary="Create an API token", tags=["auth"])
+@login_required
+def api_tokens_create(body: TokenIn):
+    """Create a personal API token. The secret is in this answer only; store it now."""
+    row, secret = api_tokens.create_token(current_user, body.name)
+    return ok({**api_tokens.token_public(row), "token": secret}, status=201)
+
+
+@bp.delete("/api/v1/auth/tokens/<int:token_id>")
+@api_route(response=TokenOut, summary="Revoke an API token", tags=["auth"], errors=(404,))
+@login_required
+def api_tokens_revoke(token_id: int):
+    """Revoke one of your tokens; it stops working at once."""
+    return ok(api_tokens.token_public(api_tokens.revoke_token(current_user, token_id)))

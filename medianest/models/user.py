@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from medianest.extensions import db
@@ -38,6 +38,8 @@ class User(UserMixin, db.Model):
     plex_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     plex_username: Mapped[str | None] = mapped_column(String(255))
     plex_thumb: Mapped[str | None] = mapped_column(String(1024))
+    # The account's plex.tv token, encrypted with the settings keyring (medianest.auth.plex).
+    plex_token: Mapped[str | None] = mapped_column(Text)
     # Flask-Login's "alternative id": changing it signs the user out everywhere.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -61,8 +63,22 @@ class User(UserMixin, db.Model):
         return self.display_name or self.username
 
     def end_all_sessions(self) -> None:
-        """Invalidate every cookie session, remember token and socket of this user."""
+        """Invalidate every cookie session and remember token of this user.
+
+        Open Socket.IO connections are closed by ``medianest.realtime.sign_out_sockets``
+        once the change is committed (see ``medianest.auth.sessions.sign_out_everywhere``).
+        """
         self.session_token = new_session_token()
+        if self.id is not None:
+            now = utcnow()
+            db.session.execute(
+                update(UserSession).where(UserSession.user_id == self.id, UserSession.ended_at.is_(None)).values(ended_at=now)
+            )
+            db.session.execute(
+                update(RememberToken)
+                .where(RememberToken.user_id == self.id, RememberToken.revoked_at.is_(None))
+                .values(revoked_at=now, revoked_reason="signed out everywhere")
+            )
 
     def to_public(self) -> dict:
         return {
@@ -94,3 +110,39 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class UserSession(db.Model):
+    """One signed-in browser. Its random id travels in the signed session cookie;
+    ending the row ends that session, whatever copy of the cookie is replayed later."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(16), default="password")  # password, plex, remember, setup
+
+
+class RememberToken(db.Model):
+    """A "remember me" series: the cookie holds ``<series>.<token>``; only the token's SHA-256 is stored.
+
+    The token changes on every use.  An old token of a live series coming back
+    means the cookie was copied: the whole series is revoked.
+    """
+
+    __tablename__ = "remember_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    series: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(100))
