@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
     metrics_token: str | None = None
     base_url: str | None = None
+    # plex.tv, for the PIN sign-in; tests point it at a local stand-in.
+    plex_tv_url: str = "https://plex.tv"
 
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"

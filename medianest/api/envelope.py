@@ -37,6 +37,13 @@ ERROR_CODES: dict[str, int] = {
     "SERVICE_UNAUTHORIZED": 502,
     "SERVICE_BAD_ANSWER": 502,
     "NOT_CONFIGURED": 503,
+    # identity and access
+    "PIN_NOT_STARTED": 400,
+    "PIN_EXPIRED": 410,
+    "PLEX_NO_ACCESS": 403,
+    "PASSWORD_FROM_ENVIRONMENT": 409,
+    "LAST_ADMIN": 409,
+    "SET_BY_ENVIRONMENT": 409,
 }
 
 

@@ -4,16 +4,18 @@ from medianest.models.audit import AuditEvent
 from medianest.models.installation import InstallationValue
 from medianest.models.plugin_state import PluginState
 from medianest.models.service import ServiceCheck, ServiceSetting, ServiceStatus
-from medianest.models.user import ApiToken, User, utcnow
+from medianest.models.user import ApiToken, RememberToken, User, UserSession, utcnow
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
     "InstallationValue",
     "PluginState",
+    "RememberToken",
     "ServiceCheck",
     "ServiceSetting",
     "ServiceStatus",
     "User",
+    "UserSession",
     "utcnow",
 ]
