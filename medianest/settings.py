@@ -156,6 +156,15 @@ def _check_database_url_parts(value: str) -> None:
             raise ValueError(f"the folder of the SQLite file {url.database} does not exist")
 
 
+def _setting_name(loc: tuple) -> str:
+    """The environment variable an error location stands for (``database_url`` -> ``DATABASE_URL``)."""
+    key = str(loc[0]) if loc else ""
+    field = Settings.model_fields.get(key)
+    if field is not None:
+        return _env_names(field, key)[0]
+    return ".".join(str(p) for p in loc) or "settings"
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings, turning pydantic's report into one line per bad setting."""
     from pydantic import ValidationError
@@ -165,7 +174,7 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]) or "settings"
+            name = _setting_name(err["loc"])
             lines.append(f"setting {name}: {err['msg'].removeprefix('Value error, ')}")
         raise SettingsError("; ".join(lines)) from None
 

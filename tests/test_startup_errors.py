@@ -1,0 +1,183 @@
+"""A wrong setting stops MediaNest with ONE line naming it, never a traceback.
+
+Each test runs the real commands in a subprocess, the way the container does:
+``docker/entrypoint.sh`` then ``medianest run|worker|beat|db upgrade``, and
+gunicorn with its config file (what ``medianest run`` starts in production).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
+MEDIANEST = [sys.executable, "-c", "from medianest.cli import main; main()"]
+NOBODY = 65534
+
+pytestmark = pytest.mark.sqlite_only
+
+
+def run(args: list[str], env: dict[str, str], user: int | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MEDIANEST_") and k not in ("DATABASE_URL", "REDIS_URL")}
+    base["PYTHONPATH"] = str(ROOT)
+    kwargs = {}
+    if user is not None and os.geteuid() == 0:
+        kwargs = {"user": user, "group": user, "extra_groups": []}
+    return subprocess.run(
+        args, env={**base, **env}, capture_output=True, text=True, timeout=timeout, cwd=str(ROOT), check=False, **kwargs
+    )
+
+
+def the_one_line(result: subprocess.CompletedProcess, ignore_info: bool = False) -> str:
+    """The process failed, said one thing on stderr and printed no traceback."""
+    assert result.returncode != 0, result
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    if ignore_info:  # gunicorn's own "[INFO] Starting gunicorn" banner comes before its config hook
+        lines = [line for line in lines if "[INFO]" not in line]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("medianest: "), lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    return folder
+
+
+# ------------------------------------------------------------------ secret key
+@pytest.mark.parametrize(
+    "command",
+    [["run", "--host", "127.0.0.1", "--port", "1"], ["worker"], ["beat"], ["db", "upgrade"]],
+    ids=["run", "worker", "beat", "db-upgrade"],
+)
+def test_production_without_a_secret_key_names_the_setting(command, data_dir):
+    env = {"MEDIANEST_DATA_DIR": str(data_dir), "REDIS_URL": "redis://127.0.0.1:6379/15"}
+    line = the_one_line(run(["sh", str(ENTRYPOINT), *MEDIANEST, *command], env))
+    assert "MEDIANEST_SECRET_KEY" in line
+    assert "REDIS_URL" in line  # says why it is required
+
+
+def test_gunicorn_started_by_hand_checks_settings_before_booting_a_worker(data_dir):
+    env = {"MEDIANEST_DATA_DIR": str(data_dir), "REDIS_URL": "redis://127.0.0.1:6379/15"}
+    result = run(
+        [sys.executable, "-m", "gunicorn", "--config", "python:medianest.gunicorn_conf", "--bind", "127.0.0.1:0", "wsgi:app"],
+        env,
+    )
+    assert "MEDIANEST_SECRET_KEY" in the_one_line(result, ignore_info=True)
+    assert "Booting worker" not in result.stderr
+
+
+def test_secret_key_file_that_cannot_be_read_names_the_file_setting(data_dir, tmp_path):
+    env = {
+        "MEDIANEST_DATA_DIR": str(data_dir),
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "MEDIANEST_SECRET_KEY_FILE": str(tmp_path / "missing-secret"),
+    }
+    line = the_one_line(run([*MEDIANEST, "db", "upgrade"], env))
+    assert "MEDIANEST_SECRET_KEY_FILE" in line and "missing-secret" in line
+
+
+# ------------------------------------------------------------------ database URL
+@pytest.mark.parametrize(
+    "url",
+    [
+        "not a url",
+        "mysql://medianest@db/medianest",
+        "postgresql://",
+        "postgresql://medianest@postgres:port/medianest",
+        "postgresql://medianest@postgres:99999/medianest",
+        "sqlite:",
+        "sqlite:////no/such/folder/medianest.db",
+    ],
+)
+def test_malformed_database_url_names_the_setting(url, data_dir):
+    env = {"MEDIANEST_DATA_DIR": str(data_dir), "DATABASE_URL": url}
+    line = the_one_line(run(["sh", str(ENTRYPOINT), *MEDIANEST, "db", "upgrade"], env))
+    assert "DATABASE_URL" in line
+
+
+def test_malformed_database_url_from_a_docker_secret_names_the_setting(data_dir, tmp_path):
+    secret = tmp_path / "database_url"
+    secret.write_text("postgresql://medianest:pw@postgres:54x2/medianest\n")
+    env = {"MEDIANEST_DATA_DIR": str(data_dir), "DATABASE_URL_FILE": str(secret)}
+    line = the_one_line(run([*MEDIANEST, "db", "upgrade"], env))
+    assert "DATABASE_URL" in line and "pw" not in line  # the password is not echoed
+
+
+# ------------------------------------------------------------------ folders
+@pytest.fixture
+def open_tmp(tmp_path: Path):
+    """A folder another user can reach (pytest's own tmp folders are private to root)."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="medianest-startup-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _unwritable_folder(tmp_path: Path) -> Path:
+    """A folder the test's process user cannot write: root-owned for nobody, or mode 0555 for us."""
+    folder = tmp_path / "readonly-volume"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
+
+
+def _runner_user() -> int | None:
+    return NOBODY if os.geteuid() == 0 else None
+
+
+def _data_dir_for_runner(tmp_path: Path) -> Path:
+    folder = tmp_path / "writable-data"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        os.chown(folder, NOBODY, NOBODY)
+    return folder
+
+
+def test_unwritable_download_volume_names_the_setting(open_tmp):
+    downloads = _unwritable_folder(open_tmp)
+    env = {
+        "MEDIANEST_DATA_DIR": str(_data_dir_for_runner(open_tmp)),
+        "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT": str(downloads),
+    }
+    result = run(["sh", str(ENTRYPOINT), *MEDIANEST, "run"], env, user=_runner_user())
+    line = the_one_line(result)
+    assert "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT" in line and str(downloads) in line and "not writable" in line
+    assert not any(downloads.iterdir())  # the probe left nothing behind
+
+
+def test_download_folder_from_a_file_setting_is_checked_too(open_tmp):
+    downloads = _unwritable_folder(open_tmp)
+    setting = open_tmp / "download_root"
+    setting.write_text(str(downloads))
+    setting.chmod(0o644)
+    env = {"MEDIANEST_DATA_DIR": str(_data_dir_for_runner(open_tmp)), "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT_FILE": str(setting)}
+    line = the_one_line(run(["sh", str(ENTRYPOINT), *MEDIANEST, "worker"], env, user=_runner_user()))
+    assert "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT" in line and str(downloads) in line
+
+
+def test_unwritable_instance_folder_names_the_setting(open_tmp):
+    data = _unwritable_folder(open_tmp)
+    line = the_one_line(run(["sh", str(ENTRYPOINT), *MEDIANEST, "run"], {"MEDIANEST_DATA_DIR": str(data)}, user=_runner_user()))
+    assert "MEDIANEST_DATA_DIR" in line and str(data) in line
+
+
+def test_default_download_folder_lives_in_the_instance_folder_and_is_created(open_tmp):
+    """With the folders writable the entry point hands over to the command (here: ``true``)."""
+    data = _data_dir_for_runner(open_tmp)
+    result = run(["sh", str(ENTRYPOINT), "true"], {"MEDIANEST_DATA_DIR": str(data)}, user=_runner_user())
+    assert result.returncode == 0, result.stderr
+    assert (data / "downloads").is_dir()
+    assert [p.name for p in (data / "downloads").iterdir()] == []
