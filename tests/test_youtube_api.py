@@ -334,7 +334,7 @@ def test_page_form_and_dashboard_card(app, user_client, yt_env):
     fragment = user_client.get("/youtube/", headers={"HX-Request": "true"})
     assert "HX-Request" in fragment.headers["Vary"] and "<html" not in fragment.get_data(as_text=True)
     card = user_client.get("/dashboard/cards/youtube-downloads").get_data(as_text=True)
-    assert "<progress" in card and "waiting in the queue" in card and "of 1.0" in card
+    assert "<progress" in card and "waiting in the queue" in card and "of 1.0 GiB" in card
 
 
 def _wait(condition, timeout: float = 20.0) -> None:
