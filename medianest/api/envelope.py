@@ -44,6 +44,11 @@ ERROR_CODES: dict[str, int] = {
     "PASSWORD_FROM_ENVIRONMENT": 409,
     "LAST_ADMIN": 409,
     "SET_BY_ENVIRONMENT": 409,
+    # youtube downloads
+    "INVALID_URL": 400,
+    "HOST_NOT_ALLOWED": 400,
+    "QUOTA_EXCEEDED": 403,
+    "INSUFFICIENT_STORAGE": 507,
 }
 
 
