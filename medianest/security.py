@@ -14,7 +14,7 @@ CSP = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        "img-src 'self' data: https://image.tmdb.org",  # posters of Overseerr's search results
         "connect-src 'self' ws: wss:",
         "font-src 'self'",
         "object-src 'none'",

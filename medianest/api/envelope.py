@@ -44,6 +44,10 @@ ERROR_CODES: dict[str, int] = {
     "PASSWORD_FROM_ENVIRONMENT": 409,
     "LAST_ADMIN": 409,
     "SET_BY_ENVIRONMENT": 409,
+    # media requests (Overseerr): the service's own refusals, as clear answers
+    "MEDIA_USER_UNMATCHED": 403,
+    "MEDIA_REQUEST_REFUSED": 403,
+    "MEDIA_ALREADY_REQUESTED": 409,
     # youtube downloads
     "INVALID_URL": 400,
     "HOST_NOT_ALLOWED": 400,

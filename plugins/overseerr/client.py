@@ -1,0 +1,290 @@
+"""Calls to Overseerr's API v1 (Jellyseerr and Seerr speak the same), through the core HTTP layer.
+
+Every answer is parsed forgivingly: the real server sends ``null`` where its
+own spec says a number (``serverId``, ``profileId``, ``rootFolder``), and
+Jellyseerr adds a media status 6 (blacklisted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from medianest_overseerr import answer_cache
+from medianest_overseerr.config import SERVICE, OverseerrConfig
+
+from medianest.api import ApiError
+from medianest.http import ServiceBadAnswer, ServiceClient, ServiceUnauthorized, breaker_for, json_of
+
+log = logging.getLogger("medianest.overseerr")
+
+SEARCH_TTL = 300.0
+DETAILS_TTL = 300.0
+USERS_TTL = 300.0
+POSTER_BASE = "https://image.tmdb.org/t/p/w300"
+USERS_PAGE = 100
+MAX_USER_PAGES = 50
+
+# Overseerr's MediaStatus, as words MediaNest shows.
+MEDIA_STATES = {
+    1: "none",
+    2: "pending",
+    3: "processing",
+    4: "partially_available",
+    5: "available",
+    6: "blacklisted",
+}
+MEDIA_STATUS_NAMES = {
+    "UNKNOWN": 1,
+    "PENDING": 2,
+    "PROCESSING": 3,
+    "PARTIALLY_AVAILABLE": 4,
+    "AVAILABLE": 5,
+    "BLACKLISTED": 6,
+    "DELETED": 7,
+}
+# Overseerr's request status (the spec documents 1-3; its code adds 4 failed, 5 completed).
+REQUEST_PENDING, REQUEST_APPROVED, REQUEST_DECLINED, REQUEST_FAILED, REQUEST_COMPLETED = 1, 2, 3, 4, 5
+
+# Overseerr permission bits that decide what a request does.
+PERM_ADMIN = 2
+PERM_MANAGE_REQUESTS = 16
+PERM_AUTO_APPROVE = 128
+PERM_AUTO_APPROVE_MOVIE = 256
+PERM_AUTO_APPROVE_TV = 512
+
+
+class NotConfigured(ApiError):
+    def __init__(self) -> None:
+        super().__init__(
+            "NOT_CONFIGURED", "Overseerr is not set up yet: an admin enters its URL and API key under Admin → Services."
+        )
+
+
+def to_int(value: Any) -> int | None:
+    """``"603"``, ``603`` and ``603.0`` are 603; anything else is None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = str(value).strip()
+    return int(text) if text.isdigit() else None
+
+
+def request_state(request_status: Any, media_status: Any) -> str:
+    """One word for a request, from Overseerr's request status and its media's status."""
+    status = to_int(request_status)
+    media = to_int(media_status)
+    if status == REQUEST_DECLINED:
+        return "declined"
+    if status == REQUEST_FAILED:
+        return "failed"
+    if status == REQUEST_PENDING:
+        return "pending"
+    if media == 5:
+        return "available"
+    if media == 4:
+        return "partially_available"
+    if status in (REQUEST_APPROVED, REQUEST_COMPLETED):
+        return "approved"
+    return "pending"
+
+
+@dataclass
+class Created:
+    """What ``POST /request`` did."""
+
+    outcome: str  # "created" | "duplicate" | "refused"
+    message: str
+    body: dict[str, Any] | None = None
+
+
+class OverseerrClient:
+    """One Overseerr, as configured now."""
+
+    def __init__(self, config: OverseerrConfig) -> None:
+        if not config.configured:
+            raise NotConfigured()
+        self.config = config
+        self.http = ServiceClient.for_service(
+            SERVICE,
+            config.url,
+            headers={"X-Api-Key": config.api_key, "Accept": "application/json"},
+            # Fetched before for_service takes its (non-reentrant) lock, which
+            # breaker_for takes too when the client has to make its own.
+            breaker=breaker_for(SERVICE),
+        )
+        self._cache_scope = hashlib.sha256(config.url.encode()).hexdigest()[:12]
+
+    def _cache_key(self, *parts: Any) -> str:
+        return ":".join([self._cache_scope, *(str(p) for p in parts)])
+
+    # -- reads -------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return self._object(self.http.get_json("/api/v1/status"))
+
+    def me(self) -> dict[str, Any]:
+        return self._object(self.http.get_json("/api/v1/auth/me"))
+
+    def request_count(self) -> dict[str, Any]:
+        return self._object(self.http.get_json("/api/v1/request/count"))
+
+    def search(self, query: str, page: int = 1) -> dict[str, Any]:
+        """Films and series matching ``query`` (people left out), cached for five minutes."""
+        normal = " ".join(query.split())
+        key = self._cache_key("search", page, hashlib.sha256(normal.lower().encode()).hexdigest())
+        cached = answer_cache.get(key)
+        if cached is not None:
+            return cached
+        # Spaces must travel as %20: Overseerr's validator refuses '+' (upstream issue 2010).
+        path = f"/api/v1/search?query={quote(normal, safe='')}&page={page}"
+        body = self._object(self.http.get_json(path))
+        results = [
+            r for r in (body.get("results") or []) if isinstance(r, dict) and r.get("mediaType") in ("movie", "tv")
+        ]
+        answer = {
+            "page": to_int(body.get("page")) or page,
+            "total_pages": to_int(body.get("totalPages")) or 1,
+            "total_results": to_int(body.get("totalResults")) or len(results),
+            "results": [title_of(r) for r in results],
+        }
+        answer_cache.put(key, answer, SEARCH_TTL)
+        return answer
+
+    def details(self, media_type: str, tmdb_id: int) -> dict[str, Any]:
+        """A film's or series' details (title, year, poster, seasons and their states), cached."""
+        key = self._cache_key("details", media_type, tmdb_id)
+        cached = answer_cache.get(key)
+        if cached is not None:
+            return cached
+        kind = "film" if media_type == "movie" else "series"
+        path = f"/api/v1/{'movie' if media_type == 'movie' else 'tv'}/{tmdb_id}"
+        # An unknown TMDB id answers 500 ("Unable to retrieve movie."); accepting it
+        # keeps a user's typo from counting against the circuit breaker.
+        response = self.http.get(path, accept_statuses=(404, 500))
+        if response.status_code in (404, 500):
+            raise ApiError(
+                "NOT_FOUND", f"Overseerr knows no {kind} with TMDB id {tmdb_id}.", details={"service": SERVICE}
+            )
+        body = self._object(json_of(response, SERVICE))
+        info = title_of({**body, "mediaType": media_type})
+        media_seasons = {
+            to_int(s.get("seasonNumber")): to_int(s.get("status"))
+            for s in ((body.get("mediaInfo") or {}).get("seasons") or [])
+            if isinstance(s, dict)
+        }
+        info["seasons"] = [
+            {
+                "number": to_int(s.get("seasonNumber")),
+                "name": s.get("name") or f"Season {s.get('seasonNumber')}",
+                "episodes": to_int(s.get("episodeCount")),
+                "state": MEDIA_STATES.get(media_seasons.get(to_int(s.get("seasonNumber"))) or 1, "none"),
+            }
+            for s in (body.get("seasons") or [])
+            if isinstance(s, dict) and to_int(s.get("seasonNumber"))
+        ]
+        answer_cache.put(key, info, DETAILS_TTL)
+        return info
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every Overseerr user (id, plexId, permissions), cached for five minutes."""
+        key = self._cache_key("users")
+        cached = answer_cache.get(key)
+        if cached is not None:
+            return cached
+        users: list[dict[str, Any]] = []
+        for page in range(MAX_USER_PAGES):
+            body = self._object(self.http.get_json(f"/api/v1/user?take={USERS_PAGE}&skip={page * USERS_PAGE}"))
+            results = [r for r in (body.get("results") or []) if isinstance(r, dict)]
+            users += [
+                {
+                    "id": to_int(r.get("id")),
+                    "plex_id": None if r.get("plexId") is None else str(r.get("plexId")),
+                    "permissions": to_int(r.get("permissions")) or 0,
+                    "name": r.get("displayName") or r.get("username") or r.get("email"),
+                }
+                for r in results
+            ]
+            pages = to_int((body.get("pageInfo") or {}).get("pages")) or 1
+            if page + 1 >= pages or not results:
+                break
+        answer_cache.put(key, users, USERS_TTL)
+        return users
+
+    def user_for_plex_id(self, plex_id: str | None) -> dict[str, Any] | None:
+        if not plex_id:
+            return None
+        matches = [u for u in self.users() if u["plex_id"] == str(plex_id) and u["id"] is not None]
+        if len(matches) > 1:
+            log.warning("several Overseerr users carry Plex id %s; using the first (id %s)", plex_id, matches[0]["id"])
+        return min(matches, key=lambda u: u["id"]) if matches else None
+
+    def get_request(self, overseerr_id: int) -> dict[str, Any] | None:
+        """One request, or None when Overseerr no longer has it."""
+        response = self.http.get(f"/api/v1/request/{overseerr_id}", accept_statuses=(404,))
+        if response.status_code == 404:
+            return None
+        return self._object(json_of(response, SERVICE))
+
+    # -- writes ------------------------------------------------------------
+
+    def create_request(
+        self, media_type: str, tmdb_id: int, seasons: list[int] | str | None, as_user: int | None
+    ) -> Created:
+        """``POST /request`` on behalf of ``as_user`` (None: as the key's owner, the admin)."""
+        body: dict[str, Any] = {"mediaType": media_type, "mediaId": tmdb_id}
+        if media_type == "tv":
+            body["seasons"] = seasons if seasons is not None else "all"
+        headers = {"X-API-User": str(as_user)} if as_user is not None else None
+        response = self.http.post("/api/v1/request", json_body=body, headers=headers, accept_statuses=(403, 409))
+        answer = _json_or_empty(response)
+        message = str(answer.get("message") or "")
+        if response.status_code == 409:
+            return Created("duplicate", "This title has already been requested.")
+        if response.status_code == 403:
+            if not message:  # {"status":403,"error":...}: the key (or X-API-User) was refused
+                raise ServiceUnauthorized(SERVICE, "Overseerr refused MediaNest's API key.", {"status": 403})
+            return Created("refused", f"Overseerr refused the request: {message}")
+        if response.status_code == 202 or not answer.get("id"):
+            # Series whose chosen seasons are all requested or present already.
+            return Created("duplicate", "The seasons you chose are already requested or available.")
+        return Created("created", "Requested.", answer)
+
+    @staticmethod
+    def _object(body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise ServiceBadAnswer(SERVICE, "Overseerr answered with something other than a JSON object.")
+        return body
+
+
+def _json_or_empty(response) -> dict[str, Any]:
+    try:
+        body = json_of(response, SERVICE)
+    except ServiceBadAnswer:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def title_of(result: dict[str, Any]) -> dict[str, Any]:
+    """A search result or details body as MediaNest shows it."""
+    media_type = result.get("mediaType")
+    name = result.get("title") if media_type == "movie" else result.get("name")
+    date = (result.get("releaseDate") if media_type == "movie" else result.get("firstAirDate")) or ""
+    poster = result.get("posterPath")
+    media_info = result.get("mediaInfo") if isinstance(result.get("mediaInfo"), dict) else {}
+    state = MEDIA_STATES.get(to_int(media_info.get("status")) or 1, "none")
+    return {
+        "media_type": media_type,
+        "tmdb_id": to_int(result.get("id")),
+        "title": name or result.get("originalTitle") or result.get("originalName") or "Untitled",
+        "year": to_int(str(date)[:4]) if date else None,
+        "overview": result.get("overview") or "",
+        "poster_url": f"{POSTER_BASE}{poster}" if isinstance(poster, str) and poster.startswith("/") else None,
+        "state": state,
+    }

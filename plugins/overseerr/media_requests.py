@@ -1,0 +1,214 @@
+"""Requesting a film or series on a user's behalf, and keeping each request's status current."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import url_for
+from medianest_overseerr import answer_cache, config
+from medianest_overseerr.client import (
+    PERM_ADMIN,
+    PERM_AUTO_APPROVE,
+    PERM_AUTO_APPROVE_MOVIE,
+    PERM_AUTO_APPROVE_TV,
+    PERM_MANAGE_REQUESTS,
+    OverseerrClient,
+    request_state,
+    to_int,
+)
+from medianest_overseerr.models import FINAL_STATUSES, MediaRequest
+
+from medianest.api import ApiError
+from medianest.events import notify, publish
+from medianest.extensions import db
+from medianest.models import ServiceStatus, User, utcnow
+
+log = logging.getLogger("medianest.overseerr")
+
+# What the requester is told when their request reaches a status.
+NOTICES = {
+    "approved": ("{title} was approved and is on its way.", "info"),
+    "available": ("{title} is now available.", "success"),
+    "partially_available": ("{title} is now partly available.", "success"),
+    "declined": ("Your request for {title} was declined.", "error"),
+    "failed": ("Your request for {title} failed in Overseerr; an admin has been told.", "error"),
+    "removed": ("Your request for {title} was removed in Overseerr.", "info"),
+}
+
+
+def client() -> OverseerrClient:
+    return OverseerrClient(config.load())
+
+
+def service_state() -> str:
+    """What the last health check saw (``online``/``degraded``/``offline``/``unconfigured``, or ``unknown``)."""
+    row = db.session.get(ServiceStatus, "overseerr")
+    if row is not None and row.checked_at is not None:
+        return row.status
+    return "unknown" if config.load().configured else "unconfigured"
+
+
+def overseerr_user(user: User, overseerr: OverseerrClient) -> tuple[int | None, bool]:
+    """``(Overseerr user id to act as, made as admin)``; raises when the user is not matched.
+
+    ``None`` as the id means "as the key's owner" (the Overseerr admin).
+    """
+    match = overseerr.user_for_plex_id(user.plex_id)
+    if match is not None:
+        return match["id"], False
+    if overseerr.config.fallback_to_admin:
+        return None, True
+    raise ApiError(
+        "MEDIA_USER_UNMATCHED",
+        "Your MediaNest account is not linked to an Overseerr account. Sign in to Overseerr once with your Plex "
+        "account, then try again (or ask an admin).",
+        details={"plex_id": user.plex_id},
+    )
+
+
+def what_a_request_does(user: User, overseerr: OverseerrClient, media_type: str) -> str:
+    """ "approved automatically", "waits for approval", or "unmatched" — for the request button's words."""
+    try:
+        match = overseerr.user_for_plex_id(user.plex_id)
+    except ApiError:
+        return "waits for approval"
+    if match is None:
+        return "approved automatically" if overseerr.config.fallback_to_admin else "unmatched"
+    automatic = PERM_ADMIN | PERM_MANAGE_REQUESTS | PERM_AUTO_APPROVE
+    automatic |= PERM_AUTO_APPROVE_MOVIE if media_type == "movie" else PERM_AUTO_APPROVE_TV
+    return "approved automatically" if match["permissions"] & automatic else "waits for approval"
+
+
+def make_request(user: User, media_type: str, tmdb_id: int, seasons: list[int] | str | None) -> MediaRequest:
+    """Ask Overseerr for a title on ``user``'s behalf and record it.
+
+    Overseerr's own answers become clear errors: 409/202 (already requested)
+    ``MEDIA_ALREADY_REQUESTED``, 403 (quota or permission) ``MEDIA_REQUEST_REFUSED``.
+    """
+    overseerr = client()
+    details = overseerr.details(media_type, tmdb_id)
+    if media_type == "tv" and isinstance(seasons, list):
+        known = {s["number"] for s in details.get("seasons") or []}
+        unknown = sorted(set(seasons) - known)
+        if known and unknown:
+            raise ApiError(
+                "VALIDATION_ERROR",
+                f"{details['title']} has no season {', '.join(str(n) for n in unknown)}.",
+                details={
+                    "fields": [
+                        {"field": "seasons", "message": f"known seasons: {sorted(known)}", "type": "value_error"}
+                    ]
+                },
+            )
+    as_user, as_admin = overseerr_user(user, overseerr)
+    created = overseerr.create_request(media_type, tmdb_id, seasons, as_user)
+    if created.outcome == "duplicate":
+        raise ApiError("MEDIA_ALREADY_REQUESTED", f"{details['title']}: {created.message}")
+    if created.outcome == "refused":
+        raise ApiError("MEDIA_REQUEST_REFUSED", created.message)
+    body = created.body or {}
+    media = body.get("media") if isinstance(body.get("media"), dict) else {}
+    numbers = [to_int(s.get("seasonNumber")) for s in body.get("seasons") or [] if isinstance(s, dict)]
+    record = MediaRequest(
+        user_id=user.id,
+        media_type=media_type,
+        tmdb_id=tmdb_id,
+        title=details["title"][:500],
+        year=details.get("year"),
+        poster_url=details.get("poster_url"),
+        seasons=[n for n in numbers if n is not None] or (seasons if isinstance(seasons, list) else None),
+        all_seasons=media_type == "tv" and seasons in (None, "all"),
+        overseerr_id=to_int(body.get("id")),
+        overseerr_user_id=as_user,
+        as_admin=as_admin,
+        status=request_state(body.get("status"), media.get("status")),
+        synced_at=utcnow(),
+    )
+    db.session.add(record)
+    db.session.commit()
+    answer_cache.forget_all()  # the title's state in every cached search just changed
+    log.info(
+        "request %s made for user %s: %s %s (Overseerr request %s)",
+        record.id,
+        user.id,
+        media_type,
+        tmdb_id,
+        record.overseerr_id,
+    )
+    publish("media.request.created", _event(record))
+    return record
+
+
+def _event(record: MediaRequest) -> dict[str, Any]:
+    return {
+        "user_id": record.user_id,
+        "request_id": record.id,
+        "title": record.title,
+        "media_type": record.media_type,
+        "status": record.status,
+    }
+
+
+def set_status(record: MediaRequest, status: str, source: str, message: str | None = None) -> bool:
+    """Record a new status; on a change publish ``media.request.updated`` and tell the requester."""
+    record.synced_at = utcnow()
+    if record.status == status:
+        db.session.commit()
+        return False
+    previous = record.status
+    record.status = status
+    record.status_message = message
+    record.updated_at = utcnow()
+    db.session.commit()
+    answer_cache.forget_all()
+    log.info("request %s: %s -> %s (%s)", record.id, previous, status, source)
+    publish("media.request.updated", _event(record))
+    notice = NOTICES.get(status)
+    if notice:
+        text, level = notice
+        notify(record.user_id, text.format(title=record.title), level, _requests_link())
+    return True
+
+
+def _requests_link() -> str | None:
+    try:
+        return url_for("overseerr.requests_page")
+    except RuntimeError:  # outside a request (a worker): a plain path
+        return "/media/requests"
+
+
+def reconcile(limit: int = 200) -> dict[str, int]:
+    """Bring open requests up to date from ``GET /request/<id>`` (for installations without webhooks).
+
+    The least recently checked first, at most ``limit`` per run; stops at the
+    first sign that Overseerr is unreachable.
+    """
+    from medianest.http import ServiceError
+
+    counts = {"checked": 0, "changed": 0}
+    settings = config.load()
+    if not settings.configured:
+        return counts
+    overseerr = OverseerrClient(settings)
+    rows = db.session.scalars(
+        db.select(MediaRequest)
+        .where(MediaRequest.status.not_in(FINAL_STATUSES), MediaRequest.overseerr_id.is_not(None))
+        .order_by(MediaRequest.synced_at.asc().nulls_first(), MediaRequest.id)
+        .limit(limit)
+    ).all()
+    for record in rows:
+        try:
+            answer = overseerr.get_request(record.overseerr_id)
+        except ServiceError as exc:
+            log.warning("reconcile stopped: %s", exc.message)
+            break
+        counts["checked"] += 1
+        if answer is None:
+            changed = set_status(record, "removed", "reconcile")
+        else:
+            media = answer.get("media") if isinstance(answer.get("media"), dict) else {}
+            media_status = media.get("status4k") if answer.get("is4k") else media.get("status")
+            changed = set_status(record, request_state(answer.get("status"), media_status), "reconcile")
+        counts["changed"] += int(changed)
+    return counts
