@@ -138,7 +138,7 @@ def configure_rate_limits(app: Flask) -> None:
     # One shared budget for the JSON API per user (per address when anonymous);
     # pages and the routes marked exempt (webhooks) don't count against it.
     app.config.setdefault("RATELIMIT_APPLICATION", _api_limit)
-    app.config.setdefault("RATELIMIT_APPLICATION_LIMITS_EXEMPT_WHEN", _not_api_request)
+    app.config.setdefault("RATELIMIT_APPLICATION_EXEMPT_WHEN", _not_api_request)
     limiter.init_app(app)
 
     def limiter_state() -> dict[str, Any]:
