@@ -1,3 +1,198 @@
 """MediaNest's plex plugin: its hook implementations."""
 
-from medianest.plugins import hookimpl  # noqa: F401
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from celery import shared_task
+from flask import url_for
+
+from medianest.http import ServiceError, ServiceUnauthorized
+from medianest.plugins import (
+    ConnectionResult,
+    DashboardCard,
+    HealthCheck,
+    HealthResult,
+    NavItem,
+    ServiceSettings,
+    hookimpl,
+)
+from medianest_plex import models  # noqa: F401  (the tables belong to the metadata)
+from medianest_plex.config import FIELDS, SERVICE, PlexConfig, validate
+
+HERE = Path(__file__).parent
+COMPLETED_EVENT = "youtube.download.completed"
+
+
+@hookimpl
+def register_blueprints(app):
+    from medianest_plex.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def migration_locations():
+    return [str(HERE / "migrations")]
+
+
+@hookimpl
+def published_events():
+    from medianest_plex.downloads import READY_EVENT
+
+    return [READY_EVENT]
+
+
+@hookimpl
+def event_subscriptions():
+    from medianest_plex.downloads import on_download_completed
+
+    return [(COMPLETED_EVENT, on_download_completed)]
+
+
+@hookimpl
+def nav_items(user):
+    if user is None:
+        return []
+    return [NavItem("Plex", url_for("plex.index"), order=30)]
+
+
+# ------------------------------------------------------------------ the server's state
+def server_facts(config: PlexConfig, with_counts: bool = True) -> dict[str, Any]:
+    """Name, version, machine identifier and libraries (with item counts): what the card shows."""
+    from medianest_plex.browse import library_count
+    from medianest_plex.client import PlexServer
+
+    plex = PlexServer(config, read_timeout=8)
+    identity = plex.identity()
+    facts: dict[str, Any] = {
+        "name": (plex.friendly_name() if config.token else None) or _host(config.url),
+        "version": identity["version"],
+        "machine_identifier": identity["machine_identifier"],
+    }
+    if not config.token:
+        facts["libraries"] = []
+        return facts
+    libraries = []
+    for lib in plex.libraries():
+        key = str(lib.get("key", ""))
+        entry = {"key": key, "title": str(lib.get("title") or key), "type": str(lib.get("type") or "")}
+        if with_counts and key.isdigit():
+            entry["count"] = library_count(key, config)
+        libraries.append(entry)
+    facts["libraries"] = libraries
+    return facts
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlparse
+
+    return urlparse(url).netloc or url
+
+
+def check_plex() -> HealthResult:
+    from medianest_plex.config import plex_config
+
+    config = plex_config()
+    if not config.url:
+        return HealthResult("unconfigured", error="No Plex server URL is set.")
+    if not config.token:
+        return HealthResult("unconfigured", error="No Plex server token is set.")
+    try:
+        return HealthResult("online", details=server_facts(config))
+    except ServiceUnauthorized:
+        return HealthResult("degraded", error="Plex answers, but refuses MediaNest's token.")
+    except ServiceError as exc:
+        return HealthResult("offline", error=exc.message)
+
+
+@hookimpl
+def health_checks():
+    return [HealthCheck(name=SERVICE, check=check_plex, display_name="Plex Media Server", timeout=20)]
+
+
+def test_connection(values: dict[str, Any]) -> ConnectionResult:
+    """Reads ``/identity`` (and the libraries, to prove the token works)."""
+    url, token = str(values.get("url") or "").strip(), str(values.get("token") or "").strip()
+    if not url:
+        return ConnectionResult(False, "Enter the server's URL first.")
+    config = PlexConfig(url=url, token=token, cache_seconds=0)
+    try:
+        facts = server_facts(config, with_counts=False)
+    except ServiceUnauthorized:
+        return ConnectionResult(False, "Plex answered, but refused the token.")
+    except ServiceError as exc:
+        return ConnectionResult(False, exc.message)
+    details = {k: facts[k] for k in ("name", "version", "machine_identifier")}
+    details["libraries"] = [lib["title"] for lib in facts["libraries"]]
+    if not token:
+        return ConnectionResult(False, f"Reached {facts['name']} ({facts['version']}); now enter a token.", details)
+    return ConnectionResult(
+        True,
+        f"Connected to {facts['name']}, version {facts['version']}, machine {facts['machine_identifier']}.",
+        details,
+    )
+
+
+@hookimpl
+def service_settings():
+    return [
+        ServiceSettings(
+            service=SERVICE,
+            title="Plex Media Server",
+            fields=FIELDS,
+            test_connection=test_connection,
+            description="Browse the libraries, show posters, and put finished downloads into collections.",
+            validate=validate,
+        )
+    ]
+
+
+def card_context() -> dict[str, Any]:
+    from medianest.extensions import db
+    from medianest.models import ServiceStatus
+
+    row = db.session.get(ServiceStatus, SERVICE)
+    return {"status": row.to_public() if row else None}
+
+
+@hookimpl
+def dashboard_cards(user):
+    return [
+        DashboardCard(
+            id="plex",
+            title="Plex",
+            template="plex/cards/server.html",
+            context=card_context,
+            refresh_events=("service.status", "plex.collection.ready"),
+            order=20,
+        )
+    ]
+
+
+@shared_task(name="plex.prune_posters", ignore_result=True)
+def prune_posters() -> None:
+    """Forget posters and image paths nobody asked for in a month."""
+    from datetime import timedelta
+
+    from medianest.extensions import db
+    from medianest.models import utcnow
+    from medianest_plex import posters
+    from medianest_plex.models import PlexImagePath
+
+    posters.prune()
+    cutoff = utcnow() - timedelta(days=posters.KEEP_DAYS)
+    db.session.execute(db.delete(PlexImagePath).where(PlexImagePath.seen_at < cutoff))
+    db.session.commit()
+
+
+@hookimpl
+def periodic_tasks():
+    return [("plex.prune-posters", 86400, prune_posters)]
+
+
+@hookimpl
+def startup(app):
+    # The collection task must be registered in every process that may consume it.
+    import medianest_plex.downloads  # noqa: F401
