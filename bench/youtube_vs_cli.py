@@ -40,8 +40,17 @@ from tests.support.services import PostgresDatabases, free_port, redis_database 
 def cli_run(url: str, out: Path) -> float:
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "yt_dlp", "--quiet", "--no-warnings", "--no-progress", "-o",
-         str(out / "%(playlist_index)s - %(title)s [%(id)s].%(ext)s"), url],
+        [
+            sys.executable,
+            "-m",
+            "yt_dlp",
+            "--quiet",
+            "--no-warnings",
+            "--no-progress",
+            "-o",
+            str(out / "%(playlist_index)s - %(title)s [%(id)s].%(ext)s"),
+            url,
+        ],
         check=True,
     )
     return time.perf_counter() - started
@@ -141,8 +150,10 @@ def main() -> None:
 
     ours_median, theirs_median = statistics.median(ours), statistics.median(theirs)
     print(f"playlist: {args.entries} entries x {args.size_kb} KiB, {args.runs} runs each (after one warm-up)")
-    print(f"MediaNest (gunicorn + Celery prefork + Redis + PostgreSQL), submit -> completed event: "
-          f"median {ours_median:.3f} s  runs {[round(t, 3) for t in ours]}")
+    print(
+        f"MediaNest (gunicorn + Celery prefork + Redis + PostgreSQL), submit -> completed event: "
+        f"median {ours_median:.3f} s  runs {[round(t, 3) for t in ours]}"
+    )
     print(f"yt-dlp command, start -> exit: median {theirs_median:.3f} s  runs {[round(t, 3) for t in theirs]}")
     print(f"ratio MediaNest / yt-dlp: {ours_median / theirs_median:.2f} (target <= 1.00)")
     shutil.rmtree(work, ignore_errors=True)

@@ -6,14 +6,15 @@ import time
 
 import pytest
 
-from tests.test_youtube_support import feed, files_under, row_of, run_job, run_job_in_thread, yt_env  # noqa: F401
+from tests.test_youtube_support import feed_fixture, files_under, row_of, run_job, run_job_in_thread, yt_env_fixture  # noqa: F401
 
 API = "/api/v1/youtube/downloads"
 
 
 def _count(app) -> int:
-    from medianest.extensions import db
     from medianest_youtube.models import Download
+
+    from medianest.extensions import db
 
     with app.app_context():
         return db.session.query(Download).count()
@@ -70,8 +71,12 @@ def test_playlist_downloads_with_a_broken_entry(app, user_client, alice, yt_env,
     assert [f["name"] for f in data["files"]] == ["01 - Clip one [mix-1].mp4", "02 - Clip two [mix-2].mp4"]
     assert [f["size"] for f in data["files"]] == [120_000, 90_000]
     assert data["failures"] == [
-        {"index": 3, "title": "Gone", "url": feed.url_for_video("mix-3"),
-         "error": "Unable to download webpage: HTTP Error 404: File not found"}
+        {
+            "index": 3,
+            "title": "Gone",
+            "url": feed.url_for_video("mix-3"),
+            "error": "Unable to download webpage: HTTP Error 404: File not found",
+        }
     ]
     folder = yt_env / str(alice.id) / "Summer Mix"
     assert data["folder"] == str(folder)
@@ -113,7 +118,9 @@ def test_completed_event_carries_folder_and_absolute_files(app, user_client, ali
     folder = yt_env / str(alice.id) / "Events"
     assert done["user_id"] == alice.id and done["download_id"] == download_id
     assert done["folder"] == str(folder)
-    assert done["files"] == [str(folder / "01 - Only [ev].mp4")] or done["files"] == [str(folder / "01 - Only [ev-1].mp4")]
+    assert done["files"] == [str(folder / "01 - Only [ev].mp4")] or done["files"] == [
+        str(folder / "01 - Only [ev-1].mp4")
+    ]
     progress = [p for n, p in seen if n == "youtube.download.progress"]
     assert {"percent", "speed", "eta", "entry_index", "entry_count", "entry_title", "title"} <= set(progress[-1])
 
@@ -186,9 +193,10 @@ def test_rerun_continues_partial_files_and_never_duplicates(app, user_client, al
     first = folder / "01 - First [resume-1].mp4"
     first_stat = (first.stat().st_ino, first.stat().st_mtime_ns)
 
-    from medianest.extensions import db
     from medianest_youtube import downloads
     from medianest_youtube.models import Download
+
+    from medianest.extensions import db
 
     with app.app_context():  # as the worker-start recovery finds it: running, its task gone
         row = db.session.get(Download, download_id)
@@ -279,7 +287,9 @@ def test_submissions_are_rate_limited_per_user(app, user_client, other_client, y
     assert _submit(other_client, "https://youtu.be/c").status_code == 201
 
 
-def test_another_user_can_neither_see_cancel_delete_nor_fetch(app, user_client, other_client, admin_client, yt_env, feed):
+def test_another_user_can_neither_see_cancel_delete_nor_fetch(
+    app, user_client, other_client, admin_client, yt_env, feed
+):
     feed.add_playlist("mine", "Mine", [("A", 20_000)])
     download_id = _submit(user_client, feed.url_for_playlist("mine")).get_json()["data"]["id"]
     run_job(app, download_id)
@@ -315,11 +325,15 @@ def test_collection_link_from_plex_event(app, user_client, alice, yt_env):
 
     download_id = _submit(user_client, "https://youtu.be/col").get_json()["data"]["id"]
     with app.app_context():
-        on_collection_ready({"user_id": alice.id + 1, "download_id": download_id, "collection_key": "9", "url": "http://x/"})
+        on_collection_ready(
+            {"user_id": alice.id + 1, "download_id": download_id, "collection_key": "9", "url": "http://x/"}
+        )
         assert row_of(app, download_id).collection_url is None  # someone else's event
         handlers = dict(app.extensions["medianest.subscriptions"])["plex.collection.ready"]
         for _plugin, handler in handlers:
-            handler({"user_id": alice.id, "download_id": download_id, "collection_key": "42", "url": "http://plex/web#c42"})
+            handler(
+                {"user_id": alice.id, "download_id": download_id, "collection_key": "42", "url": "http://plex/web#c42"}
+            )
     assert user_client.get(f"{API}/{download_id}").get_json()["data"]["collection_url"] == "http://plex/web#c42"
     assert "http://plex/web#c42" in user_client.get(f"/youtube/{download_id}").get_data(as_text=True)
 

@@ -4,6 +4,7 @@ embedded mode, who receives progress over Socket.IO, and the page in Chromium.""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ import requests
 
 from tests.conftest import browser_sign_in
 from tests.support.apps import build_app, make_settings
-from tests.test_youtube_support import feed, files_under  # noqa: F401
+from tests.test_youtube_support import feed_fixture, files_under  # noqa: F401
 
 API = "/api/v1/youtube/downloads"
 PASSWORD = "a-long-password-for-tests"
@@ -41,7 +42,13 @@ def add_local_users(server, tmp_path: Path, *names: str) -> dict[str, int]:
     ids = {}
     with app.app_context():
         for name in names:
-            user = User(username=name, display_name=name.title(), role="user", is_local=True, password_hash=hash_password(PASSWORD))
+            user = User(
+                username=name,
+                display_name=name.title(),
+                role="user",
+                is_local=True,
+                password_hash=hash_password(PASSWORD),
+            )
             db.session.add(user)
             db.session.commit()
             ids[name] = user.id
@@ -103,29 +110,44 @@ def test_worker_killed_mid_download_resumes_and_progress_reaches_only_owner_and_
     worker.wait_for_log("ready", timeout=60)
 
     alice = server.session("alice", PASSWORD)
-    listeners = {name: EventRecorder(server, server.session(*creds)) for name, creds in
-                 {"alice": ("alice", PASSWORD), "bob": ("bob", PASSWORD), "admin": ("admin",)}.items()}
+    listeners = {
+        name: EventRecorder(server, server.session(*creds))
+        for name, creds in {"alice": ("alice", PASSWORD), "bob": ("bob", PASSWORD), "admin": ("admin",)}.items()
+    }
     try:
-        response = alice.post(server.url + API, json={"url": feed.url_for_playlist("killed"), "format": "best"}, timeout=10)
+        response = alice.post(
+            server.url + API, json={"url": feed.url_for_playlist("killed"), "format": "best"}, timeout=10
+        )
         assert response.status_code == 201, response.text
         download_id = response.json()["data"]["id"]
         folder = root / str(users["alice"]) / "Kill Test"
 
         # kill the whole worker (main process and its child) while the second entry is half done
-        wait_for(lambda: download_state(alice, server, download_id)["entry_index"] == 2
-                 and feed.bytes_served("killed-2") > 300_000, what="the second entry under way")
+        wait_for(
+            lambda: (
+                download_state(alice, server, download_id)["entry_index"] == 2
+                and feed.bytes_served("killed-2") > 300_000
+            ),
+            what="the second entry under way",
+        )
         worker.kill(signal.SIGKILL)
         partial = [p for p in files_under(folder) if p.name.endswith(".part")]
         assert partial, "nothing partial on disk when the worker died"
         assert download_state(alice, server, download_id)["status"] == "running"
 
         live_server_factory.process(["worker", "--pool", "prefork", "-c", "1"], server, "worker2")
-        done = wait_for(lambda: (s := download_state(alice, server, download_id))["status"] in ("completed", "failed") and s,
-                        timeout=90, what="the download finished after the restart")
+        done = wait_for(
+            lambda: (s := download_state(alice, server, download_id))["status"] in ("completed", "failed") and s,
+            timeout=90,
+            what="the download finished after the restart",
+        )
         assert done["status"] == "completed", done
         names = sorted(p.name for p in files_under(root))
-        assert names == ["1 - Alpha [killed-1].mp4", "2 - Beta [killed-2].mp4", "3 - Gamma [killed-3].mp4"] or names == [
-            "01 - Alpha [killed-1].mp4", "02 - Beta [killed-2].mp4", "03 - Gamma [killed-3].mp4"]
+        assert names == [
+            "1 - Alpha [killed-1].mp4",
+            "2 - Beta [killed-2].mp4",
+            "3 - Gamma [killed-3].mp4",
+        ] or names == ["01 - Alpha [killed-1].mp4", "02 - Beta [killed-2].mp4", "03 - Gamma [killed-3].mp4"]
         for path in files_under(root):
             entry_id = path.name.split("[")[1].split("]")[0]
             assert path.read_bytes() == feed.content_of(entry_id)
@@ -152,7 +174,9 @@ def test_embedded_restart_resumes_the_download(live_server_factory, feed, tmp_pa
     feed.add_playlist("restart", "Restart", [("One", 600_000), ("Two", 300_000)])
     server = live_server_factory(env=youtube_env(root))
     http = server.session()
-    download_id = http.post(server.url + API, json={"url": feed.url_for_playlist("restart")}, timeout=10).json()["data"]["id"]
+    download_id = http.post(server.url + API, json={"url": feed.url_for_playlist("restart")}, timeout=10).json()[
+        "data"
+    ]["id"]
     wait_for(lambda: feed.bytes_served("restart-1") > 200_000, what="the first entry under way")
 
     os.killpg(server.proc.pid, signal.SIGKILL)  # a crash, not a clean stop
@@ -163,8 +187,11 @@ def test_embedded_restart_resumes_the_download(live_server_factory, feed, tmp_pa
     server.start()
 
     http = server.session()
-    done = wait_for(lambda: (s := download_state(http, server, download_id))["status"] in ("completed", "failed") and s,
-                    timeout=60, what="the download finished after the restart")
+    done = wait_for(
+        lambda: (s := download_state(http, server, download_id))["status"] in ("completed", "failed") and s,
+        timeout=60,
+        what="the download finished after the restart",
+    )
     assert done["status"] == "completed", done
     assert [p.name for p in files_under(root)] == ["01 - One [restart-1].mp4", "02 - Two [restart-2].mp4"]
     assert (root / "1" / "Restart" / "01 - One [restart-1].mp4").read_bytes() == feed.content_of("restart-1")
@@ -181,8 +208,8 @@ def test_browser_submits_and_watches_the_progress_bar(live_server_factory, feed,
     page.fill("input[name=url]", feed.url_for_playlist("watch"))
     page.select_option("select[name=format]", "720p")
     page.click("#yt-new button[type=submit]")
-    page.wait_for_url("**/youtube/*")
-    page.wait_for_function("document.body.dataset.live === '1'")
+    page.wait_for_url(re.compile(r".*/youtube/\d+$"))
+    page.wait_for_function("document.body !== null && document.body.dataset.live === '1'")
 
     values: list[float] = []
     deadline = time.monotonic() + 60
@@ -204,4 +231,3 @@ def test_browser_submits_and_watches_the_progress_bar(live_server_factory, feed,
     page.reload()
     assert page.eval_on_selector("#yt-progress", "el => el.value") == 100
     assert page.locator("#yt-files li").count() == 2
-

@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import pytest
-
 from medianest_youtube.paths import MAX_NAME_BYTES, entry_file_stem, inside, playlist_folder, safe_name
-from tests.test_youtube_support import feed, files_under, run_job, yt_env  # noqa: F401
+
+from tests.test_youtube_support import feed_fixture, files_under, run_job, yt_env_fixture  # noqa: F401
 
 
 @pytest.mark.parametrize(
     "title",
-    ["../../etc/passwd", "..", ".", "/", "a/b/c", "a\\b", "nul\x00byte", "\x00", "....//....//x", ".hidden", " ../ ",
-     "x" * 1000, "é" * 400, "CON", "con.txt", "a:b*c?d\"e<f>g|h", "line\nbreak\ttab", ""],
+    [
+        "../../etc/passwd",
+        "..",
+        ".",
+        "/",
+        "a/b/c",
+        "a\\b",
+        "nul\x00byte",
+        "\x00",
+        "....//....//x",
+        ".hidden",
+        " ../ ",
+        "x" * 1000,
+        "é" * 400,
+        "CON",
+        "con.txt",
+        'a:b*c?d"e<f>g|h',
+        "line\nbreak\ttab",
+        "",
+    ],
 )
 def test_safe_name_is_one_harmless_component(title):
     name = safe_name(title)
@@ -47,8 +65,17 @@ def test_inside(tmp_path):
 @pytest.mark.sqlite_only
 def test_hostile_titles_from_a_real_feed_stay_in_the_users_folder(app, user_client, alice, yt_env, feed, tmp_path):
     long_title = "Very long title " * 30
-    feed.add_playlist("evil", "../../../outside", [("../../escape", 20_000), ("/etc/passwd", 20_000),
-                                                    (long_title, 20_000), ("Same", 20_000, "same-a"), ("same", 20_000, "same-b")])
+    feed.add_playlist(
+        "evil",
+        "../../../outside",
+        [
+            ("../../escape", 20_000),
+            ("/etc/passwd", 20_000),
+            (long_title, 20_000),
+            ("Same", 20_000, "same-a"),
+            ("same", 20_000, "same-b"),
+        ],
+    )
     feed.add_playlist("evil2", "../../../OUTSIDE", [("SAME", 20_000, "same-c")])
     ids = []
     for name in ("evil", "evil2"):

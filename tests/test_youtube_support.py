@@ -10,16 +10,16 @@ import pytest
 from tests.standins.media_feed import MediaFeedStandin
 
 
-@pytest.fixture
-def feed():
+@pytest.fixture(name="feed")
+def feed_fixture():
     standin = MediaFeedStandin()
     standin.start()
     yield standin
     standin.stop()
 
 
-@pytest.fixture
-def yt_env(monkeypatch, tmp_path) -> Path:
+@pytest.fixture(name="yt_env")
+def yt_env_fixture(monkeypatch, tmp_path) -> Path:
     """The youtube settings every test uses: the local host allowed, a private download root."""
     root = tmp_path / "downloads"
     for name, value in {
@@ -36,8 +36,9 @@ def yt_env(monkeypatch, tmp_path) -> Path:
 
 
 def row_of(app, download_id: int):
-    from medianest.extensions import db
     from medianest_youtube.models import Download
+
+    from medianest.extensions import db
 
     with app.app_context():
         row = db.session.get(Download, download_id)

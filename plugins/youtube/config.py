@@ -36,7 +36,9 @@ def settings_form() -> ServiceSettings:
         title="YouTube downloads",
         description="Where playlists are saved and how much each person may keep.",
         fields=(
-            SettingField("download_root", "Download folder", help="Default: <data dir>/downloads. One sub-folder per user."),
+            SettingField(
+                "download_root", "Download folder", help="Default: <data dir>/downloads. One sub-folder per user."
+            ),
             SettingField(
                 "allowed_hosts",
                 "Allowed hosts",
@@ -69,8 +71,14 @@ def _number(values: dict, name: str, default: float, minimum: float = 0) -> floa
 
 def validate(values: dict) -> dict[str, str]:
     errors = {}
-    for name, minimum in (("quota_gb", 0), ("max_concurrent", 1), ("socket_timeout", 0.1), ("retries", 0),
-                          ("retry_backoff", 0), ("min_free_gb", 0)):
+    for name, minimum in (
+        ("quota_gb", 0),
+        ("max_concurrent", 1),
+        ("socket_timeout", 0.1),
+        ("retries", 0),
+        ("retry_backoff", 0),
+        ("min_free_gb", 0),
+    ):
         try:
             _number(values, name, 0, minimum)
         except ValueError as exc:

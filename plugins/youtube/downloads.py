@@ -17,15 +17,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from medianest_youtube import config as youtube_config
+from medianest_youtube.models import ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, Download
+from medianest_youtube.paths import folder_size, inside, user_folder
 from sqlalchemy import func, select, text, update
 
 from medianest.api import ApiError
 from medianest.events import publish
 from medianest.extensions import db
 from medianest.models import User, utcnow
-from medianest_youtube import config as youtube_config
-from medianest_youtube.models import ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, Download
-from medianest_youtube.paths import folder_size, inside, user_folder
 
 log = logging.getLogger("medianest.youtube")
 
@@ -245,9 +245,7 @@ def recover_orphans(live_task_ids: set[str] | None = None) -> list[int]:
 def recover_stale(now=None) -> list[int]:
     """Safety net: running downloads whose job stopped touching the row."""
     cutoff = (now or utcnow()) - STALE_AFTER
-    rows = db.session.scalars(
-        select(Download).where(Download.status == RUNNING, Download.heartbeat_at < cutoff)
-    ).all()
+    rows = db.session.scalars(select(Download).where(Download.status == RUNNING, Download.heartbeat_at < cutoff)).all()
     return requeue(list(rows), "no heartbeat")
 
 
@@ -263,7 +261,9 @@ def finish_cancelled(row: Download) -> None:
 
 def cancel(row: Download) -> Download:
     if row.status not in ACTIVE:
-        raise ApiError("CONFLICT", f"This download is {row.status}; only a queued or running one can be cancelled.", 409)
+        raise ApiError(
+            "CONFLICT", f"This download is {row.status}; only a queued or running one can be cancelled.", 409
+        )
     if row.status == QUEUED or (row.status == RUNNING and row.phase == "waiting"):
         # No job has touched it yet: nothing to stop, nothing partial on disk.
         finish_cancelled(row)
@@ -276,14 +276,18 @@ def cancel(row: Download) -> Download:
 
 def retry(row: Download) -> Download:
     if row.status not in (FAILED, CANCELLED):
-        raise ApiError("CONFLICT", f"This download is {row.status}; only a failed or cancelled one can be retried.", 409)
+        raise ApiError(
+            "CONFLICT", f"This download is {row.status}; only a failed or cancelled one can be retried.", 409
+        )
     duplicate = db.session.scalar(
         select(Download).where(
             Download.user_id == row.user_id, Download.url == row.url, Download.status.in_(ACTIVE), Download.id != row.id
         )
     )
     if duplicate is not None:
-        raise ApiError("CONFLICT", "This URL is already queued or downloading for you.", 409, {"download": public(duplicate)})
+        raise ApiError(
+            "CONFLICT", "This URL is already queued or downloading for you.", 409, {"download": public(duplicate)}
+        )
     check_space(row.user_id, cfg())
     row.status, row.phase, row.error, row.failures = QUEUED, None, None, None
     row.percent, row.speed, row.eta, row.entry_index, row.entry_title = 0.0, None, None, None, None
@@ -381,4 +385,3 @@ def on_collection_ready(payload: dict[str, Any]) -> None:
     row.collection_key = str(payload.get("collection_key") or "")[:100] or None
     row.collection_url = url[:1000] if isinstance(url, str) else None
     db.session.commit()
-

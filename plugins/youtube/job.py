@@ -20,6 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from medianest_youtube import downloads
+from medianest_youtube.models import COMPLETED, FAILED, RUNNING, Download
+from medianest_youtube.paths import entry_file_stem, folder_size, inside, playlist_folder, user_folder
+from medianest_youtube.urls import host_allowed
 from sqlalchemy import func, update
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from yt_dlp import YoutubeDL
@@ -28,10 +32,6 @@ from yt_dlp.utils import DownloadCancelled, DownloadError
 
 from medianest.extensions import db
 from medianest.models import utcnow
-from medianest_youtube import downloads
-from medianest_youtube.models import COMPLETED, FAILED, RUNNING, Download
-from medianest_youtube.paths import entry_file_stem, folder_size, inside, playlist_folder, user_folder
-from medianest_youtube.urls import host_allowed
 
 log = logging.getLogger("medianest.youtube.job")
 
@@ -188,7 +188,9 @@ class DownloadJob:
         except QuotaReached:
             db.session.rollback()
             self._remove_partials()
-            self._finish(FAILED, "Your storage quota is used up; the download stopped. Delete some downloads and retry.")
+            self._finish(
+                FAILED, "Your storage quota is used up; the download stopped. Delete some downloads and retry."
+            )
         except Exception as exc:  # a bug or the disk: the row says so, the trace goes to the log
             log.exception("download %s failed", self.download_id)
             db.session.rollback()
@@ -279,7 +281,9 @@ class DownloadJob:
         if self.files:
             self._finish(COMPLETED, None)
         else:
-            reason = self.failures[0]["error"] if len(self.failures) == 1 else "None of the entries could be downloaded."
+            reason = (
+                self.failures[0]["error"] if len(self.failures) == 1 else "None of the entries could be downloaded."
+            )
             self._finish(FAILED, reason)
 
     def _list(self, url: str) -> tuple[str | None, list[dict[str, Any]]]:
@@ -345,7 +349,9 @@ class DownloadJob:
                     raise exc.exc_info[1] from None
                 if not is_network_error(exc) or attempt == self.conf.retries:
                     return exc
-                log.info("download %s: %s failed (%s); retry in %.1f s", self.download_id, what, readable_error(exc), delay)
+                log.info(
+                    "download %s: %s failed (%s); retry in %.1f s", self.download_id, what, readable_error(exc), delay
+                )
                 self._sleep(delay)
                 delay *= 2
         return None

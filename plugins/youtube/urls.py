@@ -50,7 +50,9 @@ def check_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
     if not parts.scheme or not parts.netloc:
         raise ApiError("INVALID_URL", "That is not a URL; paste the address of a video or playlist.")
     if parts.scheme.lower() not in ("http", "https"):
-        raise ApiError("INVALID_URL", "Only http and https addresses can be downloaded.", details={"scheme": parts.scheme})
+        raise ApiError(
+            "INVALID_URL", "Only http and https addresses can be downloaded.", details={"scheme": parts.scheme}
+        )
     if parts.username or parts.password:
         raise ApiError("INVALID_URL", "Addresses with a user name or password are not accepted.")
     if not host_allowed(url, allowed_hosts):

@@ -11,14 +11,14 @@ from typing import Literal
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from medianest_youtube import downloads
+from medianest_youtube.models import FORMATS, STATUSES, Download
+from medianest_youtube.urls import MAX_URL_LENGTH
 from pydantic import BaseModel, Field, ValidationError
 
 from medianest.access import login_required, owned_or_404
 from medianest.api import ApiError, PageQuery, Schema, api_route, ok, paginate
 from medianest.extensions import db, limiter
-from medianest_youtube import downloads
-from medianest_youtube.models import FORMATS, STATUSES, Download
-from medianest_youtube.urls import MAX_URL_LENGTH
 
 bp = Blueprint("youtube", __name__, template_folder="templates")
 
@@ -38,7 +38,9 @@ submission_limit = limiter.shared_limit(
 
 class NewDownload(Schema):
     url: str = Field(max_length=MAX_URL_LENGTH, description="A video or playlist URL on an allowed host")
-    format: FormatName = Field(default="best", description="best, 1080p (at most), 720p (at most) or audio (audio only)")
+    format: FormatName = Field(
+        default="best", description="best, 1080p (at most), 720p (at most) or audio (audio only)"
+    )
 
 
 class DownloadQuery(PageQuery):
@@ -106,8 +108,14 @@ def api_list(query: DownloadQuery):
 
 @bp.post("/api/v1/youtube/downloads")
 @submission_limit
-@api_route(body=NewDownload, response=DownloadOut, status=201, summary="Queue a download", tags=["youtube"],
-           errors=(400, 403, 409, 429, 507))
+@api_route(
+    body=NewDownload,
+    response=DownloadOut,
+    status=201,
+    summary="Queue a download",
+    tags=["youtube"],
+    errors=(400, 403, 409, 429, 507),
+)
 @login_required
 def api_create(body: NewDownload):
     """Queue a video or playlist; 409 with the existing download when the same URL is already queued or running."""
@@ -142,8 +150,13 @@ def api_cancel(download_id: int):
 
 
 @bp.post("/api/v1/youtube/downloads/<int:download_id>/retry")
-@api_route(response=DownloadOut, status=202, summary="Retry a failed or cancelled download", tags=["youtube"],
-           errors=(404, 409))
+@api_route(
+    response=DownloadOut,
+    status=202,
+    summary="Retry a failed or cancelled download",
+    tags=["youtube"],
+    errors=(404, 409),
+)
 @login_required
 def api_retry(download_id: int):
     """Queue a failed or cancelled download again; finished entries are not fetched twice."""
@@ -152,8 +165,12 @@ def api_retry(download_id: int):
 
 
 @bp.get("/api/v1/youtube/downloads/<int:download_id>/files/<int:n>")
-@api_route(summary="Fetch one downloaded file (Range supported)", tags=["youtube"], errors=(404,),
-           raw_response="application/octet-stream")
+@api_route(
+    summary="Fetch one downloaded file (Range supported)",
+    tags=["youtube"],
+    errors=(404,),
+    raw_response="application/octet-stream",
+)
 @login_required
 def api_file(download_id: int, n: int):
     """The n-th file of your download (0-based), with Range and conditional requests."""

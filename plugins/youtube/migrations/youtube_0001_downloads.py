@@ -5,6 +5,7 @@ Revises:
 Create Date: 2026-11-22 10:00:00
 
 """
+
 import sqlalchemy as sa
 from alembic import op
 
