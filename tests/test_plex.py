@@ -19,10 +19,18 @@ MACHINE = "c0ffee" * 6 + "beef"
 
 def seed(pms: PlexServerStandin) -> dict:
     movies = pms.add_library("Movies", "movie", locations=["/media/movies"])
-    films = [("The Matrix", 1999), ("Alien", 1979), ("Heat", 1995), ("Arrival", 2016), ("Blade Runner", 1982),
-             ("Zodiac", 2007), ("A Quiet Place", 2018)]
-    keys = {t: pms.add_item(movies, t, y, file_path=f"/media/movies/{t} ({y}).mkv", summary=f"About {t}.")
-            for t, y in films}
+    films = [
+        ("The Matrix", 1999),
+        ("Alien", 1979),
+        ("Heat", 1995),
+        ("Arrival", 2016),
+        ("Blade Runner", 1982),
+        ("Zodiac", 2007),
+        ("A Quiet Place", 2018),
+    ]
+    keys = {
+        t: pms.add_item(movies, t, y, file_path=f"/media/movies/{t} ({y}).mkv", summary=f"About {t}.") for t, y in films
+    }
     videos = pms.add_library("YouTube", "movie", locations=["/downloads"])
     for n in range(60):
         pms.add_item(videos, f"Clip {n:02d}", 2020, file_path=f"/downloads/old/clip{n:02d}.mp4")
@@ -66,7 +74,9 @@ def test_browse_libraries_items_collections_details_and_search(app, user_client,
     seeded = plex.seeded
     libraries = data(user_client.get("/api/v1/plex/libraries"))
     assert [(lib["key"], lib["title"], lib["type"]) for lib in libraries] == [
-        (seeded["movies"], "Movies", "movie"), (seeded["videos"], "YouTube", "movie")]
+        (seeded["movies"], "Movies", "movie"),
+        (seeded["videos"], "YouTube", "movie"),
+    ]
 
     r = user_client.get(f"/api/v1/plex/libraries/{seeded['movies']}/items?per_page=3")
     body = r.get_json()
@@ -175,7 +185,9 @@ def test_bad_input_gets_clear_errors(user_client, plex):
         assert err["details"]["fields"], query
     huge = user_client.get(f"/api/v1/plex/libraries/{plex.seeded['videos']}/items?per_page=1000000").get_json()
     assert huge["meta"]["pagination"]["per_page"] == 100 and len(huge["data"]) == 60
-    assert all(int(r.query.get("X-Plex-Container-Size", ["0"])[0]) <= 100 for r in plex.requests if r.path.endswith("/all"))
+    assert all(
+        int(r.query.get("X-Plex-Container-Size", ["0"])[0]) <= 100 for r in plex.requests if r.path.endswith("/all")
+    )
     error(user_client.get("/api/v1/plex/search"), 400, "VALIDATION_ERROR")
     error(user_client.get("/api/v1/plex/search?query="), 400, "VALIDATION_ERROR")
     error(user_client.get("/api/v1/plex/search?query=" + "x" * 201), 400, "VALIDATION_ERROR")
@@ -245,8 +257,13 @@ def test_poster_route_serves_plex_images_and_refuses_other_paths(app, user_clien
 
     before = len(plex.requests)
     key = plex.seeded["keys"]["Zodiac"]
-    for path in (f"/library/metadata/{key}/thumb/1", "http://169.254.169.254/latest/meta-data",
-                 "/library/sections/all", "", "../../etc/passwd"):
+    for path in (
+        f"/library/metadata/{key}/thumb/1",
+        "http://169.254.169.254/latest/meta-data",
+        "/library/sections/all",
+        "",
+        "../../etc/passwd",
+    ):
         refused = user_client.get("/plex/poster", query_string={"path": path})
         assert refused.status_code == 404, path
         assert "only shows images that Plex named" in refused.get_data(as_text=True)
@@ -261,21 +278,33 @@ def test_no_response_contains_the_token(app, admin_client, plex, monkeypatch):
     from medianest_plex.plugin import check_plex
 
     with app.app_context():
-        from medianest.status import record
-
         from medianest.plugins import HealthCheck
+        from medianest.status import record
 
         result = check_plex()
         record({"plex": ("plex", HealthCheck("plex", check_plex, display_name="Plex Media Server"), result)})
     items = data(admin_client.get(f"/api/v1/plex/libraries/{seeded['movies']}/items"))
     urls = [
-        "/", "/dashboard/cards/plex", "/plex/", f"/plex/libraries/{seeded['movies']}",
-        f"/plex/libraries/{seeded['videos']}?page=2&fragment=items", f"/plex/libraries/{seeded['movies']}/collections",
-        f"/plex/collections/{seeded['classics']}", f"/plex/items/{seeded['keys']['Heat']}", "/plex/search?query=a",
-        "/plex/settings", items[0]["poster"], "/api/v1/plex/libraries", f"/api/v1/plex/libraries/{seeded['movies']}/items",
-        "/api/v1/plex/collections", f"/api/v1/plex/collections/{seeded['classics']}/items",
-        f"/api/v1/plex/items/{seeded['keys']['Heat']}", "/api/v1/plex/search?query=the",
-        "/api/v1/dashboard/status", "/api/v1/openapi.json", "/api/v1/plex/libraries/4242/items",
+        "/",
+        "/dashboard/cards/plex",
+        "/plex/",
+        f"/plex/libraries/{seeded['movies']}",
+        f"/plex/libraries/{seeded['videos']}?page=2&fragment=items",
+        f"/plex/libraries/{seeded['movies']}/collections",
+        f"/plex/collections/{seeded['classics']}",
+        f"/plex/items/{seeded['keys']['Heat']}",
+        "/plex/search?query=a",
+        "/plex/settings",
+        items[0]["poster"],
+        "/api/v1/plex/libraries",
+        f"/api/v1/plex/libraries/{seeded['movies']}/items",
+        "/api/v1/plex/collections",
+        f"/api/v1/plex/collections/{seeded['classics']}/items",
+        f"/api/v1/plex/items/{seeded['keys']['Heat']}",
+        "/api/v1/plex/search?query=the",
+        "/api/v1/dashboard/status",
+        "/api/v1/openapi.json",
+        "/api/v1/plex/libraries/4242/items",
         "/api/v1/admin/services",
     ]
     seen = 0
@@ -361,9 +390,9 @@ def test_use_my_plex_sign_in_fills_the_token(app, admin_client, user_client, mon
     r = admin_client.post("/api/v1/plex/token-from-sign-in")
     assert data(r)["token"] != TOKEN and TOKEN not in r.get_data(as_text=True)
     with app.app_context():
+        from medianest.extensions import db
         from medianest.models import AuditEvent
         from medianest.services import service_config
-        from medianest.extensions import db
 
         assert service_config("plex")["token"] == TOKEN
         audit = db.session.scalars(db.select(AuditEvent).where(AuditEvent.target == "plex")).all()

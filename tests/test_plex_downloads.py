@@ -50,25 +50,38 @@ def bus(app, monkeypatch):
     seen: list[tuple[str, dict]] = []
     for name in ("notification", downloads.READY_EVENT):
         app.extensions["medianest.subscriptions"].setdefault(name, []).append(
-            ("plex", lambda payload, name=name: seen.append((name, payload))))
+            ("plex", lambda payload, name=name: seen.append((name, payload)))
+        )
     queued: list[str] = []
     monkeypatch.setattr(downloads.collect_download, "delay", lambda download_id: queued.append(download_id))
     return {"seen": seen, "queued": queued}
 
 
-def publish_completed(app, user_id, download_id="dl-1", title="Cooking Basics", files=None, folder="/srv/youtube/alice/cooking"):
+def publish_completed(
+    app, user_id, download_id="dl-1", title="Cooking Basics", files=None, folder="/srv/youtube/alice/cooking"
+):
     from medianest.events import publish
 
     if files is None:
         files = [f"{folder}/01 - Knives.mp4", {"path": f"{folder}/02 - Onions.webm"}, f"{folder}/02 - Onions.info.json"]
     with app.app_context():
-        publish(COMPLETED, {"user_id": user_id, "download_id": download_id, "title": title, "files": files,
-                            "folder": folder, "percent": 100})
+        publish(
+            COMPLETED,
+            {
+                "user_id": user_id,
+                "download_id": download_id,
+                "title": title,
+                "files": files,
+                "folder": folder,
+                "percent": 100,
+            },
+        )
 
 
 def row(app, download_id="dl-1"):
-    from medianest.extensions import db
     from medianest_plex.models import DownloadCollection
+
+    from medianest.extensions import db
 
     with app.app_context():
         found = db.session.get(DownloadCollection, download_id)
@@ -121,14 +134,23 @@ def test_completed_download_becomes_a_collection_after_a_slow_scan(app, alice, p
     assert plex.scan_requests == [(plex.youtube, "/srv/youtube/alice/cooking")]  # one targeted scan
 
     ready = [p for name, p in bus["seen"] if name == "plex.collection.ready"]
-    assert ready == [{"user_id": alice.id, "download_id": "dl-1", "collection_key": collection.rating_key,
-                      "collection_title": "Alice — Cooking Basics", "url": f"/plex/collections/{collection.rating_key}"}]
+    assert ready == [
+        {
+            "user_id": alice.id,
+            "download_id": "dl-1",
+            "collection_key": collection.rating_key,
+            "collection_title": "Alice — Cooking Basics",
+            "url": f"/plex/collections/{collection.rating_key}",
+        }
+    ]
     notes = [p for name, p in bus["seen"] if name == "notification"]
     assert len(notes) == 1 and notes[0]["user_id"] == alice.id and notes[0]["level"] == "success"
     assert notes[0]["link"] == f"/plex/collections/{collection.rating_key}" and "Cooking Basics" in notes[0]["message"]
 
     creates = [r for r in plex.requests if r.method == "POST" and r.path == "/library/collections"]
-    assert len(creates) == 1 and creates[0].query["uri"][0].startswith(f"server://{MACHINE}/com.plexapp.plugins.library/library/metadata/")
+    assert len(creates) == 1 and creates[0].query["uri"][0].startswith(
+        f"server://{MACHINE}/com.plexapp.plugins.library/library/metadata/"
+    )
     assert validate_plex_requests(plex) == []
 
     # Running it again (a redelivered task) changes nothing.
@@ -144,8 +166,13 @@ def test_a_second_download_of_the_same_playlist_joins_the_existing_collection(ap
     run_task(app)
     first = plex.collection_by_title("Alice — Cooking Basics")
     plex.register_file(plex.youtube, "/srv/youtube/alice/cooking-2/03 - Eggs.mkv", "Eggs")
-    publish_completed(app, alice.id, download_id="dl-2", folder="/srv/youtube/alice/cooking-2",
-                      files=["/srv/youtube/alice/cooking-2/03 - Eggs.mkv"])
+    publish_completed(
+        app,
+        alice.id,
+        download_id="dl-2",
+        folder="/srv/youtube/alice/cooking-2",
+        files=["/srv/youtube/alice/cooking-2/03 - Eggs.mkv"],
+    )
     run_task(app, "dl-2")
     assert len([c for c in plex.collections.values() if c.title == "Alice — Cooking Basics"]) == 1
     assert sorted(plex.items[k].title for k in first.item_keys) == ["Eggs", "Knives", "Onions"]
@@ -233,9 +260,12 @@ def test_settings_library_template_and_path_mapping(app, alice, plex, bus, monke
     monkeypatch.setenv("MEDIANEST_PLEX_COLLECTION_TEMPLATE", "YT: {title} ({user})")
     monkeypatch.setenv("MEDIANEST_PLEX_DOWNLOAD_LIBRARY", "youtube")
     register_download(plex)
-    publish_completed(app, alice.id, folder="/data/downloads/alice/cooking",
-                      files=["/data/downloads/alice/cooking/01 - Knives.mp4",
-                             "/data/downloads/alice/cooking/02 - Onions.webm"])
+    publish_completed(
+        app,
+        alice.id,
+        folder="/data/downloads/alice/cooking",
+        files=["/data/downloads/alice/cooking/01 - Knives.mp4", "/data/downloads/alice/cooking/02 - Onions.webm"],
+    )
     run_task(app)
     collection = plex.collection_by_title("YT: Cooking Basics (Alice)")
     assert collection is not None and len(collection.item_keys) == 2
@@ -279,7 +309,9 @@ def test_landing_download_clears_the_cache(app, alice, user_client, plex, bus):
     assert user_client.get(url).get_json()["data"][0]["title"] == "Fresh"
 
 
-def test_only_the_owner_and_admins_see_a_download_collection(app, alice, user_client, other_client, admin_client, plex, bus):
+def test_only_the_owner_and_admins_see_a_download_collection(
+    app, alice, user_client, other_client, admin_client, plex, bus
+):
     plex.scan_delay_polls = 0
     register_download(plex)
     publish_completed(app, alice.id)

@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 import posixpath
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import browser_sign_in
-from tests.standins.plex import PlexServerStandin, RegisteredFile, validate_plex_requests
 from tests.standins.media_feed import MediaFeedStandin
+from tests.standins.plex import PlexServerStandin, RegisteredFile, validate_plex_requests
 
 TOKEN = "plex-live-token-0b6e2d"
 MACHINE = "feed" * 10
@@ -68,32 +67,48 @@ def test_youtube_download_lands_in_a_plex_collection_with_plex_down_at_first(liv
     pms.start()
     pms.stop()  # down when the download completes; same port when it comes back
     feed.add_playlist("cooking", "Cooking Basics", [("Knives", 120_000), ("Onions", 120_000)])
-    server = live_server_factory(env={
-        **plex_env(pms),
-        "MEDIANEST_YOUTUBE_ALLOWED_HOSTS": "127.0.0.1",
-        "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT": str(root),
-        "MEDIANEST_YOUTUBE_SOCKET_TIMEOUT": "5",
-        "MEDIANEST_YOUTUBE_MIN_FREE_GB": "0",
-    })
+    server = live_server_factory(
+        env={
+            **plex_env(pms),
+            "MEDIANEST_YOUTUBE_ALLOWED_HOSTS": "127.0.0.1",
+            "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT": str(root),
+            "MEDIANEST_YOUTUBE_SOCKET_TIMEOUT": "5",
+            "MEDIANEST_YOUTUBE_MIN_FREE_GB": "0",
+        }
+    )
     try:
         http = server.session()
-        created = http.post(server.url + "/api/v1/youtube/downloads", json={"url": feed.url_for_playlist("cooking")},
-                            timeout=10)
+        created = http.post(
+            server.url + "/api/v1/youtube/downloads", json={"url": feed.url_for_playlist("cooking")}, timeout=10
+        )
         assert created.status_code in (200, 201, 202), created.text
         download_id = created.json()["data"]["id"]
         state = f"{server.url}/api/v1/plex/downloads/{download_id}/collection"
         # The download completes while Plex is down: the collection task waits and retries.
-        waiting = wait_for(lambda: (r := http.get(state, timeout=10)).status_code == 200 and r.json()["data"]["attempts"] >= 1
-                           and r.json()["data"], timeout=90, what="a first failed attempt")
+        waiting = wait_for(
+            lambda: (
+                (r := http.get(state, timeout=10)).status_code == 200
+                and r.json()["data"]["attempts"] >= 1
+                and r.json()["data"]
+            ),
+            timeout=90,
+            what="a first failed attempt",
+        )
         assert waiting["status"] in ("queued", "scanning") and "plex" in (waiting["error"] or "")
         pms.start()
-        done = wait_for(lambda: (d := http.get(state, timeout=10).json()["data"])["status"] in ("done", "failed") and d,
-                        timeout=90, what="the collection")
+        done = wait_for(
+            lambda: (d := http.get(state, timeout=10).json()["data"])["status"] in ("done", "failed") and d,
+            timeout=90,
+            what="the collection",
+        )
         assert done["status"] == "done", (done, server.log()[-3000:])
         # Named from the default template: "<user> — <playlist title>" (the local admin is "Administrator").
         collection = pms.collection_by_title("Administrator — Cooking Basics")
         assert collection is not None, [c.title for c in pms.collections.values()]
-        assert sorted(pms.items[k].title for k in collection.item_keys) == ["01 - Knives [cooking-1]", "02 - Onions [cooking-2]"]
+        assert sorted(pms.items[k].title for k in collection.item_keys) == [
+            "01 - Knives [cooking-1]",
+            "02 - Onions [cooking-2]",
+        ]
         assert done["url"] == f"/plex/collections/{collection.rating_key}" and done["items"] == 2
         page = http.get(server.url + done["url"], timeout=10).text
         assert "Knives" in page and "Onions" in page and TOKEN not in page
@@ -106,8 +121,10 @@ def test_youtube_download_lands_in_a_plex_collection_with_plex_down_at_first(liv
 def seeded_pms() -> PlexServerStandin:
     pms = PlexServerStandin(token=TOKEN, machine_identifier=MACHINE)
     movies = pms.add_library("Movies", "movie", locations=["/media/movies"])
-    keys = {t: pms.add_item(movies, t, y, summary=f"About {t}.") for t, y in
-            [("Alien", 1979), ("Heat", 1995), ("Arrival", 2016), ("Blade Runner", 1982), ("Zodiac", 2007)]}
+    keys = {
+        t: pms.add_item(movies, t, y, summary=f"About {t}.")
+        for t, y in [("Alien", 1979), ("Heat", 1995), ("Arrival", 2016), ("Blade Runner", 1982), ("Zodiac", 2007)]
+    }
     for n in range(55):
         pms.add_item(movies, f"Short film {n:02d}", 2001)
     pms.add_collection(movies, "Night Classics", [keys["Alien"], keys["Heat"]])
@@ -129,8 +146,10 @@ def test_chromium_browses_a_library_opens_a_collection_and_searches(live_server_
         page.wait_for_selector(".plex-item")
         assert page.locator(".plex-item").count() == 50
         # The first posters come through MediaNest's poster route, really decoded as images.
-        page.wait_for_function("() => { const i = document.querySelector('.plex-item img');"
-                               " return i && i.complete && i.naturalWidth > 0; }")
+        page.wait_for_function(
+            "() => { const i = document.querySelector('.plex-item img');"
+            " return i && i.complete && i.naturalWidth > 0; }"
+        )
         assert page.locator(".plex-item img").first.get_attribute("src").startswith("/plex/poster?")
         # Scrolling to the end loads the next page in place.
         page.locator(".plex-more").scroll_into_view_if_needed()

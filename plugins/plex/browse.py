@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import url_for
-
-from medianest.api import ApiError
-from medianest.extensions import db
-from medianest.models import utcnow
 from medianest_plex import cache
 from medianest_plex.client import PlexServer, entries
 from medianest_plex.config import PlexConfig, plex_config
 from medianest_plex.models import PlexImagePath, path_digest
+
+from medianest.api import ApiError
+from medianest.extensions import db
+from medianest.models import utcnow
 
 POSTER_SIZE = (240, 360)
 ART_SIZE = (960, 540)

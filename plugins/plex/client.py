@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from flask import current_app
+from medianest_plex.config import SERVICE, PlexConfig
 from sqlalchemy.exc import IntegrityError
 
 import medianest
@@ -20,7 +21,6 @@ from medianest.api import ApiError
 from medianest.extensions import db
 from medianest.http import ServiceBadAnswer, ServiceClient, ServiceUnauthorized, json_of
 from medianest.models import InstallationValue
-from medianest_plex.config import SERVICE, PlexConfig
 
 PRODUCT = "MediaNest"
 CLIENT_ID_KEY = "plex_client_id"  # shared with the Plex sign-in: one identity per installation
@@ -147,7 +147,9 @@ class PlexServer:
         )
 
     def collection_items(self, collection: str) -> dict[str, Any]:
-        return self._get(f"/library/collections/{collection}/items", missing=f"There is no Plex collection {collection}.")
+        return self._get(
+            f"/library/collections/{collection}/items", missing=f"There is no Plex collection {collection}."
+        )
 
     def metadata(self, key: str) -> dict[str, Any]:
         box = self._get(f"/library/metadata/{key}", missing=f"There is no Plex item {key}.")

@@ -37,8 +37,7 @@ FIELDS = (
     SettingField(
         "path_mapping",
         "Path mapping",
-        help="When Plex sees the download folder under another path (containers): "
-        "'/path/in/medianest=/path/in/plex'.",
+        help="When Plex sees the download folder under another path (containers): '/path/in/medianest=/path/in/plex'.",
     ),
     SettingField("cache_minutes", "Cache answers for (minutes)", kind="number", default="10"),
 )

@@ -23,15 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery import shared_task
+from medianest_plex import cache
+from medianest_plex.client import PlexServer, entries
+from medianest_plex.config import PlexConfig, plex_config
+from medianest_plex.models import DownloadCollection
 
 from medianest.events import notify, publish
 from medianest.extensions import db
 from medianest.http import ServiceError
 from medianest.models import User, utcnow
-from medianest_plex import cache
-from medianest_plex.client import PlexServer, entries
-from medianest_plex.config import PlexConfig, plex_config
-from medianest_plex.models import DownloadCollection
 
 log = logging.getLogger("medianest.plex")
 
@@ -79,6 +79,15 @@ def on_download_completed(payload: dict[str, Any]) -> None:
     if not plex_config().configured:
         log.info("download %s completed; Plex is not configured, no collection made", download_id)
         return
+    try:
+        _record_download(download_id, payload)
+    except Exception:
+        db.session.rollback()  # the publisher's session must stay usable
+        raise
+    collect_download.delay(download_id)
+
+
+def _record_download(download_id: str, payload: dict[str, Any]) -> None:
     files = [p for p in (_file_path(f) for f in payload.get("files") or []) if p]
     row = db.session.get(DownloadCollection, download_id)
     if row is None:
@@ -93,7 +102,6 @@ def on_download_completed(payload: dict[str, Any]) -> None:
     row.status, row.attempts, row.polls, row.waited_seconds = "queued", 0, 0, 0
     row.error, row.scan_requested_at = None, None
     db.session.commit()
-    collect_download.delay(download_id)
 
 
 # ---------------------------------------------------------------- the task
@@ -182,11 +190,17 @@ def _section(plex: PlexServer, config: PlexConfig, row: DownloadCollection) -> d
     for lib in libraries:
         for location in lib.get("Location") or []:
             path = posixpath.normpath(str(location.get("path") or "")) if isinstance(location, dict) else ""
-            if folder and path and (folder == path or folder.startswith(path.rstrip("/") + "/")) and len(path) > best_len:
+            if (
+                folder
+                and path
+                and (folder == path or folder.startswith(path.rstrip("/") + "/"))
+                and len(path) > best_len
+            ):
                 best, best_len = lib, len(path)
     if best is None:
         raise CollectError(
-            "no Plex library holds the download folder; an admin can name the library for downloads in the Plex settings"
+            "no Plex library holds the download folder; "
+            "an admin can name the library for downloads in the Plex settings"
         )
     return {"key": str(best["key"]), "title": str(best.get("title")), "type": str(best.get("type"))}
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from celery import shared_task
 from flask import url_for
+from medianest_plex import models  # noqa: F401  (the tables belong to the metadata)
+from medianest_plex.config import FIELDS, SERVICE, PlexConfig, validate
 
 from medianest.http import ServiceError, ServiceUnauthorized
 from medianest.plugins import (
@@ -18,8 +20,6 @@ from medianest.plugins import (
     ServiceSettings,
     hookimpl,
 )
-from medianest_plex import models  # noqa: F401  (the tables belong to the metadata)
-from medianest_plex.config import FIELDS, SERVICE, PlexConfig, validate
 
 HERE = Path(__file__).parent
 COMPLETED_EVENT = "youtube.download.completed"
@@ -176,10 +176,11 @@ def prune_posters() -> None:
     """Forget posters and image paths nobody asked for in a month."""
     from datetime import timedelta
 
-    from medianest.extensions import db
-    from medianest.models import utcnow
     from medianest_plex import posters
     from medianest_plex.models import PlexImagePath
+
+    from medianest.extensions import db
+    from medianest.models import utcnow
 
     posters.prune()
     cutoff = utcnow() - timedelta(days=posters.KEEP_DAYS)

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 from flask import current_app
+from medianest_plex.browse import is_known_image, server
 
 from medianest.api import ApiError
-from medianest_plex.browse import is_known_image, server
 
 MIN_SIDE, MAX_SIDE = 16, 1000
 KEEP_DAYS = 30

@@ -7,6 +7,10 @@ from typing import Literal
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from medianest_plex import browse, cache, posters
+from medianest_plex.config import SERVICE
+from medianest_plex.downloads import collect_download
+from medianest_plex.models import DownloadCollection
 from pydantic import BaseModel, Field, field_validator
 
 from medianest.access import admin_required, login_required, owned_or_404
@@ -15,10 +19,6 @@ from medianest.api.route import _field_errors
 from medianest.extensions import db
 from medianest.models import AuditEvent, ServiceStatus
 from medianest.services import save_service_config
-from medianest_plex import browse, cache, posters
-from medianest_plex.config import SERVICE
-from medianest_plex.downloads import collect_download
-from medianest_plex.models import DownloadCollection
 
 bp = Blueprint("plex", __name__, template_folder="templates")
 
@@ -247,7 +247,9 @@ def parse_query(model: type[Schema]) -> Schema:
         return model.model_validate(values)
     except ValidationError as exc:
         raise ApiError(
-            "VALIDATION_ERROR", "The address has a value this page cannot use.", details={"fields": _field_errors(exc, "query")}
+            "VALIDATION_ERROR",
+            "The address has a value this page cannot use.",
+            details={"fields": _field_errors(exc, "query")},
         ) from None
 
 
@@ -385,5 +387,3 @@ def settings_token_from_sign_in():
     except ApiError as exc:
         flash(exc.message, "error")
     return redirect(url_for("plex.settings_page"))
-
-

@@ -44,8 +44,10 @@ def upgrade():
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"],
-            name=op.f("fk_plex_download_collections_user_id_users"), ondelete="CASCADE",
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_plex_download_collections_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("download_id", name=op.f("pk_plex_download_collections")),
     )
