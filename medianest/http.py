@@ -83,7 +83,7 @@ class _BreakerMetrics(pybreaker.CircuitBreakerListener):
 
 _breakers: dict[str, pybreaker.CircuitBreaker] = {}
 _clients: dict[tuple, ServiceClient] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: for_service holds it while a new client takes its breaker
 
 
 def breaker_for(service: str, fail_max: int = BREAKER_FAIL_MAX, reset_timeout: float = BREAKER_RESET_SECONDS) -> pybreaker.CircuitBreaker:

@@ -17,7 +17,7 @@ from medianest_overseerr import answer_cache
 from medianest_overseerr.config import SERVICE, OverseerrConfig
 
 from medianest.api import ApiError
-from medianest.http import ServiceBadAnswer, ServiceClient, ServiceUnauthorized, breaker_for, json_of
+from medianest.http import ServiceBadAnswer, ServiceClient, ServiceUnauthorized, json_of
 
 log = logging.getLogger("medianest.overseerr")
 
@@ -115,9 +115,6 @@ class OverseerrClient:
             SERVICE,
             config.url,
             headers={"X-Api-Key": config.api_key, "Accept": "application/json"},
-            # Fetched before for_service takes its (non-reentrant) lock, which
-            # breaker_for takes too when the client has to make its own.
-            breaker=breaker_for(SERVICE),
         )
         self._cache_scope = hashlib.sha256(config.url.encode()).hexdigest()[:12]
 
