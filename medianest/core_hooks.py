@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import url_for
 
-from medianest.plugins import NavItem, hookimpl
+from medianest.plugins import DashboardCard, NavItem, hookimpl
 
 
 @hookimpl
@@ -35,3 +35,19 @@ def nav_items(user) -> list[NavItem]:
     if user.is_admin:
         items.append(NavItem("Admin", url_for("admin.index"), order=1000))
     return items
+
+
+@hookimpl
+def dashboard_cards(user) -> list[DashboardCard]:
+    from medianest.dashboard import services_card_context
+
+    return [
+        DashboardCard(
+            id="services",
+            title="Services",
+            template="dashboard/services.html",
+            context=services_card_context,
+            refresh_events=("service.status",),
+            order=0,
+        )
+    ]

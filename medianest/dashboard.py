@@ -7,9 +7,8 @@ from flask_login import current_user
 
 from medianest.access import login_required
 from medianest.api import api_route, ok
-from medianest.extensions import db
-from medianest.models import ServiceStatus
 from medianest.plugins.types import DashboardCard
+from medianest.status import service_overview
 
 bp = Blueprint("dashboard", __name__)
 
@@ -60,6 +59,43 @@ def card(card_id: str):
 @api_route(summary="Every service's last recorded status (never a live call)", tags=["dashboard"])
 @login_required
 def status():
-    """The status of every service, from the last health checks."""
-    rows = db.session.scalars(db.select(ServiceStatus).order_by(ServiceStatus.service))
-    return ok([row.to_public() for row in rows])
+    """The status of every service, from the last health checks.
+
+    Each item: ``service``, ``name``, ``status`` (online/degraded/offline/unconfigured),
+    ``response_ms``, ``error``, ``checked_at``, ``changed_at``, ``breaker``,
+    ``uptime_24h`` (percent, null without history), ``recent`` (the last checks,
+    oldest first), ``age_seconds`` and ``stale`` (true when the checks stopped
+    running).  Read from the status record; no service is called.
+    """
+    settings = current_app.config["MEDIANEST"]
+    return ok(service_overview(), meta={"check_interval_seconds": settings.health_check_interval})
+
+
+def sparkline(recent: list[dict], width: int = 100, height: int = 24) -> dict:
+    """Geometry of a response-time sparkline (inline SVG, drawn server-side).
+
+    Returns ``points`` for a ``<polyline>``, the x of every check that failed
+    (``down``) and the largest response time drawn (``max_ms``).
+    """
+    if not recent:
+        return {"points": "", "down": [], "max_ms": None, "width": width, "height": height}
+    step = width / max(1, len(recent) - 1) if len(recent) > 1 else 0
+    values = [r["response_ms"] for r in recent if r.get("response_ms") is not None and r["status"] != "offline"]
+    top = max(values) if values else 1.0
+    top = top or 1.0
+    points, down = [], []
+    for i, r in enumerate(recent):
+        x = round(i * step, 1)
+        if r["status"] == "offline" or r.get("response_ms") is None:
+            down.append(x)
+            continue
+        y = round(height - 2 - (height - 4) * (r["response_ms"] / top), 1)
+        points.append(f"{x},{y}")
+    return {"points": " ".join(points), "down": down, "max_ms": round(top, 1) if values else None, "width": width, "height": height}
+
+
+def services_card_context() -> dict:
+    services = service_overview()
+    for item in services:
+        item["spark"] = sparkline(item["recent"])
+    return {"services": services}

@@ -63,8 +63,23 @@ def readiness() -> tuple[dict, bool]:
         "plugins": plugins,
         "failed_plugins": [p.name for p in host.failed()],
         "services": services,
+        "breakers": _breakers(services),
     }
     return body, healthy
+
+
+def _breakers(services: dict) -> dict:
+    """Circuit breakers: this process's own, and what the status job recorded for the rest."""
+    from medianest.http import breaker_states
+
+    breakers = {
+        name: {"state": item["breaker"]["state"], "failures": item["breaker"]["failures"], "seen_by": "status job"}
+        for name, item in services.items()
+        if item.get("breaker")
+    }
+    for name, state in breaker_states().items():
+        breakers[name] = {**state, "seen_by": "this process"}
+    return breakers
 
 
 @bp.get("/api/v1/health")

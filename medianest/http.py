@@ -6,6 +6,14 @@ for idempotent calls only (urllib3 ``Retry``), and a pybreaker circuit
 breaker.  Failures reach plugins as a few exceptions, each an
 :class:`~medianest.api.ApiError` with a stable code and the service's name,
 so a view that lets one through answers 503/504/502 with the envelope.
+
+Timeouts and breaker thresholds come from the settings (``service_*`` and
+``breaker_*``), overridable per service (``MEDIANEST_<SERVICE>_READ_TIMEOUT``
+or the service's admin form): see :func:`client_options`.
+
+The breaker is pybreaker's state machine, but a call does not hold the
+breaker's lock while it waits on the network (pybreaker's own ``call`` does,
+which would queue every caller of a slow service behind the first one).
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import json
 import logging
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin, urlparse
@@ -75,35 +84,118 @@ class CircuitOpen(ServiceError):
 
 class _BreakerMetrics(pybreaker.CircuitBreakerListener):
     def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
-        from medianest.metrics import BREAKER_STATE
-
-        BREAKER_STATE.labels(service=cb.name).set(1 if new_state.name == "open" else 0)
+        _export_state(cb.name, new_state.name, cb.fail_counter)
         log.warning("circuit breaker for %s: %s -> %s", cb.name, getattr(old_state, "name", old_state), new_state.name)
 
+    def failure(self, cb: pybreaker.CircuitBreaker, exc: BaseException) -> None:
+        from medianest.metrics import BREAKER_FAILURES
 
-_breakers: dict[str, pybreaker.CircuitBreaker] = {}
+        BREAKER_FAILURES.labels(service=cb.name).set(cb.fail_counter)
+
+    def success(self, cb: pybreaker.CircuitBreaker) -> None:
+        from medianest.metrics import BREAKER_FAILURES
+
+        BREAKER_FAILURES.labels(service=cb.name).set(0)
+
+
+def _export_state(service: str, state: str, failures: int) -> None:
+    from medianest.metrics import BREAKER_FAILURES, BREAKER_STATE, BREAKER_STATES
+
+    BREAKER_STATE.labels(service=service).set(1 if state == pybreaker.STATE_OPEN else 0)
+    for name in (pybreaker.STATE_CLOSED, pybreaker.STATE_OPEN, pybreaker.STATE_HALF_OPEN):
+        BREAKER_STATES.labels(service=service, state=name).set(1 if name == state else 0)
+    BREAKER_FAILURES.labels(service=service).set(failures)
+
+
+class ServiceBreaker(pybreaker.CircuitBreaker):
+    """pybreaker's breaker, without holding its lock for the length of the guarded call.
+
+    pybreaker's ``call`` keeps an ``RLock`` while the call runs, so callers of a
+    service that hangs would wait in line for each other's timeouts.  Here the
+    lock only guards the state changes before and after the call.  While
+    half-open, one trial call goes through; the others fail fast until it ends.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._trial_running = False
+
+    def call(self, func: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        trial = False
+        with self._lock:
+            state = self.state
+            if state.name == pybreaker.STATE_OPEN:
+                opened_at = self._state_storage.opened_at
+                if opened_at and datetime.now(UTC) < opened_at + timedelta(seconds=self.reset_timeout):
+                    raise pybreaker.CircuitBreakerError("circuit breaker open")
+                self.half_open()
+                state = self.state
+            if state.name == pybreaker.STATE_HALF_OPEN:
+                if self._trial_running:
+                    raise pybreaker.CircuitBreakerError("circuit breaker half-open, trial call running")
+                self._trial_running = trial = True
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            with self._lock:
+                if trial:
+                    self._trial_running = False
+                self.state._handle_error(exc)  # re-raises exc (or opens the breaker and raises)
+            raise
+        with self._lock:
+            if trial:
+                self._trial_running = False
+            self.state._handle_success()
+        return result
+
+    def retry_in(self) -> float | None:
+        """Seconds until an open breaker lets a trial call through (``None`` unless open)."""
+        if self.current_state != pybreaker.STATE_OPEN or not self._state_storage.opened_at:
+            return None
+        until = self._state_storage.opened_at + timedelta(seconds=self.reset_timeout)
+        return max(0.0, (until - datetime.now(UTC)).total_seconds())
+
+
+_breakers: dict[str, ServiceBreaker] = {}
 _clients: dict[tuple, ServiceClient] = {}
 _lock = threading.RLock()  # re-entrant: for_service holds it while a new client takes its breaker
 
 
-def breaker_for(service: str, fail_max: int = BREAKER_FAIL_MAX, reset_timeout: float = BREAKER_RESET_SECONDS) -> pybreaker.CircuitBreaker:
+def breaker_for(service: str, fail_max: int = BREAKER_FAIL_MAX, reset_timeout: float = BREAKER_RESET_SECONDS) -> ServiceBreaker:
+    """The breaker of one service (made on first use; thresholds changed: a fresh one)."""
     with _lock:
         breaker = _breakers.get(service)
         if breaker is None or breaker.fail_max != fail_max or breaker.reset_timeout != reset_timeout:
-            breaker = pybreaker.CircuitBreaker(
+            breaker = ServiceBreaker(
                 fail_max=fail_max,
                 reset_timeout=reset_timeout,
                 name=service,
                 listeners=[_BreakerMetrics()],
                 # A refusal of our key or a 4xx is the service working: it must not open the breaker.
                 exclude=[lambda exc: isinstance(exc, (ServiceUnauthorized, _ClientSideError))],
+                # The call that trips the breaker reports what went wrong, not just "open".
+                throw_new_error_on_trip=False,
             )
             _breakers[service] = breaker
+            _export_state(service, pybreaker.STATE_CLOSED, 0)
         return breaker
 
 
 def breaker_states() -> dict[str, dict[str, Any]]:
-    return {name: {"state": b.current_state, "failures": b.fail_counter} for name, b in _breakers.items()}
+    """Every breaker this process has made: state, consecutive failures, thresholds."""
+    with _lock:
+        breakers = list(_breakers.items())
+    states = {}
+    for name, b in sorted(breakers):
+        retry_in = b.retry_in()
+        states[name] = {
+            "state": b.current_state,
+            "failures": b.fail_counter,
+            "fail_max": b.fail_max,
+            "reset_seconds": b.reset_timeout,
+            "retry_in_seconds": round(retry_in, 1) if retry_in is not None else None,
+        }
+    return states
 
 
 class _ClientSideError(Exception):
@@ -111,6 +203,50 @@ class _ClientSideError(Exception):
 
     def __init__(self, response: requests.Response) -> None:
         self.response = response
+
+
+def _positive(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def client_options(service: str, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Timeouts and breaker thresholds for one service.
+
+    First the service's own values (``config``: its stored settings, e.g. from
+    :func:`medianest.services.service_config`, with fields ``connect_timeout``
+    and ``read_timeout``), then ``MEDIANEST_<SERVICE>_CONNECT_TIMEOUT`` /
+    ``_READ_TIMEOUT`` / ``_BREAKER_FAIL_MAX`` / ``_BREAKER_RESET_SECONDS``,
+    then the app-wide settings, then the built-in defaults.
+    """
+    from flask import current_app, has_app_context
+
+    from medianest.settings import service_env
+
+    settings = current_app.config["MEDIANEST"] if has_app_context() else None
+    defaults = {
+        "connect_timeout": getattr(settings, "service_connect_timeout", DEFAULT_CONNECT_TIMEOUT),
+        "read_timeout": getattr(settings, "service_read_timeout", DEFAULT_READ_TIMEOUT),
+        "fail_max": getattr(settings, "breaker_fail_max", BREAKER_FAIL_MAX),
+        "reset_timeout": getattr(settings, "breaker_reset_seconds", BREAKER_RESET_SECONDS),
+    }
+    fields = {
+        "connect_timeout": "connect_timeout",
+        "read_timeout": "read_timeout",
+        "fail_max": "breaker_fail_max",
+        "reset_timeout": "breaker_reset_seconds",
+    }
+    options: dict[str, Any] = {}
+    for option, field in fields.items():
+        value = _positive((config or {}).get(field))
+        if value is None:
+            value = _positive(service_env(service, field))
+        options[option] = value if value is not None else defaults[option]
+    options["fail_max"] = max(1, int(options["fail_max"]))
+    return options
 
 
 def check_base_url(url: str) -> str | None:
@@ -136,6 +272,8 @@ class ServiceClient:
         retries: int = 2,
         pool_size: int = 10,
         breaker: pybreaker.CircuitBreaker | None = None,
+        fail_max: int = BREAKER_FAIL_MAX,
+        reset_timeout: float = BREAKER_RESET_SECONDS,
     ) -> None:
         problem = check_base_url(base_url)
         if problem:
@@ -143,7 +281,7 @@ class ServiceClient:
         self.service = service
         self.base_url = base_url.rstrip("/") + "/"
         self.timeout = (connect_timeout, read_timeout)
-        self.breaker = breaker or breaker_for(service)
+        self.breaker = breaker or breaker_for(service, fail_max, reset_timeout)
         self.session = requests.Session()
         self.session.headers.update(headers or {})
         retry = Retry(
@@ -169,12 +307,21 @@ class ServiceClient:
 
     @classmethod
     def for_service(cls, service: str, base_url: str, headers: Mapping[str, str] | None = None, **options: Any) -> ServiceClient:
+        """The pooled client of one service.  Timeouts and breaker thresholds not given
+        come from :func:`client_options` (the environment and the app's settings)."""
+        for name, value in client_options(service).items():
+            options.setdefault(name, value)
         key = (service, base_url, tuple(sorted((headers or {}).items())), tuple(sorted(options.items())))
         with _lock:
             client = _clients.get(key)
             if client is None:
                 client = _clients[key] = cls(service, base_url, headers, **options)
             return client
+
+    def close(self) -> None:
+        """Close the pooled connections (for a one-off client not made by :meth:`for_service`)."""
+        self.session.close()
+        self._no_retry.close()
 
     def url(self, path: str) -> str:
         return urljoin(self.base_url, path.lstrip("/"))
@@ -191,15 +338,19 @@ class ServiceClient:
         max_bytes: int = DEFAULT_MAX_BYTES,
         accept_statuses: tuple[int, ...] = (),
         timeout: tuple[float, float] | None = None,
+        retry: bool = True,
     ) -> requests.Response:
         """One call through the breaker. 2xx (and ``accept_statuses``) come back; the rest raise.
 
         A 4xx other than 401/403 raises :class:`ServiceBadAnswer` with the
         service's status and body in ``details`` unless listed in
-        ``accept_statuses`` (e.g. 409 for "already requested").
+        ``accept_statuses`` (e.g. 409 for "already requested").  Idempotent
+        calls are retried unless ``retry=False`` (health checks: the next
+        check is the retry).
         """
         method = method.upper()
-        session = self.session if method in IDEMPOTENT else self._no_retry
+        session = self.session if (retry and method in IDEMPOTENT) else self._no_retry
+        connect_timeout, read_timeout = timeout or self.timeout
 
         def call() -> requests.Response:
             from medianest.metrics import SERVICE_CALLS
@@ -212,16 +363,16 @@ class ServiceClient:
                     json=json_body,
                     data=data,
                     headers=dict(headers or {}),
-                    timeout=timeout or self.timeout,
+                    timeout=(connect_timeout, read_timeout),
                     stream=True,
                     allow_redirects=False,
                 )
             except requests.exceptions.ConnectTimeout:
                 SERVICE_CALLS.labels(service=self.service, outcome="timeout").inc()
-                raise ServiceTimeout(self.service, f"{self.service} did not accept a connection in {self.timeout[0]:g} s.") from None
+                raise ServiceTimeout(self.service, f"{self.service} did not accept a connection in {connect_timeout:g} s.") from None
             except requests.exceptions.ReadTimeout:
                 SERVICE_CALLS.labels(service=self.service, outcome="timeout").inc()
-                raise ServiceTimeout(self.service, f"{self.service} did not answer in {self.timeout[1]:g} s.") from None
+                raise ServiceTimeout(self.service, f"{self.service} did not answer in {read_timeout:g} s.") from None
             except requests.exceptions.RetryError as exc:
                 SERVICE_CALLS.labels(service=self.service, outcome="bad_answer").inc()
                 raise ServiceBadAnswer(self.service, f"{self.service} kept failing: {exc}") from None
@@ -234,7 +385,7 @@ class ServiceClient:
             except requests.exceptions.RequestException as exc:
                 SERVICE_CALLS.labels(service=self.service, outcome="unreachable").inc()
                 raise ServiceUnreachable(self.service, f"{self.service}: {exc.__class__.__name__}") from None
-            body = _read_limited(response, max_bytes, self.service, self.timeout[1])
+            body = _read_limited(response, max_bytes, self.service, read_timeout)
             response._content = body  # the body is now in memory, size-checked
             status = response.status_code
             if status in (401, 403) and status not in accept_statuses:
@@ -250,9 +401,13 @@ class ServiceClient:
                 raise _ClientSideError(response)
             return response
 
+        from medianest.metrics import SERVICE_CALL_SECONDS, SERVICE_CALLS
+
+        started = time.perf_counter()
         try:
             return self.breaker.call(call)
         except pybreaker.CircuitBreakerError:
+            SERVICE_CALLS.labels(service=self.service, outcome="circuit_open").inc()
             raise CircuitOpen(
                 self.service,
                 f"{self.service} is not answering; MediaNest will try again in at most {self.breaker.reset_timeout:g} s.",
@@ -264,6 +419,8 @@ class ServiceClient:
                 f"{self.service} rejected the request ({response.status_code}).",
                 {"status": response.status_code, "body": _short(response)},
             ) from None
+        finally:
+            SERVICE_CALL_SECONDS.labels(service=self.service).observe(time.perf_counter() - started)
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)

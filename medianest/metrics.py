@@ -33,6 +33,22 @@ SERVICE_CALLS = Counter(
 BREAKER_STATE = Gauge(
     "medianest_service_breaker_open", "1 while a service's circuit breaker is open", ["service"], registry=REGISTRY
 )
+BREAKER_STATES = Gauge(
+    "medianest_service_breaker_state",
+    "A service's circuit breaker state (1 for the current one of closed/open/half-open)",
+    ["service", "state"],
+    registry=REGISTRY,
+)
+BREAKER_FAILURES = Gauge(
+    "medianest_service_breaker_failures", "Consecutive failed calls counted by a service's breaker", ["service"], registry=REGISTRY
+)
+SERVICE_CALL_SECONDS = Histogram(
+    "medianest_service_call_duration_seconds",
+    "Time an outbound call to an external service took (failures included)",
+    ["service"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
 
 bp = Blueprint("metrics", __name__)
 

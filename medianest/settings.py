@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     rate_limit_media_requests: str = "20/hour"
 
     health_check_interval: float = 30.0
+    # Outbound calls to external services; each can be overridden per service
+    # with MEDIANEST_<SERVICE>_CONNECT_TIMEOUT / _READ_TIMEOUT (or the admin form).
+    service_connect_timeout: float = Field(default=3.0, gt=0)
+    service_read_timeout: float = Field(default=10.0, gt=0)
+    breaker_fail_max: int = Field(default=5, ge=1)
+    breaker_reset_seconds: float = Field(default=30.0, gt=0)
+    status_history_hours: float = Field(default=48.0, ge=24)
     embedded_worker: bool = True
     worker_concurrency: int = 2
 

@@ -3,7 +3,7 @@
 from medianest.models.audit import AuditEvent
 from medianest.models.installation import InstallationValue
 from medianest.models.plugin_state import PluginState
-from medianest.models.service import ServiceCheck, ServiceSetting, ServiceStatus
+from medianest.models.service import ServiceAnswer, ServiceCheck, ServiceSetting, ServiceStatus
 from medianest.models.user import ApiToken, RememberToken, User, UserSession, utcnow
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "InstallationValue",
     "PluginState",
     "RememberToken",
+    "ServiceAnswer",
     "ServiceCheck",
     "ServiceSetting",
     "ServiceStatus",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Float, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -38,6 +39,9 @@ class ServiceStatus(db.Model):
     details: Mapped[dict | None] = mapped_column(JSON)
     checked_at: Mapped[datetime | None]
     changed_at: Mapped[datetime | None]
+    # The circuit breaker as the process running the checks saw it (closed/open/half-open).
+    breaker_state: Mapped[str | None] = mapped_column(String(16))
+    breaker_failures: Mapped[int | None]
 
     def to_public(self) -> dict:
         return {
@@ -51,6 +55,7 @@ class ServiceStatus(db.Model):
             "details": self.details or {},
             "checked_at": self.checked_at.isoformat() + "Z" if self.checked_at else None,
             "changed_at": self.changed_at.isoformat() + "Z" if self.changed_at else None,
+            "breaker": {"state": self.breaker_state, "failures": self.breaker_failures} if self.breaker_state else None,
         }
 
 
@@ -66,3 +71,17 @@ class ServiceCheck(db.Model):
     response_ms: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServiceAnswer(db.Model):
+    """The last good answer of a service for one key, kept so a page can show it (marked stale) while the service is down.
+
+    Embedded mode only; production keeps these in Redis (:mod:`medianest.service_cache`).
+    """
+
+    __tablename__ = "service_answers"
+
+    service: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    stored_at: Mapped[datetime] = mapped_column(default=utcnow)
