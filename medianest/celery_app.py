@@ -34,7 +34,7 @@ def broker_config(settings: Any) -> dict[str, Any]:
             "redbeat_redis_url": settings.redis_url,
         }
     queue = Path(settings.data_dir).resolve() / "queue"
-    for sub in ("in", "processed"):
+    for sub in ("in", "processed", "control"):
         (queue / sub).mkdir(parents=True, exist_ok=True)
     return {
         "broker_url": "filesystem://",
@@ -42,6 +42,7 @@ def broker_config(settings: Any) -> dict[str, Any]:
             "data_folder_in": str(queue / "in"),
             "data_folder_out": str(queue / "in"),
             "processed_folder": str(queue / "processed"),
+            "control_folder": str(queue / "control"),
             "store_processed": False,
         },
         "result_backend": None,
