@@ -74,7 +74,9 @@ def test_pages_work_without_javascript(live_server_factory, installed_plugins, b
     page = context.new_page()
     try:
         browser_sign_in(page, server)
-        assert page.locator(".cardtest-count").inner_text() == "0"
+        # The embedded beat ticks every second, so the value is whatever the server had.
+        assert page.locator(".cardtest-count").inner_text().isdigit()
+        assert page.locator("script").count() >= 1  # the page still ships its scripts; they just don't run
         assert page.locator("#card-cardtest h2").inner_text() == "Card test"
     finally:
         context.close()
@@ -90,3 +92,16 @@ def test_no_console_errors_or_csp_violations(live_server_factory, installed_plug
     page.goto(server.url + "/admin/plugins")
     page.goto(server.url + "/api/docs")
     assert problems == []
+
+
+def test_a_refused_htmx_request_shows_the_servers_message(live_server_factory, installed_plugins, page):
+    """429 from the shared API budget: the page says so instead of failing silently."""
+    server = live_server_factory(plugins=installed_plugins, env={"MEDIANEST_RATE_LIMIT_API": "3/minute"})
+    browser_sign_in(page, server)
+    wait_js(page, "document.body.dataset.live === '1'")
+    for _ in range(4):
+        page.locator("#card-cardtest .cardtest-bump").click()
+        page.wait_for_timeout(300)
+    toast = page.locator("#toasts .toast-error")
+    toast.first.wait_for()
+    assert "Too many requests" in toast.first.inner_text()

@@ -1,13 +1,10 @@
-// The one bridge between Socket.IO and htmx: every server event becomes an
+// The one bridge between the server and htmx: every Socket.IO event becomes an
 // htmx trigger on <body>, so cards listen with hx-trigger="<event> from:body".
-// "notification" events also show a toast; "session.ended" returns to sign-in.
+// "notification" events show a toast; "session.ended" returns to sign-in; an
+// htmx request the server refuses (429, 403, 5xx...) shows the server's message
+// as a toast instead of failing silently.
 (function () {
   "use strict";
-  if (typeof io === "undefined" || document.body.dataset.signedIn !== "1") {
-    return;
-  }
-  var socket = io({ transports: ["websocket", "polling"], withCredentials: true });
-  window.medianestSocket = socket;
 
   function toast(payload) {
     var area = document.getElementById("toasts");
@@ -16,7 +13,7 @@
     }
     var item = document.createElement("div");
     item.className = "toast toast-" + (payload.level || "info");
-    item.setAttribute("role", "status");
+    item.setAttribute("role", payload.level === "error" ? "alert" : "status");
     var text = document.createElement("span");
     text.textContent = payload.message;
     item.appendChild(text);
@@ -29,6 +26,35 @@
     area.appendChild(item);
     setTimeout(function () { item.remove(); }, 8000);
   }
+  window.medianestToast = toast;
+
+  function messageOf(xhr) {
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    try {
+      if (type.indexOf("application/json") === 0) {
+        return JSON.parse(xhr.responseText).error.message;
+      }
+      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var node = doc.querySelector("[data-code]") || doc.body;
+      return (node.textContent || "").trim().slice(0, 300);
+    } catch (e) {
+      return "";
+    }
+  }
+
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    toast({ level: "error", message: messageOf(xhr) || ("The server answered " + xhr.status + ".") });
+  });
+  document.body.addEventListener("htmx:sendError", function () {
+    toast({ level: "error", message: "MediaNest could not be reached. Check the connection and try again." });
+  });
+
+  if (typeof io === "undefined" || document.body.dataset.signedIn !== "1") {
+    return;
+  }
+  var socket = io({ transports: ["websocket", "polling"], withCredentials: true });
+  window.medianestSocket = socket;
 
   socket.onAny(function (event, payload) {
     if (event === "notification") {
