@@ -109,3 +109,20 @@ def rate_limit_exempt(view: F) -> F:
     """Not counted against the shared JSON API budget (webhook receivers authenticate otherwise)."""
     view.medianest_rate_limit_exempt = True  # type: ignore[attr-defined]
     return view
+
+
+def enforce_declared_access(view: Callable[..., Any]) -> Any:
+    """Apply ``view``'s declared rule now (``api_route`` calls it before reading the body).
+
+    Returns ``None`` when the caller may go on, or the answer to send instead.
+    Authenticating before validating means a stranger learns nothing about a
+    route's body from its validation errors.
+    """
+    rule = view_access(view)
+    if rule not in ("user", "admin"):
+        return None
+    if not current_user.is_authenticated:
+        return _deny_anonymous()
+    if rule == "admin" and not current_user.is_admin:
+        raise ApiError("FORBIDDEN", "Only an admin may do this.")
+    return None

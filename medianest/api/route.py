@@ -106,6 +106,11 @@ def api_route(
 
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from medianest.access import enforce_declared_access
+
+            denied = enforce_declared_access(view)  # who may call comes before what they sent
+            if denied is not None:
+                return denied
             if query is not None:
                 kwargs["query"] = parse_query(query)
             elif request.args and request.method == "GET":

@@ -59,9 +59,9 @@ def _user_from_token(token: str) -> User | None:
     row = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == hash_token(token))) if token else None
     if row is None or row.revoked_at is not None:
         # A wrong token is a guess: it counts against the sign-in limit of the address it came from.
-        count_guess()
         reason = "This API token has been revoked." if row is not None else "This API token is not valid."
         g.medianest_auth_error = ("INVALID_TOKEN", reason)
+        count_guess()
         return None
     if row.user.status != "active":
         g.medianest_auth_error = ("ACCOUNT_SUSPENDED", "This account is suspended.")
@@ -76,40 +76,38 @@ def _user_from_token(token: str) -> User | None:
 
 
 def count_guess() -> None:
-    """Count a failed credential against the address's sign-in budget; 429 once it is spent.
+    """Count a failed credential against the address's sign-in budget.
 
     Wrong passwords are counted by the sign-in routes' own limit; this covers
-    credentials that can arrive on any route (API tokens).
+    credentials that can arrive on any route (API tokens).  Once the budget is
+    spent the refusal becomes ``RATE_LIMITED`` (raised by the access rule, since
+    this runs inside Flask-Login's loader, where an exception would be lost).
     """
-    from flask_limiter.errors import RateLimitExceeded
+    import time
+
     from limits import parse
 
     from medianest.extensions import limiter
 
     rate = current_app.config["MEDIANEST"].rate_limit_login
     item = parse(rate)
-    key = f"ip:{request.remote_addr or 'unknown'}"
+    # The same storage key the routes' shared "sign-in" limit uses: one budget for every kind of guess.
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
+    keys = tuple(k for k in (prefix, f"ip:{request.remote_addr or 'unknown'}", "sign-in") if k)
     try:
-        allowed = limiter.limiter.hit(item, "credential-guess", key)
+        allowed = limiter.limiter.hit(item, *keys)
+        reset_in = max(1, int(limiter.limiter.get_window_stats(item, *keys).reset_time - time.time()))
     except Exception:  # storage trouble must not turn a wrong token into a 500
         log.warning("could not count a failed credential (rate-limit storage unavailable)")
         return
     if not allowed:
-        g.medianest_guess_limited = (rate, item)
-        raise RateLimitExceeded(_GuessLimit(item, rate))
-
-
-class _GuessLimit:
-    """The shape ``RateLimitExceeded`` and the app's 429 handler read (``limit``, ``error_message``, ``scope_keys``)."""
-
-    def __init__(self, item, rate: str) -> None:
-        self.limit = item
-        self.error_message = None
-        self.scope_keys = ("credential-guess", f"ip:{request.remote_addr or 'unknown'}")
-        self._rate = rate
-
-    def __str__(self) -> str:
-        return self._rate
+        g.medianest_auth_error = (
+            "RATE_LIMITED",
+            f"Too many failed sign-in attempts from your address: the limit is {item}. Try again in {reset_in} s.",
+            429,
+            {"limit": str(item), "reset_in": reset_in},
+            {"Retry-After": str(reset_in)},
+        )
 
 
 def ensure_local_admin(app: Flask) -> User | None:

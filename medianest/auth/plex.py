@@ -61,9 +61,20 @@ def plex_headers(token: str | None = None) -> dict[str, str]:
     return headers
 
 
+_clients: dict[tuple[str, str], ServiceClient] = {}
+
+
+def _client(service: str, base: str) -> ServiceClient:
+    # Made here rather than with ServiceClient.for_service, whose cache lock is
+    # not re-entrant while it builds a client's breaker (a first call deadlocks).
+    client = _clients.get((service, base))
+    if client is None:
+        client = _clients[(service, base)] = ServiceClient(service, base, connect_timeout=3, read_timeout=10)
+    return client
+
+
 def _plex_tv() -> ServiceClient:
-    base = current_app.config["MEDIANEST"].plex_tv_url
-    return ServiceClient.for_service("plex_tv", base, connect_timeout=3, read_timeout=10)
+    return _client("plex_tv", current_app.config["MEDIANEST"].plex_tv_url)
 
 
 @dataclass
@@ -156,7 +167,7 @@ def server_machine_identifier(config: dict[str, Any]) -> str:
         return cached
     machine = None
     try:
-        client = ServiceClient.for_service("plex", url, connect_timeout=3, read_timeout=10)
+        client = _client("plex", url)
         body = json_of(client.get("/identity", headers=plex_headers(str(config["token"]))), "plex")
         machine = (body.get("MediaContainer") or {}).get("machineIdentifier") if isinstance(body, dict) else None
     except ServiceError as exc:
@@ -219,7 +230,7 @@ def sign_in_with_plex_token(token: str) -> User:
     user = db.session.scalar(db.select(User).where(User.plex_id == plex_id))
     created = user is None
     if created:
-        user = User(username=_free_username(account), plex_id=plex_id, role="user")
+        user = User(username=_free_username(account), plex_id=plex_id, role="user", status="active")
         db.session.add(user)
     if user.status != "active":
         raise ApiError("ACCOUNT_SUSPENDED", "This account is suspended.")

@@ -31,6 +31,12 @@ def _ip_key() -> str:
     return f"ip:{request.remote_addr or 'unknown'}"
 
 
+# One budget per address for every way of proving who you are: the sign-in
+# form and JSON, starting a Plex PIN, the setup link and the password change.
+# Failed API tokens are counted into the same budget (identity.count_guess).
+sign_in_limit = limiter.shared_limit(_login_limit, scope="sign-in", key_func=_ip_key, methods=["POST"])
+
+
 def _is_htmx() -> bool:
     return bool(request.headers.get("HX-Request"))
 
@@ -107,7 +113,7 @@ def login_page():
 
 
 @bp.post("/auth/login")
-@limiter.limit(_login_limit, key_func=_ip_key)
+@sign_in_limit
 @public
 def login_form():
     """Sign in with the local account from the form."""
@@ -129,7 +135,7 @@ def logout_form():
 
 
 @bp.post("/api/v1/auth/login")
-@limiter.limit(_login_limit, key_func=_ip_key)
+@sign_in_limit
 @api_route(body=LoginBody, response=SessionOut, summary="Sign in with a local account", tags=["auth"], errors=(401, 403, 429))
 @csrf_exempt
 @public
@@ -158,7 +164,7 @@ def api_session():
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
-@limiter.limit(_login_limit, key_func=_ip_key, methods=["POST"])
+@sign_in_limit
 @public
 def setup_admin(token: str):
     """Choose the local admin's password with the one-time link from the first start's log."""
@@ -184,7 +190,7 @@ def setup_admin(token: str):
 
 # ---------------------------------------------------------------- password
 @bp.route("/auth/password", methods=["GET", "POST"])
-@limiter.limit(_login_limit, key_func=_ip_key, methods=["POST"])
+@sign_in_limit
 @login_required
 def password_page():
     """Change your own password (local accounts). Your other sessions are signed out."""
@@ -234,7 +240,7 @@ def _pin_json(state: plex_signin.PinState) -> dict:
 
 
 @bp.post("/api/v1/auth/plex/pin")
-@limiter.limit(_login_limit, key_func=_ip_key)
+@sign_in_limit
 @api_route(response=PinOut, status=201, summary="Start signing in with Plex", tags=["auth"], errors=(429, 502, 503))
 @public
 def api_plex_pin_start():
@@ -257,7 +263,7 @@ def api_plex_pin_poll():
 
 
 @bp.post("/auth/plex")
-@limiter.limit(_login_limit, key_func=_ip_key)
+@sign_in_limit
 @public
 def plex_start():
     """Start signing in with Plex from the sign-in page."""
