@@ -31,7 +31,11 @@ def periodic_tasks() -> list:
 def nav_items(user) -> list[NavItem]:
     if user is None:
         return []
-    items = [NavItem("Dashboard", url_for("dashboard.index"), order=0)]
+    items = [
+        NavItem("Dashboard", url_for("dashboard.index"), order=0),
+        # Personal API tokens and (local accounts) the password live on the account page.
+        NavItem("Account", url_for("auth.tokens_page"), order=900),
+    ]
     if user.is_admin:
         items.append(NavItem("Admin", url_for("admin.index"), order=1000))
     return items
