@@ -206,6 +206,9 @@ def configure_plugins(app: Flask) -> None:
 def register_core_blueprints(app: Flask) -> None:
     from medianest import admin, auth, dashboard, health, metrics
     from medianest.api import openapi
+    from medianest.api.converters import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any rule: plugins' routes get it too
 
     for bp in (health.bp, metrics.bp, auth.bp, dashboard.bp, admin.bp, openapi.bp, _vendor_assets_blueprint()):
         app.register_blueprint(bp)

@@ -16,14 +16,15 @@ from pydantic import BaseModel, TypeAdapter
 
 from medianest import __version__
 from medianest.access import public, view_access
+from medianest.api.converters import ID_MAX
 from medianest.api.envelope import ERROR_CODES, ok
-from medianest.api.route import RouteDoc
+from medianest.api.route import RouteDoc, api_route
 
 bp = Blueprint("openapi", __name__)
 
 _RULE_ARG = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 _CONVERTER_SCHEMA = {
-    "int": {"type": "integer"},
+    "int": {"type": "integer", "minimum": 0, "maximum": ID_MAX},
     "float": {"type": "number"},
     "path": {"type": "string"},
     "uuid": {"type": "string", "format": "uuid"},
@@ -141,7 +142,9 @@ def build_document(app: Flask) -> dict[str, Any]:
             else:
                 operation["security"] = []
             if doc.raw_response:
-                success = {"description": "OK", "content": {doc.raw_response: {"schema": {"type": "string"}}}}
+                # a document of its own (the OpenAPI JSON), a page or a file: not the envelope
+                raw_schema = {"type": "object"} if doc.raw_response.endswith("json") else {"type": "string"}
+                success = {"description": "OK", "content": {doc.raw_response: {"schema": raw_schema}}}
             else:
                 data_schema = components.ref(doc.response) if doc.response is not None else {}
                 meta_schema: dict[str, Any] = {"type": "object"}
@@ -194,6 +197,7 @@ def document() -> dict[str, Any]:
 
 
 @bp.get("/api/v1/openapi.json")
+@api_route(raw_response="application/json", summary="The OpenAPI document of every JSON route", tags=["meta"])
 @public
 def openapi_json():
     """The OpenAPI document of every JSON route."""
@@ -203,6 +207,7 @@ def openapi_json():
 
 
 @bp.get("/api/docs")
+@api_route(raw_response="text/html", summary="The API document as a page", tags=["meta"])
 @public
 def api_docs():
     """The API document as a page."""
