@@ -91,7 +91,13 @@ def sparkline(recent: list[dict], width: int = 100, height: int = 24) -> dict:
             continue
         y = round(height - 2 - (height - 4) * (r["response_ms"] / top), 1)
         points.append(f"{x},{y}")
-    return {"points": " ".join(points), "down": down, "max_ms": round(top, 1) if values else None, "width": width, "height": height}
+    return {
+        "points": " ".join(points),
+        "down": down,
+        "max_ms": round(top, 1) if values else None,
+        "width": width,
+        "height": height,
+    }
 
 
 def services_card_context() -> dict:

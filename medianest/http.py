@@ -22,8 +22,8 @@ import json
 import logging
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
@@ -161,7 +161,9 @@ _clients: dict[tuple, ServiceClient] = {}
 _lock = threading.RLock()  # re-entrant: for_service holds it while a new client takes its breaker
 
 
-def breaker_for(service: str, fail_max: int = BREAKER_FAIL_MAX, reset_timeout: float = BREAKER_RESET_SECONDS) -> ServiceBreaker:
+def breaker_for(
+    service: str, fail_max: int = BREAKER_FAIL_MAX, reset_timeout: float = BREAKER_RESET_SECONDS
+) -> ServiceBreaker:
     """The breaker of one service (made on first use; thresholds changed: a fresh one)."""
     with _lock:
         breaker = _breakers.get(service)
@@ -306,7 +308,9 @@ class ServiceClient:
         self._no_retry.mount("https://", plain)
 
     @classmethod
-    def for_service(cls, service: str, base_url: str, headers: Mapping[str, str] | None = None, **options: Any) -> ServiceClient:
+    def for_service(
+        cls, service: str, base_url: str, headers: Mapping[str, str] | None = None, **options: Any
+    ) -> ServiceClient:
         """The pooled client of one service.  Timeouts and breaker thresholds not given
         come from :func:`client_options` (the environment and the app's settings)."""
         for name, value in client_options(service).items():
@@ -369,7 +373,9 @@ class ServiceClient:
                 )
             except requests.exceptions.ConnectTimeout:
                 SERVICE_CALLS.labels(service=self.service, outcome="timeout").inc()
-                raise ServiceTimeout(self.service, f"{self.service} did not accept a connection in {connect_timeout:g} s.") from None
+                raise ServiceTimeout(
+                    self.service, f"{self.service} did not accept a connection in {connect_timeout:g} s."
+                ) from None
             except requests.exceptions.ReadTimeout:
                 SERVICE_CALLS.labels(service=self.service, outcome="timeout").inc()
                 raise ServiceTimeout(self.service, f"{self.service} did not answer in {read_timeout:g} s.") from None

@@ -30,6 +30,7 @@ from medianest.http import ServiceError, breaker_states
 from medianest.metrics import REGISTRY
 from medianest.models import ServiceCheck, ServiceStatus, utcnow
 from medianest.plugins.types import HealthCheck, HealthResult
+from medianest.service_cache import last_good, remember
 
 log = logging.getLogger("medianest.status")
 
@@ -38,6 +39,7 @@ UPTIME_WINDOW = timedelta(hours=24)
 SPARKLINE_POINTS = 40
 STATUSES = ("online", "degraded", "offline", "unconfigured")
 RUN_LOCK_KEY = "medianest:health-checks:running"
+SUMMARY_CACHE = "medianest.status"  # service_cache "service" under which the history summaries are kept
 
 _run_lock = threading.Lock()  # embedded mode: one run at a time in this process
 
@@ -47,10 +49,14 @@ def _run_one(check: HealthCheck) -> HealthResult:
     try:
         result = check.check()
     except ServiceError as exc:  # the HTTP layer's message already says what went wrong
-        return HealthResult("offline", round((time.perf_counter() - started) * 1000, 1), exc.message, {"code": exc.code})
+        return HealthResult(
+            "offline", round((time.perf_counter() - started) * 1000, 1), exc.message, {"code": exc.code}
+        )
     except Exception as exc:
         log.warning("health check %s raised", check.name, exc_info=True)
-        return HealthResult("offline", round((time.perf_counter() - started) * 1000, 1), f"{exc.__class__.__name__}: {exc}")
+        return HealthResult(
+            "offline", round((time.perf_counter() - started) * 1000, 1), f"{exc.__class__.__name__}: {exc}"
+        )
     if not isinstance(result, HealthResult):
         return HealthResult("offline", None, f"the check returned {type(result).__name__}, not a HealthResult")
     if result.status not in STATUSES:
@@ -130,12 +136,16 @@ def _run(checks: list[tuple[str, HealthCheck]]) -> dict[str, HealthResult]:
             now = time.monotonic()
             for future in [f for f, (_, _, deadline) in pending.items() if deadline <= now and not f.done()]:
                 plugin, check, _ = pending.pop(future)
-                timed_out = HealthResult("offline", check.timeout * 1000, f"no answer within {check.timeout:g} s (timed out)")
+                timed_out = HealthResult(
+                    "offline", check.timeout * 1000, f"no answer within {check.timeout:g} s (timed out)"
+                )
                 results[check.name] = _record_safely(plugin, check, timed_out)
             if not pending:
                 break
             next_deadline = min(deadline for _, _, deadline in pending.values())
-            done, _ = wait(list(pending), timeout=max(0.0, next_deadline - time.monotonic()), return_when=FIRST_COMPLETED)
+            done, _ = wait(
+                list(pending), timeout=max(0.0, next_deadline - time.monotonic()), return_when=FIRST_COMPLETED
+            )
             for future in done:
                 plugin, check, _ = pending.pop(future)
                 results[check.name] = _record_safely(plugin, check, future.result())
@@ -175,8 +185,13 @@ def record_one(plugin: str, check: HealthCheck, result: HealthResult, now: datet
     changed = previous != result.status
     if changed:
         row.changed_at = now
-    db.session.add(ServiceCheck(service=check.name, status=result.status, response_ms=result.response_ms, error=result.error, checked_at=now))
+    db.session.add(
+        ServiceCheck(
+            service=check.name, status=result.status, response_ms=result.response_ms, error=result.error, checked_at=now
+        )
+    )
     db.session.commit()
+    history_summary(row, store=True)  # ready for the next page view
     if changed:
         publish("service.status", status_event(row))
     return changed
@@ -212,50 +227,62 @@ def service_overview() -> list[dict[str, Any]]:
     host = current_app.extensions["medianest.plugins"]
     rows = [
         row
-        for row in db.session.scalars(db.select(ServiceStatus).order_by(ServiceStatus.display_name, ServiceStatus.service))
+        for row in db.session.scalars(
+            db.select(ServiceStatus).order_by(ServiceStatus.display_name, ServiceStatus.service)
+        )
         if row.plugin is None or host.is_active(row.plugin)
     ]
     if not rows:
         return []
     now = utcnow()
-    since = now - UPTIME_WINDOW
-    names = [row.service for row in rows]
-    up = case((ServiceCheck.status.in_(("online", "degraded")), 1), else_=0)
-    uptime = {
-        service: (total, good)
-        for service, total, good in db.session.execute(
-            db.select(ServiceCheck.service, func.count(), func.sum(up))
-            .where(ServiceCheck.service.in_(names), ServiceCheck.checked_at >= since, ServiceCheck.status != "unconfigured")
-            .group_by(ServiceCheck.service)
-        )
-    }
-    ranked = (
-        db.select(
-            ServiceCheck.service,
-            ServiceCheck.status,
-            ServiceCheck.response_ms,
-            ServiceCheck.checked_at,
-            func.row_number().over(partition_by=ServiceCheck.service, order_by=ServiceCheck.checked_at.desc()).label("n"),
-        )
-        .where(ServiceCheck.service.in_(names), ServiceCheck.checked_at >= since)
-        .subquery()
-    )
-    recent: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
-    for service, status, response_ms, checked_at, _n in db.session.execute(
-        db.select(ranked).where(ranked.c.n <= SPARKLINE_POINTS).order_by(ranked.c.service, ranked.c.checked_at)
-    ):
-        recent[service].append({"status": status, "response_ms": response_ms, "checked_at": checked_at.isoformat() + "Z"})
     limit = stale_after()
     overview = []
     for row in rows:
         item = row.to_public()
-        total, good = uptime.get(row.service, (0, 0))
-        item["uptime_24h"] = round(100.0 * (good or 0) / total, 2) if total else None
-        item["recent"] = recent[row.service]
+        summary = history_summary(row)
+        item["uptime_24h"] = summary["uptime_24h"]
+        item["recent"] = summary["recent"]
         item["age_seconds"] = round((now - row.checked_at).total_seconds(), 1) if row.checked_at else None
         item["stale"] = row.checked_at is None or now - row.checked_at > limit
         overview.append(item)
     return overview
+
+
+def history_summary(row: ServiceStatus, store: bool = False) -> dict[str, Any]:
+    """24 h uptime and the last response times of one service.
+
+    Computed once per recorded check (by the status job, right after it
+    records) and kept with :mod:`medianest.service_cache`, so a page view reads
+    one value instead of walking a day of history.
+    """
+    stamp = row.checked_at.isoformat() if row.checked_at else "never"
+    cached = last_good(SUMMARY_CACHE, row.service)
+    if cached is not None and isinstance(cached.value, dict) and cached.value.get("for") == stamp:
+        return cached.value
+    since = utcnow() - UPTIME_WINDOW
+    up = case((ServiceCheck.status.in_(("online", "degraded")), 1), else_=0)
+    total, good = db.session.execute(
+        db.select(func.count(), func.sum(up)).where(
+            ServiceCheck.service == row.service, ServiceCheck.checked_at >= since, ServiceCheck.status != "unconfigured"
+        )
+    ).one()
+    points = db.session.execute(
+        db.select(ServiceCheck.status, ServiceCheck.response_ms, ServiceCheck.checked_at)
+        .where(ServiceCheck.service == row.service, ServiceCheck.checked_at >= since)
+        .order_by(ServiceCheck.checked_at.desc())
+        .limit(SPARKLINE_POINTS)
+    ).all()
+    summary = {
+        "for": stamp,
+        "uptime_24h": round(100.0 * (good or 0) / total, 2) if total else None,
+        "recent": [
+            {"status": status, "response_ms": response_ms, "checked_at": checked_at.isoformat() + "Z"}
+            for status, response_ms, checked_at in reversed(points)
+        ],
+    }
+    if store:  # only the status job writes; a page view that finds no fresh summary computes one for itself
+        remember(SUMMARY_CACHE, row.service, summary)
+    return summary
 
 
 def recorded_breakers() -> dict[str, dict[str, Any]]:

@@ -19,12 +19,25 @@ def add_history(app, service="plex", statuses=("online",) * 9 + ("offline",), ag
         now = utcnow() - age
         for i, status in enumerate(statuses):
             db.session.add(
-                ServiceCheck(service=service, status=status, response_ms=None if status == "offline" else 10.0 + i,
-                             checked_at=now - timedelta(seconds=30 * (len(statuses) - i)))
+                ServiceCheck(
+                    service=service,
+                    status=status,
+                    response_ms=None if status == "offline" else 10.0 + i,
+                    checked_at=now - timedelta(seconds=30 * (len(statuses) - i)),
+                )
             )
-        db.session.add(ServiceStatus(service=service, plugin="plex", display_name="Plex", status=statuses[-1],
-                                     response_ms=12.0, error="refused" if statuses[-1] == "offline" else None,
-                                     checked_at=now, changed_at=now))
+        db.session.add(
+            ServiceStatus(
+                service=service,
+                plugin="plex",
+                display_name="Plex",
+                status=statuses[-1],
+                response_ms=12.0,
+                error="refused" if statuses[-1] == "offline" else None,
+                checked_at=now,
+                changed_at=now,
+            )
+        )
         db.session.commit()
 
 
@@ -58,8 +71,13 @@ def test_the_dashboard_never_calls_a_service(app, user_client, monkeypatch):
     monkeypatch.setenv("MEDIANEST_UPTIME_KUMA_SLUG", "household")
     reset_clients()
     try:
-        for path in ("/", "/api/v1/dashboard/status", "/api/v1/uptime/monitors", "/dashboard/cards/uptime-kuma",
-                     "/dashboard/cards/services"):
+        for path in (
+            "/",
+            "/api/v1/dashboard/status",
+            "/api/v1/uptime/monitors",
+            "/dashboard/cards/uptime-kuma",
+            "/dashboard/cards/services",
+        ):
             assert user_client.get(path).status_code == 200
         assert hole._conns == []
     finally:

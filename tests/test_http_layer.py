@@ -35,7 +35,7 @@ class Echo(Standin):
 
         @self.app.route("/status/<int:code>", methods=["GET", "POST"])
         def status(code: int):
-            return Response('{"code": %d}' % code, status=code, content_type="application/json")
+            return Response(f'{{"code": {code}}}', status=code, content_type="application/json")
 
         @self.app.get("/together")
         def together():
@@ -135,7 +135,12 @@ def test_urls_that_are_not_http_or_have_no_host_are_refused():
 
 
 def test_timeouts_and_breaker_come_from_the_service_then_env_then_settings(monkeypatch):
-    assert client_options("plex") == {"connect_timeout": 3.0, "read_timeout": 10.0, "fail_max": 5, "reset_timeout": 30.0}
+    assert client_options("plex") == {
+        "connect_timeout": 3.0,
+        "read_timeout": 10.0,
+        "fail_max": 5,
+        "reset_timeout": 30.0,
+    }
     monkeypatch.setenv("MEDIANEST_PLEX_READ_TIMEOUT", "4")
     monkeypatch.setenv("MEDIANEST_PLEX_BREAKER_FAIL_MAX", "7")
     assert client_options("plex")["read_timeout"] == 4.0 and client_options("plex")["fail_max"] == 7

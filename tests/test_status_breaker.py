@@ -64,7 +64,9 @@ def test_blackhole_opens_the_breaker_and_later_checks_fail_fast(app, monkeypatch
 
 
 @pytest.mark.settings(**BREAKER, metrics_token="metrics-secret")
-def test_closed_port_keeps_last_good_data_stale_and_recovers_within_one_reset_period(app, monkeypatch, user_client, client):
+def test_closed_port_keeps_last_good_data_stale_and_recovers_within_one_reset_period(
+    app, monkeypatch, user_client, client
+):
     kuma = UptimeKumaStandin(slug="household", hang_seconds=10)
     kuma.start()
     monkeypatch.setenv("MEDIANEST_UPTIME_KUMA_URL", kuma.url)

@@ -166,8 +166,9 @@ def test_malformed_and_huge_answers_are_errors_for_uptime_kuma_only(app, kuma, u
 
 @pytest.mark.sqlite_only
 def test_an_answer_of_the_wrong_shape_is_a_bad_answer(app, kuma):
-    from medianest.http import ServiceBadAnswer
     from medianest_uptime_kuma.kuma import parse
+
+    from medianest.http import ServiceBadAnswer
 
     with pytest.raises(ServiceBadAnswer):
         parse({"hello": "world"}, {"heartbeatList": {}})

@@ -39,7 +39,13 @@ MAX_BYTES = 4 * 1024 * 1024  # a few hundred monitors x 50 beats fit easily
 BEATS_KEPT = 30
 STATUS_NAMES = {0: "down", 1: "up", 2: "pending", 3: "maintenance"}
 # A monitor's state in the words of MediaNest's service.status event.
-AS_SERVICE_STATUS = {"up": "online", "down": "offline", "pending": "degraded", "maintenance": "degraded", "unknown": "degraded"}
+AS_SERVICE_STATUS = {
+    "up": "online",
+    "down": "offline",
+    "pending": "degraded",
+    "maintenance": "degraded",
+    "unknown": "degraded",
+}
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -203,13 +209,17 @@ def test_connection(config: dict[str, Any]) -> ConnectionResult:
         except ServiceBadAnswer as exc:
             status = exc.details.get("status")
             if status == 404:
-                return ConnectionResult(False, f"Something answers at {url}, but it is not {NAME} (404 on its status-page API).")
+                return ConnectionResult(
+                    False, f"Something answers at {url}, but it is not {NAME} (404 on its status-page API)."
+                )
             return ConnectionResult(False, f"{NAME} at {url} answered with an error: {exc.message}")
         try:
             beats = json_of(response, SERVICE)
         except ServiceBadAnswer:
             kind = response.headers.get("Content-Type", "unknown type")
-            return ConnectionResult(False, f"Something answers at {url}, but it is not {NAME} (it sent {kind}, not JSON).")
+            return ConnectionResult(
+                False, f"Something answers at {url}, but it is not {NAME} (it sent {kind}, not JSON)."
+            )
         if not isinstance(beats, dict) or "heartbeatList" not in beats:
             return ConnectionResult(False, f"Something answers at {url}, but it is not {NAME} (no heartbeat list).")
         try:
@@ -233,10 +243,14 @@ def test_connection(config: dict[str, Any]) -> ConnectionResult:
             {"monitors": monitors, "response_ms": elapsed},
         )
     except ServiceTimeout:
-        return ConnectionResult(False, f"{url} accepted the connection but did not answer in {client.timeout[1]:g} s (timed out).")
+        return ConnectionResult(
+            False, f"{url} accepted the connection but did not answer in {client.timeout[1]:g} s (timed out)."
+        )
     except ServiceUnreachable as exc:
         if "refused" in exc.message:
-            return ConnectionResult(False, f"Nothing answers at {url} (connection refused). Is {NAME} running on that port?")
+            return ConnectionResult(
+                False, f"Nothing answers at {url} (connection refused). Is {NAME} running on that port?"
+            )
         return ConnectionResult(False, f"{url} could not be reached: {exc.message}")
     except ServiceBadAnswer as exc:
         return ConnectionResult(False, f"{NAME} at {url} sent an answer MediaNest cannot use: {exc.message}")

@@ -13,6 +13,8 @@ import logging
 import time
 from typing import Any
 
+from medianest_uptime_kuma import kuma
+
 from medianest.extensions import db
 from medianest.models import ServiceStatus, utcnow
 from medianest.plugins import (
@@ -26,7 +28,6 @@ from medianest.plugins import (
 )
 from medianest.service_cache import last_good, remember
 from medianest.services import service_config
-from medianest_uptime_kuma import kuma
 
 log = logging.getLogger("medianest.uptime_kuma")
 
@@ -74,7 +75,9 @@ def check() -> HealthResult:
     remember(kuma.SERVICE, CACHE_KEY, data)
     publish_monitor_changes(previous.value if previous else None, data)
     monitors = sum(len(g["monitors"]) for g in data["groups"])
-    return HealthResult("online", elapsed, details={"monitors": monitors, **{k: v for k, v in data["counts"].items() if v}})
+    return HealthResult(
+        "online", elapsed, details={"monitors": monitors, **{k: v for k, v in data["counts"].items() if v}}
+    )
 
 
 def publish_monitor_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
@@ -166,8 +169,15 @@ def service_settings():
                 SettingField("url", "URL", kind="url", required=True, help="e.g. http://uptime-kuma:3001"),
                 SettingField("slug", "Status-page slug", required=True, help="the last part of /status/<slug>"),
                 SettingField("api_key", "API key", secret=True, help="optional; only for Uptime Kuma's /metrics"),
-                SettingField("connect_timeout", "Connect timeout (s)", kind="number", help="default: the server-wide setting (3 s)"),
-                SettingField("read_timeout", "Read timeout (s)", kind="number", help="default: the server-wide setting (10 s)"),
+                SettingField(
+                    "connect_timeout",
+                    "Connect timeout (s)",
+                    kind="number",
+                    help="default: the server-wide setting (3 s)",
+                ),
+                SettingField(
+                    "read_timeout", "Read timeout (s)", kind="number", help="default: the server-wide setting (10 s)"
+                ),
             ),
             test_connection=kuma.test_connection,
             validate=kuma.settings_problems,
