@@ -66,6 +66,15 @@
     }
     htmx.trigger(document.body, event, payload || {});
   });
-  socket.on("connect", function () { document.body.dataset.live = "1"; });
+  // After a reconnect, events sent while the socket was down are lost: cards
+  // listening for "socket.reconnected" fetch their current state once.
+  var connectedBefore = false;
+  socket.on("connect", function () {
+    document.body.dataset.live = "1";
+    if (connectedBefore) {
+      htmx.trigger(document.body, "socket.reconnected", {});
+    }
+    connectedBefore = true;
+  });
   socket.on("disconnect", function () { document.body.dataset.live = "0"; });
 })();
