@@ -8,12 +8,15 @@ clients see "connection refused", and every request received is recorded in
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
+import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from werkzeug.serving import make_server
 
 
@@ -29,11 +32,20 @@ class RecordedRequest:
 
 
 class Standin:
-    """Base class: subclasses build ``self.app`` (a Flask app) in ``__init__``."""
+    """Base class: subclasses build ``self.app`` (a Flask app) in ``__init__``.
+
+    Connections a subclass registers with :meth:`track_socket` (slow streams)
+    and requests it parks in :meth:`hang_request` (answers that never come)
+    are cut by :meth:`stop`, so a stopped stand-in really refuses and releases
+    everything at once.
+    """
 
     name = "standin"
+    hang_seconds: float = 300.0
 
     def __init__(self) -> None:
+        self._release = threading.Event()
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self.app = Flask(f"standin-{self.name}")
         self.requests: list[RecordedRequest] = []
         self.port: int | None = None
@@ -71,7 +83,37 @@ class Standin:
         self._thread.start()
         return self.url
 
+    def track_socket(self) -> socket.socket | None:
+        """Remember the current request's connection so ``stop()`` can cut it."""
+        sock = request.environ.get("werkzeug.socket")
+        if sock is not None:
+            self._sockets.add(sock)
+        return sock
+
+    def hang_request(self) -> Response:
+        """Never answer: wait until the client leaves, ``stop()``, or ``hang_seconds``."""
+        sock = request.environ.get("werkzeug.socket")
+        deadline = time.monotonic() + self.hang_seconds
+        while time.monotonic() < deadline:
+            if self._release.wait(0.1):
+                break
+            if sock is not None and peer_closed(sock):
+                break
+        if sock is not None:
+            shutdown_socket(sock)  # the response below never reaches anybody
+        return Response(b"", status=204)
+
     def stop(self) -> None:
+        self._release.set()
+        for sock in list(self._sockets):
+            shutdown_socket(sock)
+        try:
+            self._stop_server()
+        finally:
+            self._sockets = weakref.WeakSet()
+            self._release.clear()
+
+    def _stop_server(self) -> None:
         if self._server is None:
             return
         self._server.shutdown()
@@ -135,3 +177,21 @@ def closed_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def peer_closed(sock: socket.socket) -> bool:
+    """Has the client closed its end (without blocking)?"""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        if not readable:
+            return False
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
+def shutdown_socket(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass

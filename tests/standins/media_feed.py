@@ -32,7 +32,6 @@ import hashlib
 import html
 import os
 import re
-import select
 import shutil
 import socket
 import struct
@@ -40,14 +39,13 @@ import subprocess
 import tempfile
 import threading
 import time
-import weakref
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Iterator, Sequence
 
 from flask import Response, request
 
-from tests.standins.base import Standin
+from tests.standins.base import Standin, shutdown_socket
 
 NOT_FOUND = "404 File not found"
 NOT_FOUND_BODY = (
@@ -185,8 +183,6 @@ class MediaFeedStandin(Standin):
         self._clip: bytes | None = None
         self._clip_done = False
         self._state = threading.RLock()
-        self._release = threading.Event()
-        self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
         self._routes()
 
     # ------------------------------------------------------------ test helpers
@@ -272,16 +268,6 @@ class MediaFeedStandin(Standin):
         """The Range headers of the requests for ``file``, in order."""
         return [s.range_header for s in self.serves(file) if s.range_header]
 
-    def stop(self) -> None:
-        """Close the port, cut every open connection (streams end short)."""
-        self._release.set()
-        for sock in list(self._sockets):
-            _shutdown(sock)
-        try:
-            super().stop()
-        finally:
-            self._sockets = weakref.WeakSet()
-            self._release.clear()
 
     # ----------------------------------------------------------------- server
 
@@ -308,17 +294,6 @@ class MediaFeedStandin(Standin):
         )
         return doc.encode()
 
-    def _hang_request(self) -> Response:
-        sock = request.environ.get("werkzeug.socket")
-        deadline = time.monotonic() + self.hang_seconds
-        while time.monotonic() < deadline:
-            if self._release.wait(0.1):
-                break
-            if sock is not None and _peer_closed(sock):
-                break
-        if sock is not None:
-            _shutdown(sock)
-        return Response(b"", status=204)
 
     def _stream(self, serve: MediaServe, data: bytes, start: int, end: int, sock: socket.socket | None) -> Iterator[bytes]:
         pos = start
@@ -340,7 +315,7 @@ class MediaFeedStandin(Standin):
             else:  # stop(): end the response short, the client sees EOF
                 serve.aborted = True
                 if sock is not None:
-                    _shutdown(sock)
+                    shutdown_socket(sock)
         except GeneratorExit:  # the write failed: client gone
             serve.aborted = True
             raise
@@ -354,7 +329,7 @@ class MediaFeedStandin(Standin):
             self.media_log.append(serve)
         if self.hang:
             serve.status = 0
-            return self._hang_request()
+            return self.hang_request()
         if data is None:
             return Response(NOT_FOUND_BODY, status=NOT_FOUND, content_type="text/html;charset=utf-8")
         total = len(data)
@@ -394,9 +369,7 @@ class MediaFeedStandin(Standin):
 
         @app.before_request
         def _track() -> None:
-            sock = request.environ.get("werkzeug.socket")
-            if sock is not None:
-                self._sockets.add(sock)
+            self.track_socket()
 
         @app.get("/feeds/<name>.xml")
         def feed(name: str) -> Response:
@@ -423,18 +396,3 @@ def _strip_mp4(file: str) -> str:
     return file[:-4] if file.endswith(".mp4") else file
 
 
-def _peer_closed(sock: socket.socket) -> bool:
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        if not readable:
-            return False
-        return sock.recv(1, socket.MSG_PEEK) == b""
-    except (OSError, ValueError):
-        return True
-
-
-def _shutdown(sock: socket.socket) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass

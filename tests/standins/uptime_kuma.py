@@ -32,11 +32,8 @@ from __future__ import annotations
 
 import base64
 import json
-import select
-import socket
 import threading
 import time
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -135,8 +132,6 @@ class UptimeKumaStandin(Standin):
         self.cache_misses = 0
         self._cache: dict[str, _CacheEntry] = {}
         self._state = threading.RLock()
-        self._release = threading.Event()
-        self._sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
 
         if seed:
             self._add_group("Services", group_id=4)
@@ -266,16 +261,6 @@ class UptimeKumaStandin(Standin):
         with self._state:
             self._cache.clear()
 
-    def stop(self) -> None:
-        """Close the port and every open connection; release hanging requests."""
-        self._release.set()
-        for sock in list(self._sockets):
-            _shutdown(sock)
-        try:
-            super().stop()
-        finally:
-            self._sockets = weakref.WeakSet()
-            self._release.clear()
 
     @property
     def status_page_url(self) -> str:
@@ -390,18 +375,6 @@ class UptimeKumaStandin(Standin):
 
     # ----------------------------------------------------------------- server
 
-    def _hang(self) -> Response:
-        """Never answer: wait until the client leaves, stop(), or hang_seconds."""
-        sock = request.environ.get("werkzeug.socket")
-        deadline = time.monotonic() + self.hang_seconds
-        while time.monotonic() < deadline:
-            if self._release.wait(0.1):
-                break
-            if sock is not None and _peer_closed(sock):
-                break
-        if sock is not None:
-            _shutdown(sock)  # the response below never reaches anybody
-        return Response(b"", status=204)
 
     def _json(self, payload: dict[str, Any]) -> bytes:
         if self.huge:
@@ -412,7 +385,7 @@ class UptimeKumaStandin(Standin):
         """apicache middleware: replay per URL for the TTL unless bypassed."""
         if request.headers.get("x-apicache-bypass") or request.headers.get("x-apicache-force-fetch"):
             resp = produce()
-            return resp if resp is not None else self._hang()
+            return resp if resp is not None else self.hang_request()
         qs = request.query_string.decode("latin-1")
         key = request.path + (f"?{qs}" if qs else "")
         now = time.monotonic()
@@ -424,7 +397,7 @@ class UptimeKumaStandin(Standin):
             self.cache_misses += 1
         resp = produce()
         if resp is None:  # handler never calls res.end(): nothing to cache
-            return self._hang()
+            return self.hang_request()
         ttl = self.cache_ttls[kind]
         resp.headers["Cache-Control"] = f"max-age={ttl:.0f}"
         if resp.status_code == 200:
@@ -438,11 +411,9 @@ class UptimeKumaStandin(Standin):
 
         @app.before_request
         def _faults() -> Response | None:
-            sock = request.environ.get("werkzeug.socket")
-            if sock is not None:
-                self._sockets.add(sock)
+            self.track_socket()
             if self.hang:
-                return self._hang()
+                return self.hang_request()
             return None
 
         @app.get("/api/status-page/heartbeat/<slug>")
@@ -468,7 +439,7 @@ class UptimeKumaStandin(Standin):
                 return Response(self._json(self.status_page_payload()), content_type=JSON_TYPE)
 
             if self.huge:
-                return produce() or self._hang()
+                return produce() or self.hang_request()
             return self._cached("status-page", produce)
 
         @app.get("/metrics")
@@ -517,18 +488,3 @@ def _pad_json(payload: dict[str, Any], size: int) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def _peer_closed(sock: socket.socket) -> bool:
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        if not readable:
-            return False
-        return sock.recv(1, socket.MSG_PEEK) == b""
-    except (OSError, ValueError):
-        return True
-
-
-def _shutdown(sock: socket.socket) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
