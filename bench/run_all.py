@@ -1,0 +1,90 @@
+"""Every benchmark in one run, one table of figures and ratios measured in that run.
+
+    python bench/run_all.py [--quick]
+
+Needs this machine's PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379),
+ffmpeg for the media feed, and preferably ``wrk`` (``apt-get install wrk``).
+About 6-8 minutes on a 2-core machine (``--quick``: shorter rounds).
+
+1. throughput: authenticated, rate-limited JSON list vs bare Flask, same gunicorn config (bench/api_throughput.py)
+2. idle RSS of the web process and of the worker (bench/idle_rss.py)
+3. list endpoints over 100 000 rows, p99 for one client (bench/list_100k.py)
+4. dashboard p99 for one client with a service blackholed (bench/dashboard_dead_service.py)
+5. a playlist through MediaNest vs the ``yt-dlp`` command (bench/youtube_vs_cli.py)
+
+Benchmarks 1-3 share one production stack (gunicorn + gevent, PostgreSQL,
+Redis, ``medianest worker``); 4 and 5 start their own, as subprocesses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import api_throughput  # noqa: E402
+import idle_rss  # noqa: E402
+import list_100k  # noqa: E402
+from stack import production_stack  # noqa: E402
+
+
+def run_script(name: str, *args: str, timeout: float = 400) -> str:
+    done = subprocess.run([sys.executable, str(HERE / name), *args], capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="shorter rounds (less stable figures)")
+    args = parser.parse_args()
+    seconds, rounds, requests_each = (3, 2, 100) if args.quick else (5, 3, 200)
+    rows: list[tuple[str, str, str, str]] = []  # what, figure, target, verdict
+    started = time.monotonic()
+
+    with production_stack() as stack:
+        stack.start_worker()
+        memory = idle_rss.measure(stack)
+        throughput = api_throughput.measure(stack, seconds, rounds)
+        lists = list_100k.measure(stack, requests_each)
+    rows.append((
+        f"1. GET /api/v1/youtube/downloads (token, limit, PostgreSQL) vs bare Flask [{throughput['tool']}]",
+        f"{throughput['medianest_rps']:.0f} / {throughput['bare_rps']:.0f} req/s = {throughput['ratio']:.2f}",
+        ">= 0.40", "met" if throughput["ratio"] >= 0.40 else "NOT met",
+    ))
+    rows.append(("2. idle RSS, web (gunicorn arbiter + gevent worker)", f"{memory['web_mib']:.0f} MiB", "-", "-"))
+    rows.append(("2. idle RSS, worker (celery prefork x2)", f"{memory['worker_mib']:.0f} MiB", "-", "-"))
+    for label, figures in lists.items():
+        rows.append((f"3. {label}", f"p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms", "p99 <= 30 ms",
+                     "met" if figures["p99"] <= 30 else "NOT met"))
+
+    out = run_script("dashboard_dead_service.py", "--requests", str(requests_each * 3 // 2))
+    page_p99 = float(re.search(r"target dashboard p99 <= 50 ms: .*\(([\d.]+) ms\)", out)[1])
+    rows.append(("4. dashboard page, one client, one service blackholed", f"p99 {page_p99:.1f} ms", "p99 <= 50 ms",
+                 "met" if page_p99 <= 50 else "NOT met"))
+
+    out = run_script("youtube_vs_cli.py", "--runs", "2" if args.quick else "3")
+    ratio = float(re.search(r"ratio MediaNest / yt-dlp: ([\d.]+)", out)[1])
+    medians = re.findall(r"median ([\d.]+) s", out)
+    rows.append(("5. playlist download: MediaNest (submit -> completed event) / yt-dlp command",
+                 f"{medians[0]} s / {medians[1]} s = {ratio:.2f}", "<= 1.00", "met" if ratio <= 1.0 else "NOT met"))
+
+    rows.append(("6. 1000 Socket.IO clients, event from a Celery worker vs bare python-socketio",
+                 "not measured by this script", "<= 1.2", "see docs/benchmarks.md"))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'benchmark':{width}}  {'figure (MediaNest / baseline = ratio)':44}  {'target':13}  verdict")
+    for what, figure, target, verdict in rows:
+        print(f"{what:{width}}  {figure:44}  {target:13}  {verdict}")
+    print(f"\nwhole run: {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
