@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 
 from medianest.extensions import db
 from medianest.models import ServiceSetting
@@ -35,7 +35,21 @@ def _stored(service: str) -> dict[str, str]:
 
 
 def service_config(service: str, fields: list[str] | None = None) -> dict[str, Any]:
-    """The decrypted settings of one service: stored values overlaid by the environment."""
+    """The decrypted settings of one service: stored values overlaid by the environment.
+
+    Read once per request: a list view that needs a setting for each of its
+    rows costs one query, not one per row.
+    """
+    if not has_request_context():
+        return _service_config(service, fields)
+    cache = g.setdefault("medianest_service_config", {})
+    key = (service, tuple(sorted(fields or ())))
+    if key not in cache:
+        cache[key] = _service_config(service, fields)
+    return dict(cache[key])
+
+
+def _service_config(service: str, fields: list[str] | None) -> dict[str, Any]:
     values: dict[str, Any] = _stored(service)
     definition = service_definitions().get(service)
     names = set(fields or []) | set(values)
@@ -74,6 +88,8 @@ def save_service_config(service: str, values: dict[str, Any], secret_fields: set
             row.is_secret = field in secret_fields
         changed.append(field)
     db.session.commit()
+    if has_request_context():
+        g.pop("medianest_service_config", None)
     return changed
 
 

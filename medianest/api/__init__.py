@@ -2,11 +2,12 @@
 
 from medianest.api.envelope import ApiError, error_response, ok, paginate, pagination_meta
 from medianest.api.route import api_route
-from medianest.api.schema import PageQuery, Schema
+from medianest.api.schema import PageQuery, RowId, Schema
 
 __all__ = [
     "ApiError",
     "PageQuery",
+    "RowId",
     "Schema",
     "api_route",
     "error_response",

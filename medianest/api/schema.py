@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from medianest.api.converters import ID_MAX
+
+# A row id in a query or body: a number past the database's integer can't name a row.
+RowId = Annotated[int, Field(ge=1, le=ID_MAX)]
 
 
 class Schema(BaseModel):

@@ -8,6 +8,7 @@ import secrets
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import update
+from sqlalchemy.orm import joinedload
 
 from medianest.extensions import db, login_manager
 from medianest.models import ApiToken, User, utcnow
@@ -33,12 +34,29 @@ def load_user(alternative_id: str) -> User | None:
     user_id, _, session_token = alternative_id.partition(":")
     if not user_id.isdigit() or not session_token:
         return None
-    user = db.session.get(User, int(user_id))
+    user, browser_session = _user_and_session(int(user_id))
     if user is None or not secrets.compare_digest(user.session_token, session_token) or user.status != "active":
         return None
-    if not session_is_live(user):
+    if not session_is_live(user, browser_session):
         return None
     return user
+
+
+def _user_and_session(user_id: int):
+    """The user and this browser's session row in one round trip (every page view asks)."""
+    from flask import session
+
+    from medianest.models import UserSession
+
+    sid = session.get("sid")
+    if not sid:
+        return db.session.get(User, user_id), None
+    row = db.session.execute(
+        db.select(User, UserSession)
+        .outerjoin(UserSession, (UserSession.user_id == User.id) & (UserSession.id == sid))
+        .where(User.id == user_id)
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
 @login_manager.request_loader
@@ -56,7 +74,9 @@ def _user_from_token(token: str) -> User | None:
     if g.get("bearer_attempted"):
         return None  # already judged (and counted) in this request
     g.bearer_attempted = True
-    row = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == hash_token(token))) if token else None
+    # The token and its user in one round trip: this runs on every scripted request.
+    query = db.select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == hash_token(token))
+    row = db.session.scalar(query) if token else None
     if row is None or row.revoked_at is not None:
         # A wrong token is a guess: it counts against the sign-in limit of the address it came from.
         reason = "This API token has been revoked." if row is not None else "This API token is not valid."

@@ -19,6 +19,7 @@ import hashlib
 import logging
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask, current_app, g, request, session
 from flask.wrappers import Response
@@ -101,12 +102,19 @@ def sign_out_everywhere(user: User) -> None:
         log.exception("could not close the Socket.IO connections of user %s", user.id)
 
 
-def session_is_live(user: User) -> bool:
-    """Called by the user loader: the cookie's session row must exist, belong to the user and not have ended."""
+_NOT_LOADED = object()
+
+
+def session_is_live(user: User, row: Any = _NOT_LOADED) -> bool:
+    """Called by the user loader: the cookie's session row must exist, belong to the user and not have ended.
+
+    ``row`` is the session row when the caller already loaded it with the user.
+    """
     sid = session.get("sid")
     if not sid:
         return True  # sessions made before per-browser rows are governed by the user's token alone
-    row = db.session.get(UserSession, sid)
+    if row is _NOT_LOADED:
+        row = db.session.get(UserSession, sid)
     if row is None or row.user_id != user.id or row.ended_at is not None:
         return False
     now = utcnow()

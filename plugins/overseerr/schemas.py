@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from medianest.api import PageQuery, Schema
+from medianest.api import PageQuery, RowId, Schema
 
 MAX_QUERY = 100
 MAX_SEASON = 500
@@ -18,7 +18,7 @@ class SearchQuery(Schema):
 
 
 class RequestListQuery(PageQuery):
-    user_id: int | None = Field(default=None, ge=1, description="Admins only: whose requests (default: your own)")
+    user_id: RowId | None = Field(default=None, description="Admins only: whose requests (default: your own)")
     everyone: bool = Field(default=False, description="Admins only: every user's requests")
     status: (
         Literal["pending", "approved", "partially_available", "available", "declined", "failed", "removed"] | None

@@ -17,7 +17,7 @@ from medianest_youtube.urls import MAX_URL_LENGTH
 from pydantic import BaseModel, Field, ValidationError
 
 from medianest.access import login_required, owned_or_404
-from medianest.api import ApiError, PageQuery, Schema, api_route, ok, paginate
+from medianest.api import ApiError, PageQuery, RowId, Schema, api_route, ok, paginate
 from medianest.extensions import db, limiter
 
 bp = Blueprint("youtube", __name__, template_folder="templates")
@@ -45,7 +45,7 @@ class NewDownload(Schema):
 
 class DownloadQuery(PageQuery):
     status: StatusName | None = None
-    user_id: int | None = Field(default=None, description="Admins only: one user's downloads")
+    user_id: RowId | None = Field(default=None, description="Admins only: one user's downloads")
 
 
 class DownloadFileOut(BaseModel):
