@@ -108,7 +108,10 @@ def build_document(app: Flask) -> dict[str, Any]:
     components.schemas["Pagination"] = {
         "type": "object",
         "required": ["page", "per_page", "total", "pages"],
-        "properties": {k: {"type": "integer"} for k in ("page", "per_page", "total", "pages")},
+        "properties": {
+            **{k: {"type": "integer"} for k in ("page", "per_page", "total", "pages")},
+            "total_exact": {"type": "boolean", "description": "false when there are more rows than counted"},
+        },
     }
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
