@@ -177,6 +177,9 @@ def configure_socketio(app: Flask) -> None:
         async_mode = "gevent" if monkey.is_module_patched("socket") else "threading"
     except ImportError:
         async_mode = "threading"
+    # The extension keeps its options between init_app calls: forget a message
+    # queue manager an earlier app (another test, another mode) left behind.
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(
         app,
         async_mode=async_mode,
