@@ -202,7 +202,7 @@ def test_the_compose_commands_serve_sign_in_and_finish_a_download(compose, pg_da
                 break
             assert time.monotonic() < deadline, (state, worker.log()[-3000:])
             time.sleep(0.5)
-        assert state["status"] == "completed", state
+        assert state["status"] == "completed", (state.get("error"), state.get("failures"), worker.log()[-4000:])
         files = sorted(p for p in (tmp_path / "downloads").rglob("*.mp4"))
         assert [p.name.split(" [")[1] for p in files] == ["compose-1].mp4", "compose-2].mp4"], files
         assert [f["name"] for f in state["files"]] == [p.name for p in files]
