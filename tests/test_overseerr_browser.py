@@ -57,7 +57,7 @@ def test_search_request_and_live_status_without_reload(live_server_factory, page
     row = page.locator("#my-requests tbody tr")
     assert row.count() == 1
     assert "Seasons 1, 2" in row.inner_text() and row.get_attribute("data-status") == "approved"
-    page.wait_for_function("document.body.dataset.live === '1'")
+    page.wait_for_function("() => document.body.dataset.live === '1'")
     page.evaluate("window.__noReload = true")
 
     standin.set_media_status(1399, "tv", "AVAILABLE", seasons={1: "AVAILABLE", 2: "AVAILABLE"})

@@ -209,7 +209,7 @@ def test_browser_submits_and_watches_the_progress_bar(live_server_factory, feed,
     page.select_option("select[name=format]", "720p")
     page.click("#yt-new button[type=submit]")
     page.wait_for_url(re.compile(r".*/youtube/\d+$"))
-    page.wait_for_function("document.body !== null && document.body.dataset.live === '1'")
+    page.wait_for_function("() => document.body !== null && document.body.dataset.live === '1'")
 
     values: list[float] = []
     deadline = time.monotonic() + 60
