@@ -176,7 +176,7 @@ def production_stack(**env_overrides: str) -> Iterator[Stack]:
                 "MEDIANEST_SECRET_KEY": SECRET,
                 "MEDIANEST_ADMIN_PASSWORD": ADMIN_PASSWORD,
                 "MEDIANEST_LOG_FORMAT": "text",
-                "MEDIANEST_LOG_LEVEL": "WARNING",
+                "MEDIANEST_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
                 "DATABASE_URL": database_url,
                 "REDIS_URL": redis_url,
                 "PYTHONPATH": str(ROOT),

@@ -43,7 +43,12 @@ def _redis():
 
 
 def on_connect(auth: dict | None = None) -> None:
-    if not current_user.is_authenticated:
+    try:
+        authenticated = current_user.is_authenticated
+    except Exception:  # python-socketio would refuse silently: say why in the log
+        log.exception("could not load the user of socket %s", request.sid)
+        raise
+    if not authenticated:
         raise ConnectionRefusedError("unauthorized")
     join_room(user_room(current_user.id))
     join_room(HOUSEHOLD_ROOM)
