@@ -112,9 +112,7 @@ def api_route(
             if denied is not None:
                 return denied
             if query is not None:
-                kwargs["query"] = parse_query(query)
-            elif request.args and request.method == "GET":
-                pass  # routes without a query schema ignore stray parameters
+                kwargs["query"] = parse_query(query)  # routes without a query schema ignore stray parameters
             if body is not None:
                 kwargs["body"] = parse_body(body)
             return view(*args, **kwargs)

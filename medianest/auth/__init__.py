@@ -1,7 +1,9 @@
 """Identity: sign-in (local and Plex), sessions, remember-me, API tokens."""
 
-from medianest.auth import identity  # noqa: F401  (registers the Flask-Login loaders)
-from medianest.auth import sessions
+from medianest.auth import (
+    identity,  # noqa: F401  (registers the Flask-Login loaders)
+    sessions,
+)
 from medianest.auth.views import bp
 
 bp.record_once(lambda state: sessions.init_app(state.app))
