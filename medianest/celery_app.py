@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import task_postrun
+from celery.signals import task_postrun, worker_process_init
 from flask import Flask
 
 log = logging.getLogger("medianest.worker")
@@ -72,6 +72,9 @@ def celery_init_app(app: Flask) -> Celery:
     )
     celery_app.conf.update(app.config.get("CELERY", {}))
     celery_app.set_default()
+
+    _worker_app[0] = app
+
     app.extensions["celery"] = celery_app
     return celery_app
 
@@ -88,6 +91,24 @@ def build_beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:
         owners[name] = plugin_name
         schedule[name] = {"task": task.name, "schedule": float(seconds)}
     return schedule
+
+
+_worker_app: list[Flask | None] = [None]  # the app a worker process serves
+
+
+@worker_process_init.connect
+def _fresh_connections_after_fork(**_: Any) -> None:
+    """A prefork child inherits the parent's pooled database connections; two
+    processes on one PostgreSQL connection corrupt it ("error with status
+    PGRES_TUPLES_OK and no message from the libpq").  The child drops them
+    without closing them (the parent still uses its own)."""
+    app = _worker_app[0]
+    if app is None:
+        return
+    from medianest.extensions import db
+
+    with app.app_context():
+        db.engine.dispose(close=False)
 
 
 @task_postrun.connect

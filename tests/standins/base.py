@@ -8,16 +8,22 @@ clients see "connection refused", and every request received is recorded in
 
 from __future__ import annotations
 
+import os
 import select
 import socket
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.serving import make_server
+
+# What the real services send and accept, kept beside the repository (../shared/contracts);
+# MEDIANEST_CONTRACTS points elsewhere.
+CONTRACTS = Path(os.environ.get("MEDIANEST_CONTRACTS", Path(__file__).resolve().parents[3] / "shared" / "contracts"))
 
 
 @dataclass

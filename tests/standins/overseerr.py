@@ -6,7 +6,7 @@ media records and requests in memory so a test can drive whole flows
 (search -> request -> approve -> available -> webhook).
 
 Everything it answers was built from the contract files in
-``/work/shared/contracts/overseerr`` (override the folder with the
+``../shared/contracts/overseerr`` (override the folder with the
 ``MEDIANEST_CONTRACTS_DIR`` environment variable): the OpenAPI file the real
 server validates requests against, the bodies a real Overseerr returned
 (``real-responses/``) and the webhook payloads it posted (``webhooks/``).
@@ -102,7 +102,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request as WerkzeugRequest
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from tests.standins.base import RecordedRequest, Standin
+from tests.standins.base import CONTRACTS, RecordedRequest, Standin
 
 __all__ = [
     "CONTRACTS_DIR",
@@ -119,7 +119,7 @@ __all__ = [
     "validate_recorded_responses",
 ]
 
-CONTRACTS_DIR = Path(os.environ.get("MEDIANEST_CONTRACTS_DIR", "/work/shared/contracts"))
+CONTRACTS_DIR = Path(os.environ.get("MEDIANEST_CONTRACTS_DIR", CONTRACTS))
 OVERSEERR_SPEC = CONTRACTS_DIR / "overseerr" / "overseerr-api.yml"
 WEBHOOK_TEMPLATE = CONTRACTS_DIR / "overseerr" / "webhooks" / "default_template.json"
 

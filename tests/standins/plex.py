@@ -3,7 +3,7 @@
 What they reproduce, and from where
 -----------------------------------
 Shapes, status codes and error bodies come from the contract files in
-``/work/shared/contracts/plex`` (see the Plex section of the contracts README):
+``../shared/contracts/plex`` (see the Plex section of the contracts README):
 
 * ``plex-pms-deref-2025.yaml`` (LukeHagar/plex-api-spec, 2025-10), the last file
   carrying plex.tv: ``POST /api/v2/pins`` (``strong``), ``GET /api/v2/pins/{id}``,
@@ -70,7 +70,7 @@ from xml.etree import ElementTree as ET
 
 from flask import Response, g, request
 
-from tests.standins.base import RecordedRequest, Standin
+from tests.standins.base import CONTRACTS, RecordedRequest, Standin
 
 if TYPE_CHECKING:
     from openapi_core import OpenAPI
@@ -96,7 +96,7 @@ __all__ = [
     "validate_plex_responses",
 ]
 
-PLEX_CONTRACTS_DIR = Path(os.environ.get("MEDIANEST_CONTRACTS", "/work/shared/contracts")) / "plex"
+PLEX_CONTRACTS_DIR = CONTRACTS / "plex"
 PMS_SPEC = "plex-api-spec.yaml"
 PLEX_TV_SPEC = "plex-pms-deref-2025.yaml"
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import requests
 
+from tests.standins.base import CONTRACTS as BASE_CONTRACTS
 from tests.standins.uptime_kuma import DOWN, MAINTENANCE, PENDING, UP, UptimeKumaStandin
 
-CONTRACTS = Path(os.environ.get("MEDIANEST_CONTRACTS", "/work/shared/contracts")) / "uptime-kuma"
+CONTRACTS = BASE_CONTRACTS / "uptime-kuma"
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$")
 BYPASS = {"x-apicache-bypass": "true"}
 
