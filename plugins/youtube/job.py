@@ -67,7 +67,7 @@ class QuotaReached(DownloadCancelled):
 
 
 class UnsafePath(Exception):
-    pass
+    """A file name that would land outside the user's download folder."""
 
 
 def is_network_error(exc: BaseException) -> bool:
