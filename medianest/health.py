@@ -38,10 +38,10 @@ def readiness() -> tuple[dict, bool]:
         db.session.rollback()
     healthy = checks["database"]["status"] == "up"
     if settings.redis_url:
-        from redis import Redis
+        from medianest.redis_connection import redis_client
 
         def ping() -> None:
-            Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1).ping()
+            redis_client(1.0).ping()
 
         checks["redis"] = _timed(ping)
         healthy = healthy and checks["redis"]["status"] == "up"

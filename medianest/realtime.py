@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import current_app, request
+from flask import request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room
 
 from medianest.events import ADMINS_ROOM, HOUSEHOLD_ROOM, user_room
 from medianest.extensions import socketio
 from medianest.metrics import SOCKET_CONNECTIONS
+from medianest.redis_connection import redis_client
 
 log = logging.getLogger("medianest.realtime")
 
@@ -27,19 +28,10 @@ log = logging.getLogger("medianest.realtime")
 _local_users: dict[str, int] = {}
 _local_lock = threading.Lock()
 SOCKETS_KEY = "medianest:sockets:user:{}"
-_redis_clients: dict[str, object] = {}
 
 
 def _redis():
-    url = current_app.config["MEDIANEST"].redis_url
-    if not url:
-        return None
-    client = _redis_clients.get(url)
-    if client is None:
-        from redis import Redis
-
-        client = _redis_clients[url] = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    return client
+    return redis_client(2)
 
 
 def on_connect(auth: dict | None = None) -> None:

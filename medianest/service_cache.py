@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from medianest.extensions import db
 from medianest.models import ServiceAnswer, utcnow
+from medianest.redis_connection import redis_client
 
 log = logging.getLogger("medianest.service_cache")
 
@@ -31,8 +30,6 @@ REDIS_PREFIX = "medianest:last-good"
 # Answers older than this are forgotten in Redis; nothing shows month-old data as "last known".
 REDIS_TTL_SECONDS = 30 * 24 * 3600
 
-_redis_clients: dict[str, Any] = {}
-_redis_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -48,16 +45,7 @@ class CachedAnswer:
 
 
 def _redis():
-    url = current_app.config["MEDIANEST"].redis_url
-    if not url:
-        return None
-    with _redis_lock:
-        client = _redis_clients.get(url)
-        if client is None:
-            from redis import Redis
-
-            client = _redis_clients[url] = Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-        return client
+    return redis_client(1)
 
 
 def _redis_key(service: str, key: str) -> str:

@@ -34,6 +34,7 @@ import requests
 from tests.standins.media_feed import MediaFeedStandin
 from tests.support.private_services import PrivatePostgres, PrivateRedis
 from tests.support.sockets import RecordingClient
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -77,16 +78,6 @@ def readiness(server) -> tuple[int, dict]:
     body = response.json()
     return response.status_code, body.get("data") or body.get("error", {}).get("details") or body
 
-
-def wait_until(condition, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
 
 
 class LightLoad:
@@ -137,7 +128,7 @@ def test_redis_stopped_for_30_seconds_under_light_load(live_server_factory, pg_d
         assert "gunicorn" in server.log() or "Booting worker" in server.log(), "not the production web process"
         worker = live_server_factory.process(["worker", "--pool", "threads", "-c", "2"], server, "worker")
         worker.wait_for_log("ready", timeout=60)
-        wait_until(lambda: readiness(server)[0] == 200, 30, "healthy before the drill")
+        wait_for(lambda: readiness(server)[0] == 200, 30, what="healthy before the drill")
 
         http = server.session()
         browser = RecordingClient(server.url, http)
@@ -157,7 +148,7 @@ def test_redis_stopped_for_30_seconds_under_light_load(live_server_factory, pg_d
                 time.sleep(OUTAGE_SECONDS - 5)
                 redis_server.start()  # same port, empty (as after a crash without persistence)
                 up_at = time.monotonic()
-                wait_until(lambda: readiness(server)[0] == 200, 30, "readiness healthy again after Redis returned")
+                wait_for(lambda: readiness(server)[0] == 200, 30, what="readiness healthy again after Redis returned")
                 healthy_after = time.monotonic() - up_at
                 time.sleep(2)
 

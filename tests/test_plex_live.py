@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import posixpath
-import time
 
 import pytest
 
 from tests.conftest import browser_sign_in
 from tests.standins.media_feed import MediaFeedStandin
 from tests.standins.plex import PlexServerStandin, RegisteredFile, validate_plex_requests
+from tests.support.waiting import wait_for
 
 TOKEN = "plex-live-token-0b6e2d"
 MACHINE = "feed" * 10
@@ -43,16 +43,6 @@ def feed():
     yield standin
     standin.stop()
 
-
-def wait_for(condition, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"{what} not met in {timeout} s (last: {last!r})")
 
 
 def plex_env(pms: PlexServerStandin) -> dict[str, str]:

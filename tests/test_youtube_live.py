@@ -14,6 +14,7 @@ import requests
 
 from tests.conftest import browser_sign_in
 from tests.support.apps import build_app, make_settings
+from tests.support.waiting import wait_for
 from tests.test_youtube_support import feed_fixture, files_under  # noqa: F401
 
 API = "/api/v1/youtube/downloads"
@@ -55,16 +56,6 @@ def add_local_users(server, tmp_path: Path, *names: str) -> dict[str, int]:
         db.engine.dispose()
     return ids
 
-
-def wait_for(condition, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what} not met in {timeout} s (last: {last!r})")
 
 
 def download_state(http: requests.Session, server, download_id: int) -> dict:

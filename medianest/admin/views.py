@@ -213,32 +213,31 @@ def users_page():
     return _page("admin/users.html", users=users)
 
 
-@bp.post("/admin/users/<int:user_id>")
-@admin_required
-def users_update(user_id: int):
-    """Change a user's role or status from the page."""
+def _users_form_answer(change) -> Any:
+    """Apply a change from the users page; answer with the refreshed list (htmx) or a redirect."""
     try:
-        change_user(current_user, user_id, role=request.form.get("role") or None, status=request.form.get("status") or None)
+        change()
     except ApiError as exc:
         flash(exc.message, "error")
         return _page("admin/users.html", exc.status, users=list(db.session.scalars(_users_select())), error=exc)
     if _is_htmx():
         return _page("admin/users.html", users=list(db.session.scalars(_users_select())))
     return redirect(url_for("admin.users_page"))
+
+
+@bp.post("/admin/users/<int:user_id>")
+@admin_required
+def users_update(user_id: int):
+    """Change a user's role or status from the page."""
+    role, status = request.form.get("role") or None, request.form.get("status") or None
+    return _users_form_answer(lambda: change_user(current_user, user_id, role=role, status=status))
 
 
 @bp.post("/admin/users/<int:user_id>/delete")
 @admin_required
 def users_delete(user_id: int):
     """Delete a user from the page."""
-    try:
-        delete_user(current_user, user_id)
-    except ApiError as exc:
-        flash(exc.message, "error")
-        return _page("admin/users.html", exc.status, users=list(db.session.scalars(_users_select())), error=exc)
-    if _is_htmx():
-        return _page("admin/users.html", users=list(db.session.scalars(_users_select())))
-    return redirect(url_for("admin.users_page"))
+    return _users_form_answer(lambda: delete_user(current_user, user_id))
 
 
 @bp.get("/api/v1/admin/users")

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from flask import current_app
+from medianest.redis_connection import redis_client
 
 log = logging.getLogger("medianest.overseerr")
 
@@ -26,19 +26,10 @@ MAX_LOCAL_ENTRIES = 1024
 _local: OrderedDict[str, tuple[float, Any]] = OrderedDict()
 _local_generation = 0
 _lock = threading.Lock()
-_redis_clients: dict[str, Any] = {}
 
 
 def _redis():
-    url = current_app.config["MEDIANEST"].redis_url
-    if not url:
-        return None
-    client = _redis_clients.get(url)
-    if client is None:
-        import redis
-
-        client = _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    return client
+    return redis_client(0.5)
 
 
 def _generation(client) -> int:
