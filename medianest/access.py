@@ -97,7 +97,10 @@ def rate_limit_identity() -> str:
         if user is not None and user.is_authenticated:
             return f"user:{user.id}"
     except Exception:  # no request user loaded (e.g. the database is down)
-        pass
+        from medianest.extensions import db
+
+        # Leave the session usable: the view's own query then reports the real error.
+        db.session.rollback()
     return f"ip:{request.remote_addr or 'unknown'}"
 
 

@@ -79,7 +79,13 @@ def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]
 def engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_recycle": 1800}
+    # A gevent worker serves many requests at once, each holding a connection
+    # from its first query to its end: connections past ``pool_size`` are
+    # opened and closed per request (a PostgreSQL backend started each time),
+    # so the pool keeps 20 and allows 10 more for bursts.
+    # pool_pre_ping stays: pinging only connections idle for a while was tried
+    # and lost the race with a PostgreSQL restart that took 0.24 s.
+    return {"pool_pre_ping": True, "pool_size": 20, "max_overflow": 10, "pool_recycle": 1800}
 
 
 def configure_logging(app: Flask) -> None:
@@ -91,6 +97,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def configure_extensions(app: Flask) -> None:
+    from medianest.auth import identity_cache
     from medianest.extensions import csrf, db, htmx, login_manager, migrate
 
     db.init_app(app)
@@ -100,6 +107,7 @@ def configure_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login_page"
     login_manager.session_protection = "basic"
+    identity_cache.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
     configure_rate_limits(app)
@@ -135,14 +143,17 @@ def configure_rate_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    # One shared budget for the JSON API per user (per address when anonymous);
-    # pages and the routes marked exempt (webhooks) don't count against it.
-    app.config.setdefault("RATELIMIT_APPLICATION", _api_limit)
-    app.config.setdefault("RATELIMIT_APPLICATION_EXEMPT_WHEN", _not_api_request)
+    # The shared JSON API budget is counted by medianest.api.budget (one Redis
+    # round trip per call); Flask-Limiter keeps the per-route limits, which its
+    # decorators check when their view is called.  With no default or
+    # application limit left, its before_request pass over every request
+    # (a third of the cost of answering /healthz) finds nothing to do: drop it.
     limiter.init_app(app)
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
 
     def limiter_state() -> dict[str, Any]:
-        fallback = bool(getattr(limiter, "_storage_dead", False))
+        budget = app.extensions.get("medianest.api_budget")
+        fallback = bool(getattr(limiter, "_storage_dead", False)) or bool(budget and budget.degraded)
         return {
             "status": "degraded" if fallback else "up",
             "storage": "memory" if (settings.redis_url is None or fallback) else "redis",
@@ -150,21 +161,6 @@ def configure_rate_limits(app: Flask) -> None:
         }
 
     app.extensions["medianest.limiter_state"] = limiter_state
-
-
-def _api_limit() -> str:
-    from flask import current_app
-
-    return current_app.config["MEDIANEST"].rate_limit_api
-
-
-def _not_api_request() -> bool:
-    from flask import current_app
-
-    if not request.path.startswith("/api/"):
-        return True
-    view = current_app.view_functions.get(request.endpoint or "")
-    return bool(getattr(view, "medianest_rate_limit_exempt", False))
 
 
 def configure_socketio(app: Flask) -> None:
@@ -316,12 +312,14 @@ def configure_background(app: Flask) -> None:
 
 def configure_requests(app: Flask) -> None:
     from medianest import correlation, errors, metrics, security
+    from medianest.api import budget
 
     if app.config["MEDIANEST"].behind_proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     correlation.init_app(app)
+    budget.init_app(app)
     metrics.init_app(app)
     security.init_app(app)
     errors.init_app(app)

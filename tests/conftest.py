@@ -140,7 +140,7 @@ def installed_plugins(request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
 
 @pytest.fixture
 def app(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path, installed_plugins):
-    from medianest.extensions import limiter
+    from medianest.api.budget import reset_all
 
     marker = request.node.get_closest_marker("plugins")
     plugins = list(marker.args) if marker else []
@@ -152,11 +152,10 @@ def app(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path, install
     data_dir = tmp_path / "data"
     application = build_app(make_settings(data_dir, url if db_backend == "postgresql" else url, redis, **overrides))
     application.test_client_class = MediaNestClient
-    with application.app_context():
-        try:
-            limiter.reset()
-        except Exception:  # a test that points Redis at nothing on purpose
-            pass
+    try:
+        reset_all(application)
+    except Exception:  # a test that points Redis at nothing on purpose
+        pass
     application.config["TEST_DB_BACKEND"] = db_backend
     yield application
     _dispose(application)

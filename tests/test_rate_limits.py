@@ -153,3 +153,58 @@ def test_redis_stopped_mid_test_still_serves_with_memory_limits(request, tmp_pat
         from medianest.extensions import db
 
         db.engine.dispose()
+
+
+@pytest.mark.settings(redis_url="use-test-redis", rate_limit_api="4/minute")
+def test_api_budget_headers_count_down_in_one_window(app, user_client):
+    answers = [user_client.get("/api/v1/auth/session") for _ in range(4)]
+    assert [int(a.headers["X-RateLimit-Remaining"]) for a in answers] == [3, 2, 1, 0]
+    assert {a.headers["X-RateLimit-Limit"] for a in answers} == {"4"}
+    resets = {int(a.headers["X-RateLimit-Reset"]) for a in answers}
+    assert max(resets) - min(resets) <= 1 and 0 < max(resets) - time.time() <= 61  # one window, ending within a minute
+    over = user_client.get("/api/v1/auth/session")
+    assert over.status_code == 429
+    body = over.get_json()["error"]
+    assert body["code"] == "RATE_LIMITED" and body["details"]["limit"] == "4 per 1 minute"
+    assert 0 < int(over.headers["Retry-After"]) <= 60
+    assert "X-RateLimit-Limit" not in user_client.get("/auth/tokens").headers  # pages are not counted
+
+
+@pytest.mark.sqlite_only
+def test_api_budget_survives_redis_going_away_and_coming_back(request, tmp_path, app):
+    """The shared API budget: counted in memory while a private Redis is down, in Redis again once it is back."""
+    from tests.support.apps import build_app, make_settings
+
+    port = free_port()
+    proc = _redis_server(port)
+    request.addfinalizer(lambda: (proc.kill(), proc.wait()))
+    url = f"redis://127.0.0.1:{port}/0"
+    settings = make_settings(tmp_path / "data", app.config["SQLALCHEMY_DATABASE_URI"], url, rate_limit_api="5/minute")
+    live = build_app(settings)
+    budget = live.extensions["medianest.api_budget"]
+    client = live.test_client()
+    try:
+        assert client.get("/api/v1/uptime/monitors").headers["X-RateLimit-Remaining"] == "4"
+        import redis as redis_lib
+
+        assert [k.decode() for k in redis_lib.Redis(port=port).keys("medianest-budget:*")] != []
+
+        proc.kill()
+        proc.wait()
+        answers = [client.get("/api/v1/uptime/monitors") for _ in range(6)]
+        assert 500 not in [a.status_code for a in answers]
+        assert answers[-1].status_code == 429  # five in memory, then refused
+        assert budget.degraded
+        assert client.get("/healthz").status_code == 200
+
+        restarted = _redis_server(port)
+        request.addfinalizer(lambda: (restarted.kill(), restarted.wait()))
+        budget._dead_since -= 10  # as if the retry interval had passed
+        again = client.get("/api/v1/uptime/monitors")
+        assert again.status_code != 500 and again.headers["X-RateLimit-Remaining"] == "4"  # a fresh Redis window
+        assert not budget.degraded
+    finally:
+        with live.app_context():
+            from medianest.extensions import db
+
+            db.engine.dispose()

@@ -89,7 +89,8 @@ def test_every_route_declares_an_access_rule(app):
 
 
 def test_role_matrix(app, alice, bob):
-    from medianest.extensions import db, limiter
+    from medianest.api.budget import reset_all
+    from medianest.extensions import db
     from medianest.models import ApiToken, User
 
     # Rows to point the routes at: alice's token (bob must not reach it), and a victim
@@ -114,8 +115,7 @@ def test_role_matrix(app, alice, bob):
             url = url.replace("nothing-here", "no-such-plugin")  # never switch a real plugin off here
         people = _people(app)
         for who in ("anonymous", "user", "other", "admin"):
-            with app.app_context():
-                limiter.reset()  # the matrix is about access, not about the budget
+            reset_all(app)  # the matrix is about access, not about the budget
             response = _call(people[who], method, url)
             status = response.status_code
             where = f"{method} {url} as {who} ({rule_kind}) -> {status}"

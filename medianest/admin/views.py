@@ -13,7 +13,7 @@ from medianest.access import admin_required
 from medianest.admin.audit import record
 from medianest.admin.plugins import set_plugin_enabled
 from medianest.admin.users import change_user, delete_user
-from medianest.api import ApiError, PageQuery, Schema, api_route, ok, paginate
+from medianest.api import ApiError, CursorQuery, PageQuery, Schema, api_route, ok, paginate
 from medianest.extensions import db
 from medianest.models import AuditEvent, User
 from medianest.plugins.types import ConnectionResult
@@ -132,7 +132,7 @@ class AuditOut(BaseModel):
     details: dict[str, Any]
 
 
-class AuditQuery(PageQuery):
+class AuditQuery(CursorQuery):
     action: str | None = Field(default=None, max_length=100)
     target: str | None = Field(default=None, max_length=255)
 
@@ -385,7 +385,8 @@ def api_service_test(name: str, body: ServiceTestIn):
 
 # ---------------------------------------------------------------- audit
 def _audit_select(action: str | None = None, target: str | None = None):
-    query = db.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    # Newest first by id (ids grow with time): the order keyset paging walks.
+    query = db.select(AuditEvent).order_by(AuditEvent.id.desc())
     if action:
         query = query.where(AuditEvent.action == action)
     if target:
@@ -407,5 +408,5 @@ def audit_page():
 @admin_required
 def api_audit(query: AuditQuery):
     """The audit log, newest first."""
-    rows, meta = paginate(_audit_select(query.action, query.target), query.page, query.per_page)
+    rows, meta = paginate(_audit_select(query.action, query.target), query.page, query.per_page, query.before, AuditEvent.id)
     return ok([e.to_public() for e in rows], meta)

@@ -2,10 +2,11 @@
 
 from medianest.api.envelope import ApiError, error_response, ok, paginate, pagination_meta
 from medianest.api.route import api_route
-from medianest.api.schema import PageQuery, RowId, Schema
+from medianest.api.schema import CursorQuery, PageQuery, RowId, Schema
 
 __all__ = [
     "ApiError",
+    "CursorQuery",
     "PageQuery",
     "RowId",
     "Schema",

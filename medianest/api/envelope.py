@@ -119,16 +119,38 @@ def pagination_meta(page: int, per_page: int, total: int) -> dict[str, Any]:
 COUNT_CAP = 10_000
 
 
-def paginate(select_stmt: Any, page: int, per_page: int) -> tuple[list[Any], dict[str, Any]]:
+def paginate(
+    select_stmt: Any, page: int, per_page: int, before: int | None = None, key: Any = None
+) -> tuple[list[Any], dict[str, Any]]:
     """Run a SQLAlchemy ``select`` for one page; returns the rows and ``meta``.
 
-    The total is exact up to :data:`COUNT_CAP` rows (or when this page reaches
-    the end); beyond that ``meta.pagination.total_exact`` is false.
+    Offset paging (``page``): the total is exact up to :data:`COUNT_CAP` rows
+    (or when this page reaches the end); beyond that
+    ``meta.pagination.total_exact`` is false.
+
+    Keyset paging (``before``, for lists ordered by ``key`` descending): the
+    rows with ``key < before``, no total and no OFFSET, so page 1000 costs what
+    page 1 does.  Both modes give ``next_before`` when more rows may follow.
     """
     from sqlalchemy import func, select
 
     from medianest.extensions import db
 
+    if before is not None:
+        if key is None:
+            raise ValueError("keyset paging needs the key column")
+        rows = list(db.session.scalars(select_stmt.where(key < before).limit(per_page + 1)).unique())
+        more = len(rows) > per_page
+        rows = rows[:per_page]
+        meta = {
+            "pagination": {
+                "per_page": per_page,
+                "before": before,
+                "has_more": more,
+                "next_before": _key_of(rows[-1], key) if more else None,
+            }
+        }
+        return rows, meta
     offset = (page - 1) * per_page
     rows = list(db.session.scalars(select_stmt.limit(per_page).offset(offset)).unique())
     if rows and len(rows) < per_page or (not rows and page == 1):
@@ -140,4 +162,11 @@ def paginate(select_stmt: Any, page: int, per_page: int) -> tuple[list[Any], dic
         total = min(total, COUNT_CAP) if not exact else total
     meta = pagination_meta(page, per_page, total)
     meta["pagination"]["total_exact"] = exact
+    if key is not None:
+        full = len(rows) == per_page and (not exact or offset + per_page < total)
+        meta["pagination"]["next_before"] = _key_of(rows[-1], key) if full else None
     return rows, meta
+
+
+def _key_of(row: Any, key: Any) -> Any:
+    return getattr(row, key.key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from medianest.api.converters import ID_MAX
 
@@ -23,6 +23,22 @@ class PageQuery(Schema):
 
     page: int = Field(default=1, ge=1, le=100_000)
     per_page: int = Field(default=25, ge=1, le=100)
+
+
+class CursorQuery(PageQuery):
+    """Paging for lists ordered newest first by id: ``?page=`` or, faster for deep pages, ``?before=``."""
+
+    before: RowId | None = Field(
+        default=None,
+        description="Keyset paging: the items older than this id. Pass the previous page's "
+        "`meta.pagination.next_before`; unlike a deep `page` it costs the same at any depth.",
+    )
+
+    @model_validator(mode="after")
+    def _one_way_of_paging(self) -> CursorQuery:
+        if self.before is not None and self.page != 1:
+            raise ValueError("use either page or before, not both")
+        return self
 
 
 class Envelope(BaseModel):

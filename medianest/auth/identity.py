@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from datetime import datetime
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import update
@@ -71,12 +72,26 @@ def load_user_from_request(req) -> User | None:
 
 
 def _user_from_token(token: str) -> User | None:
+    from medianest.auth import identity_cache
+
     if g.get("bearer_attempted"):
         return None  # already judged (and counted) in this request
     g.bearer_attempted = True
+    if not token:
+        g.medianest_auth_error = ("INVALID_TOKEN", "This API token is not valid.")
+        count_guess()
+        return None
+    token_hash = hash_token(token)
+    cached = identity_cache.cached_user(token_hash, db.session, User)
+    if cached is not None:
+        entry, user = cached
+        g.auth_via_token = True
+        _record_use(entry.token_id, None)
+        return user
+    seen = identity_cache.generation()
     # The token and its user in one round trip: this runs on every scripted request.
-    query = db.select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == hash_token(token))
-    row = db.session.scalar(query) if token else None
+    query = db.select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == token_hash)
+    row = db.session.scalar(query)
     if row is None or row.revoked_at is not None:
         # A wrong token is a guess: it counts against the sign-in limit of the address it came from.
         reason = "This API token has been revoked." if row is not None else "This API token is not valid."
@@ -87,12 +102,39 @@ def _user_from_token(token: str) -> User | None:
         g.medianest_auth_error = ("ACCOUNT_SUSPENDED", "This account is suspended.")
         return None
     g.auth_via_token = True
-    now = utcnow()
-    # Record last use at most once a minute, so reads stay reads.
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-        db.session.commit()
+    identity_cache.remember(token_hash, row.id, row.user, seen)
+    _record_use(row.id, row.last_used_at)
     return row.user
+
+
+# Record a token's last use at most once a minute, so reads stay reads.
+LAST_USED_EVERY = 60.0
+
+
+def _record_use(token_id: int, stored: datetime | None) -> None:
+    """Write ``last_used_at`` when it is older than a minute (what this process wrote counts too).
+
+    On a connection of its own: committing the request's session would expire
+    the user just loaded, and the next attribute read would query it again.
+    """
+    import time
+
+    from medianest.auth.identity_cache import _cache
+
+    cache = _cache()
+    now_mono = time.monotonic()
+    written = cache.last_used.get(token_id) if cache else None
+    if written is not None and now_mono - written < LAST_USED_EVERY:
+        return
+    now = utcnow()
+    if written is None and stored is not None and (now - stored).total_seconds() < LAST_USED_EVERY:
+        if cache:
+            cache.last_used[token_id] = now_mono - (now - stored).total_seconds()
+        return
+    with db.engine.begin() as connection:
+        connection.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    if cache:
+        cache.last_used[token_id] = now_mono
 
 
 def count_guess() -> None:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from medianest.api import PageQuery, RowId, Schema
+from medianest.api import CursorQuery, RowId, Schema
 
 MAX_QUERY = 100
 MAX_SEASON = 500
@@ -17,7 +17,7 @@ class SearchQuery(Schema):
     page: int = Field(default=1, ge=1, le=500)
 
 
-class RequestListQuery(PageQuery):
+class RequestListQuery(CursorQuery):
     user_id: RowId | None = Field(default=None, description="Admins only: whose requests (default: your own)")
     everyone: bool = Field(default=False, description="Admins only: every user's requests")
     status: (

@@ -110,7 +110,8 @@ def _search(query: str, page: int) -> dict[str, Any]:
 
 
 def _requests_query(query: RequestListQuery):
-    stmt = db.select(MediaRequest).order_by(MediaRequest.created_at.desc(), MediaRequest.id.desc())
+    # Newest first by id (ids grow with time): the order keyset paging walks.
+    stmt = db.select(MediaRequest).order_by(MediaRequest.id.desc())
     if query.everyone or (query.user_id is not None and query.user_id != current_user.id):
         if not current_user.is_admin:
             raise ApiError("FORBIDDEN", "Only an admin may see other people's requests.")
@@ -162,7 +163,7 @@ def api_search(query: SearchQuery):
 @login_required
 def api_requests(query: RequestListQuery):
     """Requests made through MediaNest, newest first."""
-    rows, meta = paginate(_requests_query(query), query.page, query.per_page)
+    rows, meta = paginate(_requests_query(query), query.page, query.per_page, query.before, MediaRequest.id)
     return ok([r.to_public() for r in rows], meta=meta)
 
 

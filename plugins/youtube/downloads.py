@@ -48,7 +48,10 @@ def folder_of(row: Download, conf: youtube_config.YoutubeConfig | None = None) -
     return row.folder_path(user_dir(row.user_id, conf))
 
 
-def queue_positions() -> dict[int, int]:
+def queue_positions(rows: list[Download] | None = None) -> dict[int, int]:
+    """Place in the global queue of every queued download (1 = next); with ``rows``, only when one of them is queued."""
+    if rows is not None and not any(r.status == QUEUED for r in rows):
+        return {}
     ids = db.session.scalars(select(Download.id).where(Download.status == QUEUED).order_by(Download.id))
     return {download_id: n for n, download_id in enumerate(ids, start=1)}
 

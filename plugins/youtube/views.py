@@ -17,7 +17,7 @@ from medianest_youtube.urls import MAX_URL_LENGTH
 from pydantic import BaseModel, Field, ValidationError
 
 from medianest.access import login_required, owned_or_404
-from medianest.api import ApiError, PageQuery, RowId, Schema, api_route, ok, paginate
+from medianest.api import ApiError, CursorQuery, RowId, Schema, api_route, ok, paginate
 from medianest.extensions import db, limiter
 
 bp = Blueprint("youtube", __name__, template_folder="templates")
@@ -43,7 +43,7 @@ class NewDownload(Schema):
     )
 
 
-class DownloadQuery(PageQuery):
+class DownloadQuery(CursorQuery):
     status: StatusName | None = None
     user_id: RowId | None = Field(default=None, description="Admins only: one user's downloads")
 
@@ -101,8 +101,9 @@ def _fragment_or_page(fragment: str, page: str, **context):
 @login_required
 def api_list(query: DownloadQuery):
     """Your downloads, newest first; admins see everyone's and may filter by ``user_id``."""
-    rows, meta = paginate(downloads.list_query(current_user, query.status, query.user_id), query.page, query.per_page)
-    positions = downloads.queue_positions()
+    stmt = downloads.list_query(current_user, query.status, query.user_id)
+    rows, meta = paginate(stmt, query.page, query.per_page, query.before, Download.id)
+    positions = downloads.queue_positions(rows)
     return ok([downloads.public(r, positions) for r in rows], meta)
 
 
@@ -186,7 +187,7 @@ def _page_context(error: str | None = None, form: dict | None = None) -> dict:
     rows = db.session.scalars(downloads.list_query(current_user).limit(100)).all()
     return {
         "rows": rows,
-        "positions": downloads.queue_positions(),
+        "positions": downloads.queue_positions(rows),
         "formats": FORMATS,
         "error": error,
         "form": form or {},

@@ -1,0 +1,166 @@
+"""The per-process API token cache: hits skip the database, every change is seen at once."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from sqlalchemy import event, update
+
+from tests.support.apps import build_app, make_settings
+from tests.support.services import free_port
+from tests.support.waiting import wait_for
+
+
+@contextlib.contextmanager
+def statements(app):
+    """The SQL statements the app's engine runs inside the block."""
+    from medianest.extensions import db
+
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _token(client) -> str:
+    made = client.post("/api/v1/auth/tokens", json={"name": "script"})
+    assert made.status_code == 201, made.get_json()
+    return made.get_json()["data"]["token"]
+
+
+def _as_token(app, token: str, path: str = "/api/v1/auth/session"):
+    return app.test_client().get(path, headers={"Authorization": f"Bearer {token}"})
+
+
+def _token_queries(seen: list[str]) -> list[str]:
+    return [s for s in seen if "api_tokens" in s and s.lstrip().upper().startswith("SELECT")]
+
+
+def test_a_known_token_is_answered_without_a_token_query(app, user_client):
+    token = _token(user_client)
+    assert _as_token(app, token).status_code == 200  # a miss: loaded and remembered
+    with statements(app) as seen:
+        answer = _as_token(app, token)
+    assert answer.status_code == 200
+    assert answer.get_json()["data"]["username"] == "alice"
+    assert _token_queries(seen) == []
+    assert not any(s.lstrip().upper().startswith("SELECT") and "FROM users" in s for s in seen)
+
+
+def test_revoke_suspend_role_and_bulk_changes_take_effect_on_the_next_call(app, user_client, admin_client, alice):
+    from medianest.extensions import db
+    from medianest.models import User
+
+    token = _token(user_client)
+    assert _as_token(app, token).status_code == 200
+    assert _as_token(app, token, "/api/v1/admin/users").status_code == 403
+
+    # a role change through the admin API
+    assert admin_client.patch(f"/api/v1/admin/users/{alice.id}", json={"role": "admin"}).status_code == 200
+    assert _as_token(app, token, "/api/v1/admin/users").status_code == 200
+    assert admin_client.patch(f"/api/v1/admin/users/{alice.id}", json={"role": "user"}).status_code == 200
+    assert _as_token(app, token, "/api/v1/admin/users").status_code == 403
+
+    # a suspension
+    assert admin_client.patch(f"/api/v1/admin/users/{alice.id}", json={"status": "suspended"}).status_code == 200
+    refused = _as_token(app, token)
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "ACCOUNT_SUSPENDED"
+    assert admin_client.patch(f"/api/v1/admin/users/{alice.id}", json={"status": "active"}).status_code == 200
+    assert _as_token(app, token).status_code == 200
+
+    # a bulk UPDATE whose rows the session never saw
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == alice.id).values(display_name="Alice Liddell"))
+        db.session.commit()
+    assert _as_token(app, token).get_json()["data"]["name"] == "Alice Liddell"
+
+    # a revoke (alice's browser session ended with the suspension; an admin may revoke any token)
+    with app.app_context():
+        from medianest.models import ApiToken
+
+        token_id = db.session.scalar(db.select(ApiToken.id).where(ApiToken.user_id == alice.id))
+    assert admin_client.delete(f"/api/v1/auth/tokens/{token_id}").status_code == 200
+    revoked = _as_token(app, token)
+    assert revoked.status_code == 401 and revoked.get_json()["error"]["code"] == "INVALID_TOKEN"
+
+
+def test_a_load_that_raced_an_invalidation_is_not_remembered(app, user_client, alice):
+    from medianest.extensions import db
+    from medianest.models import User
+
+    cache = app.extensions["medianest.identity_cache"]
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        before = cache.generation()
+        cache.forget({alice.id})  # a change committed while the load was under way
+        cache.put("hash-of-a-token", 1, user, before)
+        assert cache.get("hash-of-a-token") is None
+        cache.put("hash-of-a-token", 1, user, cache.generation())
+        assert cache.get("hash-of-a-token") is not None
+
+
+@pytest.mark.sqlite_only
+def test_a_change_made_in_another_process_is_seen_through_redis(app, tmp_path, clean_redis, user_client, alice):
+    """Two apps on one database and one Redis stand for two web processes."""
+    from medianest.api.budget import reset_all
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    reader = build_app(make_settings(tmp_path / "reader", url, clean_redis))
+    writer = build_app(make_settings(tmp_path / "writer", url, clean_redis))
+    try:
+        reset_all(reader)
+        token = _token(user_client)
+        cache = reader.extensions["medianest.identity_cache"]
+        assert _as_token(reader, token).status_code == 200  # starts the subscription
+        wait_for(lambda: cache.usable, timeout=10, interval=0.05, what="the identity channel subscription")
+        assert _as_token(reader, token).status_code == 200
+        with statements(reader) as seen:
+            assert _as_token(reader, token).status_code == 200
+        assert _token_queries(seen) == []  # the reader answers from its cache
+
+        with writer.app_context():
+            from medianest.extensions import db
+            from medianest.models import User
+
+            db.session.get(User, alice.id).status = "suspended"
+            db.session.commit()  # announced on the identity channel
+
+        wait_for(lambda: _as_token(reader, token).status_code == 403, timeout=2, interval=0.05,
+                   what="the reader refusing the suspended user's token")
+    finally:
+        for other in (reader, writer):
+            other.extensions["medianest.identity_cache"].stop()
+            with other.app_context():
+                from medianest.extensions import db
+
+                db.engine.dispose()
+
+
+@pytest.mark.sqlite_only
+def test_without_redis_every_token_is_looked_up(app, tmp_path, user_client):
+    """Production mode with Redis unreachable: no subscription, so no cache, so no stale answer."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    offline = build_app(make_settings(tmp_path / "offline", url, dead))
+    try:
+        token = _token(user_client)
+        for _ in range(3):
+            with statements(offline) as seen:
+                assert _as_token(offline, token).status_code == 200
+            assert len(_token_queries(seen)) == 1
+        assert not offline.extensions["medianest.identity_cache"].usable
+    finally:
+        offline.extensions["medianest.identity_cache"].stop()
+        with offline.app_context():
+            from medianest.extensions import db
+
+            db.engine.dispose()
