@@ -2,8 +2,9 @@
 
 Seeds 100 000 downloads (spread over the admin and nine other users) and
 100 000 audit events with SQL, then times, one request at a time:
-``GET /api/v1/youtube/downloads`` (first page and a deep page, as the admin
-who sees everything), and
+``GET /api/v1/youtube/downloads`` (first page, and 1000 pages deep both by
+``?page=1000`` and by the keyset cursor ``?before=<id>`` a client following
+``next_before`` sends there, as the admin who sees everything), and
 ``GET /api/v1/admin/audit``.  Target: p99 <= 30 ms each.
 
     python bench/list_100k.py [--requests 200]
@@ -72,9 +73,19 @@ def measure(stack: Stack, requests_each: int = 200) -> dict:
     pagination = admin.get(base, timeout=30).json()["meta"]["pagination"]
     # Past 10 000 matching rows the count stops ("total_exact": false): the rows are there.
     assert pagination["total"] >= ROWS or pagination.get("total_exact") is False, pagination
+    per_page = pagination["per_page"]
+    conn = psycopg2.connect(stack.database_url)
+    with conn, conn.cursor() as cur:  # the last id of page 999: what next_before says there
+        cur.execute("SELECT id FROM youtube_downloads ORDER BY id DESC OFFSET %s LIMIT 1", (999 * per_page - 1,))
+        cursor = cur.fetchone()[0]
+    conn.close()
+    by_page = admin.get(base + "?page=1000", timeout=30).json()["data"]
+    by_cursor = admin.get(base + f"?before={cursor}", timeout=30).json()["data"]
+    assert [d["id"] for d in by_page] == [d["id"] for d in by_cursor], "the cursor must land on page 1000"
     targets = {
         "downloads, page 1 (admin: all 100k)": base,
-        "downloads, page 1000 (admin)": base + "?page=1000",
+        "downloads, page 1000 by ?page= (admin)": base + "?page=1000",
+        "downloads, page 1000 by ?before= (admin)": base + f"?before={cursor}",
         "audit log, page 1 (100k events)": stack.url + "/api/v1/admin/audit",
     }
     rows = {}

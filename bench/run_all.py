@@ -57,15 +57,23 @@ def main() -> None:
         throughput = api_throughput.measure(stack, seconds, rounds)
         lists = list_100k.measure(stack, requests_each)
     rows.append((
-        f"1. GET /api/v1/youtube/downloads (token, limit, PostgreSQL) vs bare Flask [{throughput['tool']}]",
+        f"1. GET /api/v1/youtube/downloads, page of 25 (token, limit, PostgreSQL) vs bare Flask [{throughput['tool']}]",
         f"{throughput['medianest_rps']:.0f} / {throughput['bare_rps']:.0f} req/s = {throughput['ratio']:.2f}",
         ">= 0.40", "met" if throughput["ratio"] >= 0.40 else "NOT met",
+    ))
+    rows.append((
+        "1. the same, no matching row (?status=queued)",
+        f"{throughput['empty_rps']:.0f} / {throughput['bare_rps']:.0f} req/s = {throughput['empty_ratio']:.2f}",
+        ">= 0.40", "met" if throughput["empty_ratio"] >= 0.40 else "NOT met",
     ))
     rows.append(("2. idle RSS, web (gunicorn arbiter + gevent worker)", f"{memory['web_mib']:.0f} MiB", "-", "-"))
     rows.append(("2. idle RSS, worker (celery prefork x2)", f"{memory['worker_mib']:.0f} MiB", "-", "-"))
     for label, figures in lists.items():
-        rows.append((f"3. {label}", f"p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms", "p99 <= 30 ms",
-                     "met" if figures["p99"] <= 30 else "NOT met"))
+        figure = f"p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms"
+        if "?page=" in label:  # deep offset paging, kept for old clients: for information (next_before is the way)
+            rows.append((f"3. {label}", figure, "(offset)", "-"))
+            continue
+        rows.append((f"3. {label}", figure, "p99 <= 30 ms", "met" if figures["p99"] <= 30 else "NOT met"))
 
     out = run_script("dashboard_dead_service.py", "--requests", str(requests_each * 3 // 2))
     page_p99 = float(re.search(r"target dashboard p99 <= 50 ms: .*\(([\d.]+) ms\)", out)[1])

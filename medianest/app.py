@@ -70,10 +70,12 @@ def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=False,
-        JSON_SORT_KEYS=False,
         MEDIANEST_ASSETS_DIR=str(ROOT / "node_modules"),
     )
     app.config.update(overrides)
+    from medianest.api.json_provider import OrjsonProvider
+
+    app.json = OrjsonProvider(app)
 
 
 def engine_options(url: str) -> dict[str, Any]:

@@ -134,7 +134,7 @@ def describe_service(definition: Any) -> dict[str, Any]:
     return {
         "service": definition.service,
         "title": definition.title,
-        "description": definition.description,
+        "description": definition.description() if callable(definition.description) else definition.description,
         "fields": fields,
         "secret_fields": sorted(secret),
         "configured": configured,

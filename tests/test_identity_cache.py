@@ -153,6 +153,7 @@ def test_without_redis_every_token_is_looked_up(app, tmp_path, user_client):
     offline = build_app(make_settings(tmp_path / "offline", url, dead))
     try:
         token = _token(user_client)
+        assert _as_token(offline, token).status_code == 200  # the first use also records last_used_at
         for _ in range(3):
             with statements(offline) as seen:
                 assert _as_token(offline, token).status_code == 200
@@ -164,3 +165,34 @@ def test_without_redis_every_token_is_looked_up(app, tmp_path, user_client):
             from medianest.extensions import db
 
             db.engine.dispose()
+
+
+def test_many_first_uses_at_once_on_a_gevent_worker(live_server_factory):
+    """120 scripts start together on gunicorn + gevent + PostgreSQL: more than the pool's 30 connections.
+
+    Every first use records ``last_used_at`` through the request's own session
+    (a second connection per request could leave the worker waiting on itself
+    once every pooled connection is held; the benchmark's wrk run met that).
+    """
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    server = live_server_factory(backend="postgresql", redis=True, env={"MEDIANEST_RATE_LIMIT_API": "10000/minute"})
+    http = server.session()
+    tokens = [http.post(server.url + "/api/v1/auth/tokens", json={"name": f"script {i}"}, timeout=10).json()["data"]["token"]
+              for i in range(10)]
+
+    together = threading.Barrier(120)
+
+    def call(n: int) -> int:
+        headers = {"Authorization": f"Bearer {tokens[n % len(tokens)]}"}
+        together.wait()
+        return requests.get(server.url + "/api/v1/youtube/downloads", headers=headers, timeout=20).status_code
+
+    with ThreadPoolExecutor(max_workers=120) as pool:
+        statuses = list(pool.map(call, range(120)))
+    assert statuses == [200] * 120
+    listed = http.get(server.url + "/api/v1/auth/tokens", timeout=10).json()["data"]
+    assert all(t["last_used_at"] for t in listed)

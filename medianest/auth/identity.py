@@ -102,9 +102,10 @@ def _user_from_token(token: str) -> User | None:
         g.medianest_auth_error = ("ACCOUNT_SUSPENDED", "This account is suspended.")
         return None
     g.auth_via_token = True
-    identity_cache.remember(token_hash, row.id, row.user, seen)
+    user = row.user
+    identity_cache.remember(token_hash, row.id, user, seen)
     _record_use(row.id, row.last_used_at)
-    return row.user
+    return user
 
 
 # Record a token's last use at most once a minute, so reads stay reads.
@@ -114,12 +115,14 @@ LAST_USED_EVERY = 60.0
 def _record_use(token_id: int, stored: datetime | None) -> None:
     """Write ``last_used_at`` when it is older than a minute (what this process wrote counts too).
 
-    On a connection of its own: committing the request's session would expire
-    the user just loaded, and the next attribute read would query it again.
+    Through the request's own session: a second connection while the session
+    holds one deadlocks a busy worker once every pooled connection is held by a
+    request waiting for another.  The commit expires the user just loaded, so
+    once a minute per token the next attribute read loads it again.
     """
     import time
 
-    from medianest.auth.identity_cache import _cache
+    from medianest.auth.identity_cache import NEUTRAL, _cache
 
     cache = _cache()
     now_mono = time.monotonic()
@@ -131,8 +134,9 @@ def _record_use(token_id: int, stored: datetime | None) -> None:
         if cache:
             cache.last_used[token_id] = now_mono - (now - stored).total_seconds()
         return
-    with db.engine.begin() as connection:
-        connection.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now),
+                       execution_options={NEUTRAL: True})
+    db.session.commit()
     if cache:
         cache.last_used[token_id] = now_mono
 

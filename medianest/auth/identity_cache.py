@@ -45,6 +45,8 @@ TTL = 60.0
 MAX_ENTRIES = 10_000
 CHANNEL = "medianest:identity:{db}"
 EVERYONE = "*"
+# Marks a bulk statement that changes nothing the cache holds (``last_used_at``).
+NEUTRAL = "medianest_identity_neutral"
 
 
 @dataclass(frozen=True)
@@ -233,7 +235,7 @@ def _after_flush(session: Session, _context: Any) -> None:
 def _on_orm_execute(state: Any) -> None:
     from medianest.models import ApiToken, User
 
-    if not (state.is_update or state.is_delete):
+    if not (state.is_update or state.is_delete) or state.execution_options.get(NEUTRAL):
         return
     mapper = state.bind_mapper
     if mapper is not None and mapper.class_ in (User, ApiToken):

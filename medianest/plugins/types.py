@@ -87,13 +87,16 @@ class ServiceSettings:
     ``service`` is the settings key (``MEDIANEST_<SERVICE>_<FIELD>`` in the
     environment).  ``test_connection(settings)`` receives the decrypted values as
     a dict and returns a :class:`ConnectionResult`; it must be cheap.
+    ``description`` is text, or a function returning it when the admin page is
+    drawn (the hook itself runs whenever a service's settings are read, so it
+    must not query anything).
     """
 
     service: str
     title: str
     fields: tuple[SettingField, ...]
     test_connection: Callable[[dict[str, Any]], ConnectionResult] | None = None
-    description: str = ""
+    description: str | Callable[[], str] = ""
     validate: Callable[[dict[str, Any]], dict[str, str]] | None = None
 
 

@@ -135,7 +135,7 @@ def service_settings() -> list[ServiceSettings]:
             title="Overseerr",
             fields=config.FIELDS,
             test_connection=test_connection,
-            description=config.webhook_instructions(),
+            description=config.webhook_instructions,  # drawn with the page: it reads the stored secret
         )
     ]
 

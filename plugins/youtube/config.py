@@ -93,9 +93,22 @@ def parse_hosts(raw: str | None) -> tuple[str, ...]:
 
 
 def load() -> YoutubeConfig:
+    """The settings, built once per request for the same stored values (a list asks once per row)."""
+    from flask import g, has_request_context
+
     from medianest.services import service_config
 
     values = service_config(SERVICE)
+    if not has_request_context():
+        return _build(values)
+    key = tuple(sorted((k, str(v)) for k, v in values.items()))
+    built = g.setdefault("medianest_youtube_config", {})
+    if key not in built:
+        built[key] = _build(values)
+    return built[key]
+
+
+def _build(values: dict) -> YoutubeConfig:
     data_dir = Path(current_app.config["MEDIANEST"].data_dir)
     root = values.get("download_root") or str(data_dir / "downloads")
     return YoutubeConfig(
