@@ -20,12 +20,40 @@ from medianest.settings import SettingsError
 
 def _create_app():
     from medianest.app import create_app
+    from medianest.settings import load_settings
 
     try:
-        return create_app()
+        settings = load_settings()
+        _require_database_server(settings.sqlalchemy_url)
+        return create_app({"settings": settings})
     except SettingsError as exc:
         click.echo(f"medianest: {exc}", err=True)
         sys.exit(2)
+
+
+def _require_database_server(url: str) -> None:
+    """A database server that does not answer stops every command with one line naming ``DATABASE_URL``.
+
+    Checked before the app is built (which reads plugin states from the
+    database and would first log its own complaint).  SQLite needs no server:
+    its file is created in the instance folder.
+    """
+    if url.startswith("sqlite"):
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
+        raise SettingsError(f"setting DATABASE_URL: cannot connect to {where} ({reason})") from None
+    finally:
+        engine.dispose()
 
 
 class MediaNestGroup(FlaskGroup):

@@ -113,6 +113,15 @@ def test_malformed_database_url_from_a_docker_secret_names_the_setting(data_dir,
     assert "DATABASE_URL" in line and "pw" not in line  # the password is not echoed
 
 
+def test_a_database_that_does_not_answer_names_the_setting(data_dir):
+    from tests.support.services import free_port
+
+    url = f"postgresql://medianest:secret-pw@127.0.0.1:{free_port()}/medianest"
+    for command in (["db", "upgrade"], ["run", "--host", "127.0.0.1", "--port", "1"]):
+        line = the_one_line(run([*MEDIANEST, *command], {"MEDIANEST_DATA_DIR": str(data_dir), "DATABASE_URL": url}))
+        assert "DATABASE_URL" in line and "cannot connect" in line and "secret-pw" not in line
+
+
 # ------------------------------------------------------------------ folders
 @pytest.fixture
 def open_tmp(tmp_path: Path):

@@ -105,13 +105,35 @@ def build_document(app: Flask) -> dict[str, Any]:
             },
         },
     }
+    next_before = {
+        "type": ["integer", "null"],
+        "description": "the ?before= of the next page (keyset paging); null at the end or on unordered lists",
+    }
     components.schemas["Pagination"] = {
-        "type": "object",
-        "required": ["page", "per_page", "total", "pages"],
-        "properties": {
-            **{k: {"type": "integer"} for k in ("page", "per_page", "total", "pages")},
-            "total_exact": {"type": "boolean", "description": "false when there are more rows than counted"},
-        },
+        "oneOf": [
+            {
+                "title": "Offset page (?page=)",
+                "type": "object",
+                "required": ["page", "per_page", "total", "pages"],
+                "properties": {
+                    **{k: {"type": "integer"} for k in ("page", "per_page", "total", "pages")},
+                    "total_exact": {"type": "boolean", "description": "false when there are more rows than counted"},
+                    "next_before": next_before,
+                },
+            },
+            {
+                "title": "Cursor page (?before=)",
+                "type": "object",
+                "required": ["per_page", "before", "has_more", "next_before"],
+                "properties": {
+                    "per_page": {"type": "integer"},
+                    "before": {"type": "integer"},
+                    "has_more": {"type": "boolean"},
+                    "next_before": next_before,
+                },
+                "additionalProperties": False,
+            },
+        ]
     }
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
