@@ -114,8 +114,11 @@ def measure(stack: Stack, seconds: float = 5, rounds: int = 3) -> dict:
         "medianest_rps": statistics.median(ours),
         "empty_rps": statistics.median(empty),
         "bare_rps": statistics.median(bare),
-        "rounds": {"medianest": [round(x) for x in ours], "empty": [round(x) for x in empty],
-                   "bare": [round(x) for x in bare]},
+        "rounds": {
+            "medianest": [round(x) for x in ours],
+            "empty": [round(x) for x in empty],
+            "bare": [round(x) for x in bare],
+        },
     }
     result["ratio"] = result["medianest_rps"] / result["bare_rps"]
     result["empty_ratio"] = result["empty_rps"] / result["bare_rps"]
@@ -130,12 +133,18 @@ def main() -> None:
     with production_stack() as stack:
         result = measure(stack, args.seconds, args.rounds)
     print(f"load: {result['tool']}, {args.rounds} rounds of {args.seconds:g} s each, alternating")
-    print(f"MediaNest GET /api/v1/youtube/downloads, {PAGE_ROWS} rows (token, rate limit in Redis, PostgreSQL): "
-          f"{result['medianest_rps']:.0f} req/s {result['rounds']['medianest']}")
-    print(f"the same with no matching row (?status=queued): {result['empty_rps']:.0f} req/s {result['rounds']['empty']}")
+    print(
+        f"MediaNest GET /api/v1/youtube/downloads, {PAGE_ROWS} rows (token, rate limit in Redis, PostgreSQL): "
+        f"{result['medianest_rps']:.0f} req/s {result['rounds']['medianest']}"
+    )
+    print(
+        f"the same with no matching row (?status=queued): {result['empty_rps']:.0f} req/s {result['rounds']['empty']}"
+    )
     print(f"bare Flask, same gunicorn config: {result['bare_rps']:.0f} req/s {result['rounds']['bare']}")
-    print(f"ratio, page of {PAGE_ROWS}: {result['ratio']:.2f}; ratio, empty page: {result['empty_ratio']:.2f} "
-          "(target >= 0.40)")
+    print(
+        f"ratio, page of {PAGE_ROWS}: {result['ratio']:.2f}; ratio, empty page: {result['empty_ratio']:.2f} "
+        "(target >= 0.40)"
+    )
 
 
 if __name__ == "__main__":

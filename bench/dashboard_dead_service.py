@@ -115,7 +115,8 @@ def seed_history(url: str, services: list[str], interval: int = 30) -> None:
                 (service, interval, 24 * 3600 // interval),
             )
             cur.execute(
-                "INSERT INTO service_statuses (service, plugin, display_name, status, critical, response_ms, checked_at, changed_at) "
+                "INSERT INTO service_statuses (service, plugin, display_name, status, critical, response_ms, "
+                "checked_at, changed_at) "
                 "VALUES (%s, %s, %s, 'online', false, 21, now() at time zone 'utc', now() at time zone 'utc') "
                 "ON CONFLICT (service) DO NOTHING",
                 (service, "core", service.title()),
@@ -301,7 +302,8 @@ def main() -> int:
         bare_p50, bare_p99, bare_rps = rows[0][1], rows[0][2], rows[0][3]
         print()
         print(
-            f"{'endpoint':38} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'p50 x':>7} {'p99 x':>7} {'rps x':>7} {'errors':>6}"
+            f"{'endpoint':38} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} "
+            f"{'p50 x':>7} {'p99 x':>7} {'rps x':>7} {'errors':>6}"
         )
         for label, p50, p99, rps, errors in rows:
             print(

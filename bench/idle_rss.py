@@ -29,8 +29,10 @@ def measure(stack: Stack, rest: float = 10) -> dict:
 def main() -> None:
     with production_stack() as stack:
         result = measure(stack)
-    print(f"idle RSS: web (gunicorn arbiter + gevent worker) {result['web_mib']:.0f} MiB, "
-          f"worker (celery prefork x2) {result['worker_mib']:.0f} MiB")
+    print(
+        f"idle RSS: web (gunicorn arbiter + gevent worker) {result['web_mib']:.0f} MiB, "
+        f"worker (celery prefork x2) {result['worker_mib']:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

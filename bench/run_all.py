@@ -56,16 +56,23 @@ def main() -> None:
         memory = idle_rss.measure(stack)
         throughput = api_throughput.measure(stack, seconds, rounds)
         lists = list_100k.measure(stack, requests_each)
-    rows.append((
-        f"1. GET /api/v1/youtube/downloads, page of 25 (token, limit, PostgreSQL) vs bare Flask [{throughput['tool']}]",
-        f"{throughput['medianest_rps']:.0f} / {throughput['bare_rps']:.0f} req/s = {throughput['ratio']:.2f}",
-        ">= 0.40", "met" if throughput["ratio"] >= 0.40 else "NOT met",
-    ))
-    rows.append((
-        "1. the same, no matching row (?status=queued)",
-        f"{throughput['empty_rps']:.0f} / {throughput['bare_rps']:.0f} req/s = {throughput['empty_ratio']:.2f}",
-        ">= 0.40", "met" if throughput["empty_ratio"] >= 0.40 else "NOT met",
-    ))
+    rows.append(
+        (
+            "1. GET /api/v1/youtube/downloads, page of 25 (token, limit, PostgreSQL) vs bare Flask "
+            f"[{throughput['tool']}]",
+            f"{throughput['medianest_rps']:.0f} / {throughput['bare_rps']:.0f} req/s = {throughput['ratio']:.2f}",
+            ">= 0.40",
+            "met" if throughput["ratio"] >= 0.40 else "NOT met",
+        )
+    )
+    rows.append(
+        (
+            "1. the same, no matching row (?status=queued)",
+            f"{throughput['empty_rps']:.0f} / {throughput['bare_rps']:.0f} req/s = {throughput['empty_ratio']:.2f}",
+            ">= 0.40",
+            "met" if throughput["empty_ratio"] >= 0.40 else "NOT met",
+        )
+    )
     rows.append(("2. idle RSS, web (gunicorn arbiter + gevent worker)", f"{memory['web_mib']:.0f} MiB", "-", "-"))
     rows.append(("2. idle RSS, worker (celery prefork x2)", f"{memory['worker_mib']:.0f} MiB", "-", "-"))
     for label, figures in lists.items():
@@ -77,21 +84,38 @@ def main() -> None:
 
     out = run_script("dashboard_dead_service.py", "--requests", str(requests_each * 3 // 2))
     page_p99 = float(re.search(r"target dashboard p99 <= 50 ms: .*\(([\d.]+) ms\)", out)[1])
-    rows.append(("4. dashboard page, one client, one service blackholed", f"p99 {page_p99:.1f} ms", "p99 <= 50 ms",
-                 "met" if page_p99 <= 50 else "NOT met"))
+    rows.append(
+        (
+            "4. dashboard page, one client, one service blackholed",
+            f"p99 {page_p99:.1f} ms",
+            "p99 <= 50 ms",
+            "met" if page_p99 <= 50 else "NOT met",
+        )
+    )
 
     out = run_script("youtube_vs_cli.py", "--runs", "2" if args.quick else "3")
     ratio = float(re.search(r"ratio MediaNest / yt-dlp: ([\d.]+)", out)[1])
     medians = re.findall(r"median ([\d.]+) s", out)
-    rows.append(("5. playlist download: MediaNest (submit -> completed event) / yt-dlp command",
-                 f"{medians[0]} s / {medians[1]} s = {ratio:.2f}", "<= 1.00", "met" if ratio <= 1.0 else "NOT met"))
+    rows.append(
+        (
+            "5. playlist download: MediaNest (submit -> completed event) / yt-dlp command",
+            f"{medians[0]} s / {medians[1]} s = {ratio:.2f}",
+            "<= 1.00",
+            "met" if ratio <= 1.0 else "NOT met",
+        )
+    )
 
     out = run_script("socketio_fanout.py", "--clients", "1000", "--rounds", "3" if args.quick else "5")
     fan = re.search(r"ratio MediaNest / bare p99: ([\d.]+)", out)
     p99s = re.findall(r"^\S.*?\s+[\d.]+\s+([\d.]+)$", out, flags=re.M)
-    rows.append(("6. 1000 Socket.IO clients, event emitted through Redis: MediaNest / bare python-socketio",
-                 f"p99 {p99s[1]} ms / {p99s[0]} ms = {float(fan[1]):.2f}", "<= 1.2",
-                 "met" if float(fan[1]) <= 1.2 else "NOT met"))
+    rows.append(
+        (
+            "6. 1000 Socket.IO clients, event emitted through Redis: MediaNest / bare python-socketio",
+            f"p99 {p99s[1]} ms / {p99s[0]} ms = {float(fan[1]):.2f}",
+            "<= 1.2",
+            "met" if float(fan[1]) <= 1.2 else "NOT met",
+        )
+    )
 
     width = max(len(r[0]) for r in rows)
     print(f"\n{'benchmark':{width}}  {'figure (MediaNest / baseline = ratio)':44}  {'target':13}  verdict")

@@ -30,17 +30,19 @@ from stack import Proc, free_port, percentile, production_stack, wait_http  # no
 
 WAVE = int(os.environ.get("FANOUT_WAVE", "50"))
 
-BARE_SERVER = '''
+BARE_SERVER = """
 import os
 import socketio
 
 manager = socketio.RedisManager(os.environ["BARE_REDIS_URL"], channel="bare-fanout")
 sio = socketio.Server(async_mode="gevent", client_manager=manager, cors_allowed_origins=[])
 app = socketio.WSGIApp(sio)
-'''
+"""
 
 
-async def _connect_all(url: str, count: int, headers: dict[str, str], received: list[float]) -> list[socketio.AsyncClient]:
+async def _connect_all(
+    url: str, count: int, headers: dict[str, str], received: list[float]
+) -> list[socketio.AsyncClient]:
     clients: list[socketio.AsyncClient] = []
 
     def make() -> socketio.AsyncClient:
@@ -105,9 +107,26 @@ def main() -> None:
 
         (stack.work / "bare_socketio.py").write_text(BARE_SERVER)
         port = free_port()
-        env = {**stack.env, "BARE_REDIS_URL": stack.redis_url, "PYTHONPATH": f"{stack.work}{os.pathsep}{stack.env['PYTHONPATH']}"}
-        bare = Proc([sys.executable, "-m", "gunicorn", "--config", "python:medianest.gunicorn_conf", "--bind",
-                     f"127.0.0.1:{port}", "bare_socketio:app"], env, stack.work / "bare_socketio.log", cwd=stack.work)
+        env = {
+            **stack.env,
+            "BARE_REDIS_URL": stack.redis_url,
+            "PYTHONPATH": f"{stack.work}{os.pathsep}{stack.env['PYTHONPATH']}",
+        }
+        bare = Proc(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                "python:medianest.gunicorn_conf",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "bare_socketio:app",
+            ],
+            env,
+            stack.work / "bare_socketio.log",
+            cwd=stack.work,
+        )
         stack.procs.append(bare)
         wait_http(f"http://127.0.0.1:{port}/socket.io/?EIO=4&transport=polling")
         bare_emit = socketio.RedisManager(stack.redis_url, write_only=True, channel="bare-fanout")

@@ -31,7 +31,7 @@ from tests.support.services import PostgresDatabases, free_port, redis_database 
 
 GENEROUS = "1000000/minute"
 
-BARE_APP = '''
+BARE_APP = """
 from flask import Flask, jsonify
 
 app = Flask(__name__)
@@ -40,7 +40,7 @@ app = Flask(__name__)
 @app.get("/api/v1/bare")
 def bare():
     return jsonify({"success": True, "data": [{"id": 1, "title": "bare"}], "meta": {}})
-'''
+"""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -79,8 +79,9 @@ class Proc:
     def __init__(self, args: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT) -> None:
         self.log = log
         with open(log, "ab") as out:
-            self.popen = subprocess.Popen(args, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                          start_new_session=True)
+            self.popen = subprocess.Popen(
+                args, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     @property
     def pid(self) -> int:
@@ -130,8 +131,9 @@ class Stack:
 
     def session(self) -> requests.Session:
         http = requests.Session()
-        response = http.post(self.url + "/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD},
-                             timeout=10)
+        response = http.post(
+            self.url + "/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}, timeout=10
+        )
         response.raise_for_status()
         http.headers["X-CSRFToken"] = response.json()["data"]["csrf_token"]
         return http
@@ -142,8 +144,17 @@ class Stack:
         return made.json()["data"]["token"]
 
     def start_worker(self, *extra: str, pool: str = "prefork", concurrency: int = 2) -> Proc:
-        args = [sys.executable, "-c", "from medianest.cli import main; main()", "worker", "--pool", pool,
-                "-c", str(concurrency), *extra]
+        args = [
+            sys.executable,
+            "-c",
+            "from medianest.cli import main; main()",
+            "worker",
+            "--pool",
+            pool,
+            "-c",
+            str(concurrency),
+            *extra,
+        ]
         self.worker = Proc(args, self.env, self.work / "worker.log")
         self.procs.append(self.worker)
         self.worker.wait_for("ready")
@@ -153,8 +164,16 @@ class Stack:
         """The bare Flask endpoint under gunicorn with MediaNest's configuration file; returns its URL."""
         (self.work / "bare_app.py").write_text(BARE_APP)
         port = free_port()
-        args = [sys.executable, "-m", "gunicorn", "--config", "python:medianest.gunicorn_conf", "--bind",
-                f"127.0.0.1:{port}", "bare_app:app"]
+        args = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "python:medianest.gunicorn_conf",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "bare_app:app",
+        ]
         env = {**self.env, "PYTHONPATH": f"{self.work}{os.pathsep}{ROOT}"}
         self.procs.append(Proc(args, env, self.work / "bare.log", cwd=self.work))
         url = f"http://127.0.0.1:{port}/api/v1/bare"
@@ -185,8 +204,11 @@ def production_stack(**env_overrides: str) -> Iterator[Stack]:
                 **env_overrides,
             }
             port = free_port()
-            web = Proc([sys.executable, "-c", "from medianest.cli import main; main()", "run", "--port", str(port)],
-                       env, work / "web.log")
+            web = Proc(
+                [sys.executable, "-c", "from medianest.cli import main; main()", "run", "--port", str(port)],
+                env,
+                work / "web.log",
+            )
             procs.append(web)
             url = f"http://127.0.0.1:{port}"
             wait_http(url + "/healthz")

@@ -48,7 +48,14 @@ SQLITE_MEMBER = "database/medianest.sqlite3"
 PG_MEMBER = "database/medianest.pgdump"
 # Instance files never copied: the live database (copied consistently instead),
 # what belongs to the downloads, earlier backups, and state a process rebuilds.
-_SKIP_IN_INSTANCE = {"medianest.db", "medianest.db-wal", "medianest.db-shm", "medianest.db-journal", "backups", "downloads"}
+_SKIP_IN_INSTANCE = {
+    "medianest.db",
+    "medianest.db-wal",
+    "medianest.db-shm",
+    "medianest.db-journal",
+    "backups",
+    "downloads",
+}
 _SKIP_PREFIXES = ("celerybeat-schedule",)
 
 
@@ -191,7 +198,9 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
 def _run_pg_tool(args: list[str], env: dict[str, str], what: str, **kwargs: Any) -> subprocess.CompletedProcess:
     tool = args[0]
     if shutil.which(tool) is None:
-        raise BackupError(f"{tool} is not installed: install the PostgreSQL client tools (Debian: postgresql-client) to {what}")
+        raise BackupError(
+            f"{tool} is not installed: install the PostgreSQL client tools (Debian: postgresql-client) to {what}"
+        )
     result = subprocess.run(args, env=env, capture_output=True, check=False, **kwargs)  # noqa: S603
     if result.returncode != 0:
         detail = _last_line(result.stderr)
@@ -237,15 +246,23 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
-def _add_folder(archive: tarfile.TarFile, folder: Path, prefix: str, skip: set, top_level_skip: set[str] = frozenset()) -> None:
+def _add_folder(
+    archive: tarfile.TarFile, folder: Path, prefix: str, skip: set, top_level_skip: set[str] = frozenset()
+) -> None:
     if not folder.is_dir():
         return
     for entry in sorted(folder.iterdir()):
-        if entry.name in top_level_skip or entry.name.startswith(_SKIP_PREFIXES) or entry.name.startswith(".medianest-"):
+        if (
+            entry.name in top_level_skip
+            or entry.name.startswith(_SKIP_PREFIXES)
+            or entry.name.startswith(".medianest-")
+        ):
             continue
         if entry.resolve() in skip or any(s is not None and s in entry.resolve().parents for s in skip):
             continue
-        archive.add(entry, arcname=f"{prefix}/{entry.name}", filter=lambda info: _skip_filter(info, skip, folder, prefix))
+        archive.add(
+            entry, arcname=f"{prefix}/{entry.name}", filter=lambda info: _skip_filter(info, skip, folder, prefix)
+        )
 
 
 def _skip_filter(info: tarfile.TarInfo, skip: set, folder: Path, prefix: str) -> tarfile.TarInfo | None:
@@ -290,9 +307,7 @@ def restore_backup(app: Flask, archive_path: Path, force: bool = False, restore_
         _check_revisions(app, manifest["database"].get("revisions") or [])
         rows = _rows_present(app)
         if rows and not force:
-            raise BackupError(
-                f"the database already holds data ({rows}); pass --force to replace it with the backup"
-            )
+            raise BackupError(f"the database already holds data ({rows}); pass --force to replace it with the backup")
         member = manifest["database"]["member"]
         dump = Path(scratch) / Path(member).name
         _extract_member(archive, member, dump)
@@ -422,7 +437,9 @@ END $$;
 def _pg_restore(dump: Path, url: str) -> None:
     """Replace the schema's contents with the dump in ONE transaction: on any error nothing changes."""
     uri, env = _libpq(url)
-    script = _run_pg_tool(["pg_restore", "--no-owner", "--no-privileges", "--file", "-", str(dump)], env, "read the backup")
+    script = _run_pg_tool(
+        ["pg_restore", "--no-owner", "--no-privileges", "--file", "-", str(dump)], env, "read the backup"
+    )
     sql = _DROP_EVERYTHING.encode() + script.stdout
     _run_pg_tool(
         ["psql", "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1", "--single-transaction", "--dbname", uri],

@@ -149,9 +149,18 @@ def run(host: str, port: int) -> None:
         from medianest.extensions import db
 
         db.engine.dispose()  # no connection may cross into gunicorn's process
-        os.execvp(
+        os.execvp(  # noqa: S606 - gunicorn replaces this process, with our own interpreter and arguments
             sys.executable,
-            [sys.executable, "-m", "gunicorn", "--config", "python:medianest.gunicorn_conf", "--bind", f"{host}:{port}", "wsgi:app"],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                "python:medianest.gunicorn_conf",
+                "--bind",
+                f"{host}:{port}",
+                "wsgi:app",
+            ],
         )
     from medianest.celery_app import EmbeddedWorker
     from medianest.extensions import socketio
@@ -230,8 +239,10 @@ def rotate_key(dry_run: bool) -> None:
         click.echo(f"medianest: {exc}", err=True)
         sys.exit(1)
     verb = "would re-encrypt" if dry_run else "re-encrypted"
-    click.echo(f"{verb} {counts['service_settings']} service setting(s) and {counts['plex_tokens']} Plex token(s); "
-               f"{counts['current']} value(s) already used the current key")
+    click.echo(
+        f"{verb} {counts['service_settings']} service setting(s) and {counts['plex_tokens']} Plex token(s); "
+        f"{counts['current']} value(s) already used the current key"
+    )
 
 
 from medianest.backup import backup, restore  # noqa: E402  (the commands live beside their helpers)

@@ -88,10 +88,14 @@ def _breakers(services: dict) -> dict:
 def health():
     """Readiness: 200 when healthy, 503 when a critical check fails."""
     body, healthy = readiness()
-    response = jsonify({"success": healthy, "data": body, "meta": {}} if healthy else {
-        "success": False,
-        "data": body,
-        "error": {"code": "SERVICE_UNAVAILABLE", "message": "A critical check failed.", "details": {}},
-    })
+    response = jsonify(
+        {"success": healthy, "data": body, "meta": {}}
+        if healthy
+        else {
+            "success": False,
+            "data": body,
+            "error": {"code": "SERVICE_UNAVAILABLE", "message": "A critical check failed.", "details": {}},
+        }
+    )
     response.status_code = 200 if healthy else 503
     return response

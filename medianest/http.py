@@ -416,7 +416,8 @@ class ServiceClient:
             SERVICE_CALLS.labels(service=self.service, outcome="circuit_open").inc()
             raise CircuitOpen(
                 self.service,
-                f"{self.service} is not answering; MediaNest will try again in at most {self.breaker.reset_timeout:g} s.",
+                f"{self.service} is not answering; "
+                f"MediaNest will try again in at most {self.breaker.reset_timeout:g} s.",
             ) from None
         except _ClientSideError as exc:
             response = exc.response

@@ -26,7 +26,9 @@ HTTP_LATENCY = Histogram(
 )
 TASKS = Counter("medianest_tasks_total", "Celery tasks finished", ["task", "state"], registry=REGISTRY)
 SOCKET_CONNECTIONS = Gauge("medianest_socketio_connections", "Open Socket.IO connections", registry=REGISTRY)
-EVENTS_PUBLISHED = Counter("medianest_events_published_total", "Events published on the bus", ["event"], registry=REGISTRY)
+EVENTS_PUBLISHED = Counter(
+    "medianest_events_published_total", "Events published on the bus", ["event"], registry=REGISTRY
+)
 IDENTITY_CACHE = Counter(
     "medianest_identity_cache_total",
     "API token look-ups answered by the per-process identity cache (hit), the database (miss), "
@@ -47,7 +49,10 @@ BREAKER_STATES = Gauge(
     registry=REGISTRY,
 )
 BREAKER_FAILURES = Gauge(
-    "medianest_service_breaker_failures", "Consecutive failed calls counted by a service's breaker", ["service"], registry=REGISTRY
+    "medianest_service_breaker_failures",
+    "Consecutive failed calls counted by a service's breaker",
+    ["service"],
+    registry=REGISTRY,
 )
 SERVICE_CALL_SECONDS = Histogram(
     "medianest_service_call_duration_seconds",

@@ -81,7 +81,9 @@ def sign_out_sockets(user_id: int) -> None:
     room = user_room(user_id)
     socketio.emit("session.ended", {"user_id": user_id}, to=room, namespace="/")
     manager = socketio.server.manager
-    sids = {sid for sid, _eio_sid in manager.get_participants("/", room)} if room in manager.rooms.get("/", {}) else set()
+    sids = (
+        {sid for sid, _eio_sid in manager.get_participants("/", room)} if room in manager.rooms.get("/", {}) else set()
+    )
     with _local_lock:
         sids |= {sid for sid, uid in _local_users.items() if uid == user_id}
     redis = _redis()

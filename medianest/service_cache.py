@@ -31,7 +31,6 @@ REDIS_PREFIX = "medianest:last-good"
 REDIS_TTL_SECONDS = 30 * 24 * 3600
 
 
-
 @dataclass(frozen=True)
 class CachedAnswer:
     """What a service last answered successfully, and when."""

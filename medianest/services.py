@@ -82,7 +82,9 @@ def save_service_config(service: str, values: dict[str, Any], secret_fields: set
             continue
         ciphertext = ring.encrypt(text, f"{service}.{field}")
         if row is None:
-            db.session.add(ServiceSetting(service=service, field=field, ciphertext=ciphertext, is_secret=field in secret_fields))
+            db.session.add(
+                ServiceSetting(service=service, field=field, ciphertext=ciphertext, is_secret=field in secret_fields)
+            )
         else:
             row.ciphertext = ciphertext
             row.is_secret = field in secret_fields
@@ -191,7 +193,9 @@ def update_service(service: str, values: dict[str, Any]) -> list[str]:
     from_env = env_fields(service, names)
     secret = {f.name for f in definition.fields if f.secret}
     locked = sorted(
-        name for name in from_env if name in values and values[name] not in (MASK,) and str(values[name]) != str(service_env(service, name))
+        name
+        for name in from_env
+        if name in values and values[name] not in (MASK,) and str(values[name]) != str(service_env(service, name))
     )
     if locked:
         raise SettingsRejected({name: "Set by the environment; change it there." for name in locked})

@@ -28,7 +28,16 @@ from tests.support.apps import (
     upgrade,
 )
 from tests.support.plugins import InstalledPlugins, write_distributions
-from tests.support.services import PG_BASE, REDIS_HOST, REDIS_PORT, PostgresDatabases, free_port, port_open, redis_database, service_missing
+from tests.support.services import (
+    PG_BASE,
+    REDIS_HOST,
+    REDIS_PORT,
+    PostgresDatabases,
+    free_port,
+    port_open,
+    redis_database,
+    service_missing,
+)
 
 CHROMIUM = os.environ.get("MEDIANEST_TEST_CHROMIUM", "/usr/bin/chromium")
 
@@ -144,7 +153,9 @@ def app(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path, install
 
     marker = request.node.get_closest_marker("plugins")
     plugins = list(marker.args) if marker else []
-    overrides = dict(request.node.get_closest_marker("settings").kwargs) if request.node.get_closest_marker("settings") else {}
+    overrides = (
+        dict(request.node.get_closest_marker("settings").kwargs) if request.node.get_closest_marker("settings") else {}
+    )
     redis = overrides.pop("redis_url", None)
     if redis == "use-test-redis":
         redis = request.getfixturevalue("clean_redis")

@@ -17,7 +17,9 @@ def _user(app, user_id):
 
 def test_admin_suspends_a_user_from_the_page_and_the_user_is_signed_out(app, admin_client, user_client, alice):
     assert user_client.get("/api/v1/auth/session").status_code == 200
-    response = admin_client.post(f"/admin/users/{alice.id}", data={"status": "suspended"}, headers={"HX-Request": "true"})
+    response = admin_client.post(
+        f"/admin/users/{alice.id}", data={"status": "suspended"}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
     assert 'id="users"' in response.get_data(as_text=True)
     assert _user(app, alice.id).status == "suspended"
@@ -28,8 +30,14 @@ def test_admin_suspends_a_user_from_the_page_and_the_user_is_signed_out(app, adm
 
 
 def test_promote_demote_and_no_admin_can_lock_themself_out(app, admin_client, alice, admin_user):
-    assert admin_client.patch(f"/api/v1/admin/users/{alice.id}", json={"role": "admin"}).get_json()["data"]["role"] == "admin"
-    assert admin_client.patch(f"/api/v1/admin/users/{alice.id}", json={"role": "user"}).get_json()["data"]["role"] == "user"
+    assert (
+        admin_client.patch(f"/api/v1/admin/users/{alice.id}", json={"role": "admin"}).get_json()["data"]["role"]
+        == "admin"
+    )
+    assert (
+        admin_client.patch(f"/api/v1/admin/users/{alice.id}", json={"role": "user"}).get_json()["data"]["role"]
+        == "user"
+    )
     # Changing one's own role or status is refused, so the last active admin can never remove itself.
     own = admin_client.patch(f"/api/v1/admin/users/{admin_user.id}", json={"role": "user"})
     assert own.status_code == 409 and own.get_json()["error"]["code"] == "CONFLICT"
@@ -63,7 +71,9 @@ def test_service_settings_page_masks_secrets_and_keeps_them(app, admin_client):
     admin_client.post("/admin/services/cardtest", data={"url": "http://cards.example:9090", "api_key": MASK})
     tested = admin_client.post("/api/v1/admin/services/cardtest/test", json={"values": {}}).get_json()["data"]
     assert tested["ok"] is True
-    bad = admin_client.put("/api/v1/admin/services/cardtest", json={"values": {"url": "ftp://cards.example", "api_key": MASK}})
+    bad = admin_client.put(
+        "/api/v1/admin/services/cardtest", json={"values": {"url": "ftp://cards.example", "api_key": MASK}}
+    )
     assert bad.status_code == 400
     assert "http" in bad.get_json()["error"]["message"]
     audit = admin_client.get("/api/v1/admin/audit").get_json()["data"]
@@ -81,20 +91,36 @@ def test_password_change_signs_out_other_sessions(app, client):
         db.session.commit()
     other_browser = app.test_client()
     for browser in (client, other_browser):
-        assert browser.post("/api/v1/auth/login", json={"username": "carol", "password": "first-password-123"}).status_code == 200
-    wrong = client.post("/auth/password", data={"current_password": "nope", "new_password": "second-password-456",
-                                                "confirm": "second-password-456"})
+        assert (
+            browser.post("/api/v1/auth/login", json={"username": "carol", "password": "first-password-123"}).status_code
+            == 200
+        )
+    wrong = client.post(
+        "/auth/password",
+        data={"current_password": "nope", "new_password": "second-password-456", "confirm": "second-password-456"},
+    )
     assert wrong.status_code == 401
-    changed = client.post("/auth/password", data={"current_password": "first-password-123",
-                                                  "new_password": "second-password-456", "confirm": "second-password-456"})
+    changed = client.post(
+        "/auth/password",
+        data={
+            "current_password": "first-password-123",
+            "new_password": "second-password-456",
+            "confirm": "second-password-456",
+        },
+    )
     assert changed.status_code == 302
     assert client.get("/api/v1/auth/session").status_code == 200
     assert other_browser.get("/api/v1/auth/session").status_code == 401
     fresh = app.test_client()
-    assert fresh.post("/api/v1/auth/login", json={"username": "carol", "password": "second-password-456"}).status_code == 200
+    assert (
+        fresh.post("/api/v1/auth/login", json={"username": "carol", "password": "second-password-456"}).status_code
+        == 200
+    )
 
 
 def test_env_set_admin_password_cannot_be_changed_in_the_browser(admin_client):
-    response = admin_client.post("/auth/password", data={"current_password": "x", "new_password": "y" * 14, "confirm": "y" * 14})
+    response = admin_client.post(
+        "/auth/password", data={"current_password": "x", "new_password": "y" * 14, "confirm": "y" * 14}
+    )
     assert response.status_code == 409 or response.status_code == 400 or response.status_code == 403
     assert "MEDIANEST_ADMIN_PASSWORD" in response.get_data(as_text=True)

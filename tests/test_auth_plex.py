@@ -107,7 +107,9 @@ def _sign_in_as(app, plex_tv, account):
     return client, client.get("/api/v1/auth/plex/pin")
 
 
-def test_with_a_server_configured_only_accounts_with_access_come_in_and_the_owner_is_admin(plex_app, plex_tv, plex_server):
+def test_with_a_server_configured_only_accounts_with_access_come_in_and_the_owner_is_admin(
+    plex_app, plex_tv, plex_server
+):
     owner = plex_tv.add_account("owner", "owner@example.org", token=plex_server.token)
     friend = plex_tv.add_account("friend", "friend@example.org")
     stranger = plex_tv.add_account("stranger", "stranger@example.org")
@@ -142,7 +144,9 @@ def test_a_suspended_plex_user_cannot_sign_in_again(plex_app, plex_tv, admin_cli
 def test_plex_unreachable_is_a_clear_error(app):
     from tests.standins.base import closed_port
 
-    app.config["MEDIANEST"] = app.config["MEDIANEST"].model_copy(update={"plex_tv_url": f"http://127.0.0.1:{closed_port()}"})
+    app.config["MEDIANEST"] = app.config["MEDIANEST"].model_copy(
+        update={"plex_tv_url": f"http://127.0.0.1:{closed_port()}"}
+    )
     answer = app.test_client().post("/api/v1/auth/plex/pin")
     assert answer.status_code == 503
     assert answer.get_json()["error"]["code"] == "SERVICE_UNAVAILABLE"

@@ -198,7 +198,9 @@ def _archive_with(tmp_path: Path, manifest: dict | None, extra: dict[str, bytes]
     ],
     ids=["no-manifest", "unknown-format", "other-engine", "newer-schema"],
 )
-def test_archives_it_cannot_restore_are_refused_before_anything_changes(app, runner, alice, tmp_path, manifest, message):
+def test_archives_it_cannot_restore_are_refused_before_anything_changes(
+    app, runner, alice, tmp_path, manifest, message
+):
     path = _archive_with(tmp_path, manifest, {"instance/secret_key": b"other"})
     result = invoke(runner, "restore", "--force", str(path))
     assert result.exit_code != 0
@@ -238,7 +240,9 @@ def test_a_different_secret_key_is_reported_after_restore(app, runner, tmp_path)
     archive = tmp_path / "b.tar.gz"
     _store_service_secret(app, "k")
     assert invoke(runner, "backup", "-o", str(archive)).exit_code == 0
-    other = build_app(make_settings(tmp_path / "other", None).model_copy(update={"secret_key": "a-different-secret-0123456789"}))
+    other = build_app(
+        make_settings(tmp_path / "other", None).model_copy(update={"secret_key": "a-different-secret-0123456789"})
+    )
     result = invoke(other.test_cli_runner(), "restore", str(archive))
     assert result.exit_code == 0, result.output
     assert "MEDIANEST_PREVIOUS_SECRET_KEYS" in result.output
@@ -262,9 +266,13 @@ def test_the_real_command_round_trips(app, tmp_path):
     }
     command = [sys.executable, "-c", "from medianest.cli import main; main()"]
     archive = tmp_path / "cli.tar.gz"
-    made = subprocess.run([*command, "backup", "-o", str(archive)], env=env, capture_output=True, text=True, timeout=120)
+    made = subprocess.run(
+        [*command, "backup", "-o", str(archive)], env=env, capture_output=True, text=True, timeout=120
+    )
     assert made.returncode == 0, made.stderr
     _add_user(app, "dave")
-    back = subprocess.run([*command, "restore", "--force", str(archive)], env=env, capture_output=True, text=True, timeout=120)
+    back = subprocess.run(
+        [*command, "restore", "--force", str(archive)], env=env, capture_output=True, text=True, timeout=120
+    )
     assert back.returncode == 0, back.stderr
     assert "dave" not in _usernames(app)

@@ -104,8 +104,12 @@ def container_env(service: dict, folder: Path, database_url: str, redis_url: str
     (secrets / "secret_key").write_text("compose-test-secret-key-0123456789abcdef\n")
     (secrets / "admin_password").write_text(ADMIN_PASSWORD + "\n")
     volumes = {"/data": str(folder / "data"), "/downloads": str(folder / "downloads")}
-    env = {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "HOME": os.environ.get("HOME", "/root"),
-           "PYTHONPATH": str(ROOT), "HOSTNAME": socket.gethostname()}
+    env = {
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": os.environ.get("HOME", "/root"),
+        "PYTHONPATH": str(ROOT),
+        "HOSTNAME": socket.gethostname(),
+    }
     for name, value in (service.get("environment") or {}).items():
         value = interpolate(str(value))
         if value.startswith("/run/secrets/"):
@@ -151,8 +155,9 @@ def test_the_compose_commands_serve_sign_in_and_finish_a_download(compose, pg_da
 
     def container(name: str) -> Container:
         service = services[name]
-        return Container(name, command_of(service, port), container_env(service, tmp_path, database_url, clean_redis),
-                         tmp_path)
+        return Container(
+            name, command_of(service, port), container_env(service, tmp_path, database_url, clean_redis), tmp_path
+        )
 
     try:
         # the one-shot migrate service: exits 0 before anything else starts
@@ -186,13 +191,17 @@ def test_the_compose_commands_serve_sign_in_and_finish_a_download(compose, pg_da
         assert ping.returncode == 0, ping.stderr.decode()[-2000:]
 
         http = requests.Session()
-        login = http.post(base + "/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD},
-                          timeout=10)
+        login = http.post(
+            base + "/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}, timeout=10
+        )
         assert login.status_code == 200, login.text
         http.headers["X-CSRFToken"] = login.json()["data"]["csrf_token"]
 
-        made = http.post(base + "/api/v1/youtube/downloads", json={"url": feed.url_for_playlist("compose"),
-                                                                    "format": "best"}, timeout=15)
+        made = http.post(
+            base + "/api/v1/youtube/downloads",
+            json={"url": feed.url_for_playlist("compose"), "format": "best"},
+            timeout=15,
+        )
         assert made.status_code == 201, made.text
         download_id = made.json()["data"]["id"]
         deadline = time.monotonic() + 120

@@ -42,7 +42,9 @@ def compose() -> dict:
 
 # ------------------------------------------------------------------ Dockerfile
 def test_hadolint_finds_nothing():
-    result = subprocess.run([_tool("hadolint"), "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [_tool("hadolint"), "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -89,7 +91,11 @@ def test_dockerfile_shape():
 
 
 def test_everything_the_dockerfile_copies_is_in_the_build_context():
-    ignore = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    ignore = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
     assert ignore[0] == "*", ".dockerignore starts from nothing and lets in what the image needs"
     for word, rest in _instructions():

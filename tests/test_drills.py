@@ -79,7 +79,6 @@ def readiness(server) -> tuple[int, dict]:
     return response.status_code, body.get("data") or body.get("error", {}).get("details") or body
 
 
-
 class LightLoad:
     """One signed-in client walking through ``paths`` about ten times a second."""
 
@@ -165,9 +164,11 @@ def test_redis_stopped_for_30_seconds_under_light_load(live_server_factory, pg_d
             second = submit(http, server, feed.url_for_playlist("after"))
             done = browser.wait_for("youtube.download.completed", lambda d: d["download_id"] == second, timeout=90)
             assert done["download_id"] == second
-            print(f"Redis drill: {sum(during.values())} requests during the {OUTAGE_SECONDS} s outage {dict(during)}, "
-                  f"all {dict(everything)}; healthy {healthy_after:.1f} s after Redis returned, "
-                  f"worker event received {time.monotonic() - up_at:.1f} s after")
+            print(
+                f"Redis drill: {sum(during.values())} requests during the {OUTAGE_SECONDS} s outage {dict(during)}, "
+                f"all {dict(everything)}; healthy {healthy_after:.1f} s after Redis returned, "
+                f"worker event received {time.monotonic() - up_at:.1f} s after"
+            )
             assert http.get(f"{server.url}/api/v1/youtube/downloads/{second}", timeout=10).json()["data"]["status"] == (
                 "completed"
             )
@@ -202,8 +203,11 @@ def test_postgresql_restarted_next_requests_succeed(live_server_factory, tmp_pat
 def test_worker_killed_mid_job_drill_lives_with_the_youtube_tests():
     """The SIGKILL drill is the YouTube plugin's; make sure the reference above stays true."""
     source = (Path(__file__).parent / "test_youtube_live.py").read_text()
-    tests = {node.name: ast.get_source_segment(source, node) for node in ast.parse(source).body
-             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+    tests = {
+        node.name: ast.get_source_segment(source, node)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    }
     drill = tests.get("test_worker_killed_mid_download_resumes_and_progress_reaches_only_owner_and_admins")
     assert drill is not None, "the worker-killed drill moved: update tests/test_drills.py's docstring"
     assert "SIGKILL" in drill and 'backend="postgresql"' in drill and "redis=True" in drill

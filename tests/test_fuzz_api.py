@@ -226,8 +226,13 @@ def add_local_users(server: LiveServer, work: Path, *names: str) -> dict[str, in
     ids = {}
     with app.app_context():
         for name in names:
-            user = User(username=name, display_name=name.title(), role="user", is_local=True,
-                        password_hash=hash_password(PASSWORD))
+            user = User(
+                username=name,
+                display_name=name.title(),
+                role="user",
+                is_local=True,
+                password_hash=hash_password(PASSWORD),
+            )
             db.session.add(user)
             db.session.commit()
             ids[name] = user.id

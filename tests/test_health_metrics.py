@@ -23,7 +23,15 @@ def test_readiness_is_503_when_a_critical_check_fails(app, client):
     from medianest.status import record
 
     with app.app_context():
-        record({"vault": ("cardtest", HealthCheck("vault", lambda: None, critical=True), HealthResult("offline", error="down"))})
+        record(
+            {
+                "vault": (
+                    "cardtest",
+                    HealthCheck("vault", lambda: None, critical=True),
+                    HealthResult("offline", error="down"),
+                )
+            }
+        )
         db.session.commit()
     response = client.get("/api/v1/health")
     assert response.status_code == 503

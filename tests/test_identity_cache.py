@@ -134,8 +134,12 @@ def test_a_change_made_in_another_process_is_seen_through_redis(app, tmp_path, c
             db.session.get(User, alice.id).status = "suspended"
             db.session.commit()  # announced on the identity channel
 
-        wait_for(lambda: _as_token(reader, token).status_code == 403, timeout=2, interval=0.05,
-                   what="the reader refusing the suspended user's token")
+        wait_for(
+            lambda: _as_token(reader, token).status_code == 403,
+            timeout=2,
+            interval=0.05,
+            what="the reader refusing the suspended user's token",
+        )
     finally:
         for other in (reader, writer):
             other.extensions["medianest.identity_cache"].stop()
@@ -181,8 +185,10 @@ def test_many_first_uses_at_once_on_a_gevent_worker(live_server_factory):
 
     server = live_server_factory(backend="postgresql", redis=True, env={"MEDIANEST_RATE_LIMIT_API": "10000/minute"})
     http = server.session()
-    tokens = [http.post(server.url + "/api/v1/auth/tokens", json={"name": f"script {i}"}, timeout=10).json()["data"]["token"]
-              for i in range(10)]
+    tokens = [
+        http.post(server.url + "/api/v1/auth/tokens", json={"name": f"script {i}"}, timeout=10).json()["data"]["token"]
+        for i in range(10)
+    ]
 
     together = threading.Barrier(120)
 

@@ -8,12 +8,15 @@ from tests.test_youtube_support import yt_env_fixture  # noqa: F401
 
 
 def _seed_downloads(app, user_id: int, n: int) -> list[int]:
-    from medianest.extensions import db
     from medianest_youtube.models import Download
 
+    from medianest.extensions import db
+
     with app.app_context():
-        rows = [Download(user_id=user_id, url=f"https://www.youtube.com/watch?v=v{i:04d}", status="completed")
-                for i in range(n)]
+        rows = [
+            Download(user_id=user_id, url=f"https://www.youtube.com/watch?v=v{i:04d}", status="completed")
+            for i in range(n)
+        ]
         db.session.add_all(rows)
         db.session.commit()
         return sorted((r.id for r in rows), reverse=True)

@@ -44,7 +44,6 @@ def feed():
     standin.stop()
 
 
-
 def plex_env(pms: PlexServerStandin) -> dict[str, str]:
     return {"MEDIANEST_PLEX_URL": pms.url, "MEDIANEST_PLEX_TOKEN": TOKEN}
 

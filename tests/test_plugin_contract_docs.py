@@ -25,8 +25,16 @@ def _hooks() -> dict[str, inspect.Signature]:
 
 
 def test_there_are_hooks():
-    assert {"register_blueprints", "dashboard_cards", "health_checks", "service_settings", "periodic_tasks",
-            "event_subscriptions", "nav_items", "startup"} <= set(_hooks())
+    assert {
+        "register_blueprints",
+        "dashboard_cards",
+        "health_checks",
+        "service_settings",
+        "periodic_tasks",
+        "event_subscriptions",
+        "nav_items",
+        "startup",
+    } <= set(_hooks())
 
 
 def test_every_hookspec_has_a_docstring_with_returns_and_combination():

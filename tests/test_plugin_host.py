@@ -17,8 +17,18 @@ def test_test_plugin_loads_through_entry_points(app, admin_client):
     info = _host(app).plugins["cardtest"]
     assert info.version == "0.1.0"
     assert info.error is None
-    assert {"register_blueprints", "dashboard_cards", "health_checks", "service_settings", "periodic_tasks",
-            "event_subscriptions", "published_events", "nav_items", "migration_locations", "startup"} <= set(info.hooks)
+    assert {
+        "register_blueprints",
+        "dashboard_cards",
+        "health_checks",
+        "service_settings",
+        "periodic_tasks",
+        "event_subscriptions",
+        "published_events",
+        "nav_items",
+        "migration_locations",
+        "startup",
+    } <= set(info.hooks)
     assert app.config["CARDTEST_STARTED"] is True
     response = admin_client.get("/api/v1/cardtest/count")
     assert response.status_code == 200
@@ -187,7 +197,10 @@ def test_admin_disables_a_plugin_and_it_stays_disabled_after_restart(app, admin_
 
 @pytest.mark.plugins("cardtest")
 def test_admin_plugin_api_rejects_unknown_plugins_and_bad_bodies(admin_client):
-    assert admin_client.patch("/api/v1/admin/plugins/nope", json={"enabled": False}).get_json()["error"]["code"] == "NOT_FOUND"
+    assert (
+        admin_client.patch("/api/v1/admin/plugins/nope", json={"enabled": False}).get_json()["error"]["code"]
+        == "NOT_FOUND"
+    )
     bad = admin_client.patch("/api/v1/admin/plugins/cardtest", json={"enabled": "maybe"})
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "VALIDATION_ERROR"
 

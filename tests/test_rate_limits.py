@@ -89,7 +89,8 @@ def test_wrong_and_revoked_api_tokens_are_guesses(app, user_client):
         "details": revoked.get_json()["error"]["details"],
     }
     statuses = [
-        anonymous.get("/api/v1/auth/tokens", headers={"Authorization": f"Bearer mn_guess{i}"}).status_code for i in range(5)
+        anonymous.get("/api/v1/auth/tokens", headers={"Authorization": f"Bearer mn_guess{i}"}).status_code
+        for i in range(5)
     ]
     assert statuses == [401, 401, 401, 401, 429]
 
@@ -142,7 +143,10 @@ def test_redis_stopped_mid_test_still_serves_with_memory_limits(request, tmp_pat
     answers = [_wrong(client).status_code for _ in range(4)]
     assert 500 not in answers
     assert answers[-1] == 429  # the memory limiter still limits
-    assert client.post("/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}).status_code in (200, 429)
+    assert client.post("/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}).status_code in (
+        200,
+        429,
+    )
     assert client.get("/healthz").status_code == 200
     health = client.get("/api/v1/health")
     body = health.get_json()["data"]

@@ -32,20 +32,27 @@ def test_csrf_refuses_missing_and_forged_tokens(app, user_client):
     page = user_client.post("/auth/tokens", data={"name": "x"}, headers={"HX-Request": "true"}, csrf=False)
     assert page.status_code == 403 and "security token" in page.get_data(as_text=True)
     token = user_client.csrf_token()
-    ok = user_client.post("/auth/tokens", data={"name": "x"}, headers={"HX-Request": "true", "X-CSRFToken": token}, csrf=False)
+    ok = user_client.post(
+        "/auth/tokens", data={"name": "x"}, headers={"HX-Request": "true", "X-CSRFToken": token}, csrf=False
+    )
     assert ok.status_code == 200 and "mn_" in ok.get_data(as_text=True)
     # Another browser's token is no good here either.
     other = app.test_client()
     other.get("/auth/login")
     stolen = other.csrf_token()
-    assert user_client.post("/api/v1/auth/tokens", json={"name": "y"}, headers={"X-CSRFToken": stolen}).status_code == 403
+    assert (
+        user_client.post("/api/v1/auth/tokens", json={"name": "y"}, headers={"X-CSRFToken": stolen}).status_code == 403
+    )
 
 
 def test_bearer_requests_need_no_csrf_and_act_with_the_owners_role(app, user_client, admin_client):
     secret = user_client.post("/api/v1/auth/tokens", json={"name": "cron"}).get_json()["data"]["token"]
     script = app.test_client()
     auth = {"Authorization": f"Bearer {secret}"}
-    assert script.post("/api/v1/auth/tokens", json={"name": "made by a script"}, headers=auth, csrf=False).status_code == 201
+    assert (
+        script.post("/api/v1/auth/tokens", json={"name": "made by a script"}, headers=auth, csrf=False).status_code
+        == 201
+    )
     assert script.get("/api/v1/admin/users", headers=auth).status_code == 403
     listed = user_client.get("/api/v1/auth/tokens").get_json()["data"]
     assert {t["name"] for t in listed} == {"cron", "made by a script"}

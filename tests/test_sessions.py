@@ -158,9 +158,12 @@ def test_suspending_signs_out_sessions_and_remember_cookies(app, admin_client):
         db.session.commit()
         carol_id = user.id
     carol = app.test_client()
-    assert carol.post(
-        "/api/v1/auth/login", json={"username": "carol", "password": "carol-password-123", "remember": True}
-    ).status_code == 200
+    assert (
+        carol.post(
+            "/api/v1/auth/login", json={"username": "carol", "password": "carol-password-123", "remember": True}
+        ).status_code
+        == 200
+    )
     remember = _remember_cookie(carol)
     assert admin_client.patch(f"/api/v1/admin/users/{carol_id}", json={"status": "suspended"}).status_code == 200
     assert carol.get("/api/v1/auth/session").status_code == 401
@@ -215,7 +218,8 @@ def test_suspend_signs_out_a_live_socket_held_by_another_process(live_server_fac
     with engine.begin() as conn:
         conn.execute(
             sa.text(
-                "INSERT INTO users (username, display_name, role, status, is_local, password_hash, session_token, created_at)"
+                "INSERT INTO users (username, display_name, role, status, is_local, password_hash, session_token, "
+                "created_at)"
                 " VALUES ('alice', 'Alice', 'user', 'active', 1, :h, 'tok', CURRENT_TIMESTAMP)"
             ),
             {"h": hash_password("alice-password-123")},
@@ -224,7 +228,9 @@ def test_suspend_signs_out_a_live_socket_held_by_another_process(live_server_fac
     engine.dispose()
 
     alice = requests.Session()
-    assert alice.post(a.url + "/api/v1/auth/login", json={"username": "alice", "password": "alice-password-123"}, timeout=10).ok
+    assert alice.post(
+        a.url + "/api/v1/auth/login", json={"username": "alice", "password": "alice-password-123"}, timeout=10
+    ).ok
     sock, events = _socket_client(a, alice.cookies)
     try:
         assert sock.connected

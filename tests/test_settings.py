@@ -48,10 +48,18 @@ def test_bad_database_url_is_one_line(monkeypatch, url):
 
 
 def test_command_stops_with_one_line_on_a_bad_setting(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "MEDIANEST_DATA_DIR": str(tmp_path), "DATABASE_URL": "mysql://x@h/db", "HOME": str(tmp_path)}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MEDIANEST_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": "mysql://x@h/db",
+        "HOME": str(tmp_path),
+    }
     result = subprocess.run(
         [sys.executable, "-c", "from medianest.cli import main; main()", "plugins"],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr

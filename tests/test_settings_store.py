@@ -172,13 +172,17 @@ def test_connection_test_uses_unsaved_values_and_refuses_bad_urls(app, vault, ad
     admin_client.put("/api/v1/admin/services/vault", json={"values": {"url": "http://vault.local", "api_key": "wrong"}})
     answer = admin_client.post("/api/v1/admin/services/vault/test", json={}).get_json()["data"]
     assert answer == {"ok": False, "message": "The key was refused", "details": {}}
-    answer = admin_client.post("/api/v1/admin/services/vault/test", json={"values": {"api_key": API_KEY}}).get_json()["data"]
+    answer = admin_client.post("/api/v1/admin/services/vault/test", json={"values": {"api_key": API_KEY}}).get_json()[
+        "data"
+    ]
     assert answer["ok"] is True and answer["message"] == "Reached Vault 1.2"
     bad = admin_client.post("/api/v1/admin/services/vault/test", json={"values": {"url": "file:///etc/passwd"}})
     assert bad.get_json()["data"]["ok"] is False and "http" in bad.get_json()["data"]["message"]
     assert len(vault) == 2  # the bad URL never reached the plugin
     # From the page, htmx gets just the answer.
-    fragment = admin_client.post("/admin/services/vault/test", data={"api_key": API_KEY}, headers={"HX-Request": "true"})
+    fragment = admin_client.post(
+        "/admin/services/vault/test", data={"api_key": API_KEY}, headers={"HX-Request": "true"}
+    )
     assert "Connected: Reached Vault 1.2" in fragment.get_data(as_text=True)
 
 
@@ -222,7 +226,9 @@ def test_rotate_key_keeps_everything_readable(app, vault, admin_client, runner, 
     result = rotating.test_cli_runner().invoke(cli, ["rotate-key"])
     assert result.exit_code == 0, result.output
     # the two vault fields, plus any setting a built-in plugin stored for itself
-    assert re.search(r"re-encrypted ([2-9]|\d\d+) service setting\(s\) and 1 Plex token\(s\)", result.output), result.output
+    assert re.search(r"re-encrypted ([2-9]|\d\d+) service setting\(s\) and 1 Plex token\(s\)", result.output), (
+        result.output
+    )
 
     # Now the new secret alone reads everything, and no value carries an old key id.
     after = app_with(new_secret, None)

@@ -22,8 +22,12 @@ NOBODY = 65534
 pytestmark = pytest.mark.sqlite_only
 
 
-def run(args: list[str], env: dict[str, str], user: int | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("MEDIANEST_") and k not in ("DATABASE_URL", "REDIS_URL")}
+def run(
+    args: list[str], env: dict[str, str], user: int | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith("MEDIANEST_") and k not in ("DATABASE_URL", "REDIS_URL")
+    }
     base["PYTHONPATH"] = str(ROOT)
     kwargs = {}
     if user is not None and os.geteuid() == 0:
@@ -69,7 +73,16 @@ def test_production_without_a_secret_key_names_the_setting(command, data_dir):
 def test_gunicorn_started_by_hand_checks_settings_before_booting_a_worker(data_dir):
     env = {"MEDIANEST_DATA_DIR": str(data_dir), "REDIS_URL": "redis://127.0.0.1:6379/15"}
     result = run(
-        [sys.executable, "-m", "gunicorn", "--config", "python:medianest.gunicorn_conf", "--bind", "127.0.0.1:0", "wsgi:app"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "python:medianest.gunicorn_conf",
+            "--bind",
+            "127.0.0.1:0",
+            "wsgi:app",
+        ],
         env,
     )
     assert "MEDIANEST_SECRET_KEY" in the_one_line(result, ignore_info=True)
@@ -172,14 +185,19 @@ def test_download_folder_from_a_file_setting_is_checked_too(open_tmp):
     setting = open_tmp / "download_root"
     setting.write_text(str(downloads))
     setting.chmod(0o644)
-    env = {"MEDIANEST_DATA_DIR": str(_data_dir_for_runner(open_tmp)), "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT_FILE": str(setting)}
+    env = {
+        "MEDIANEST_DATA_DIR": str(_data_dir_for_runner(open_tmp)),
+        "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT_FILE": str(setting),
+    }
     line = the_one_line(run(["sh", str(ENTRYPOINT), *MEDIANEST, "worker"], env, user=_runner_user()))
     assert "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT" in line and str(downloads) in line
 
 
 def test_unwritable_instance_folder_names_the_setting(open_tmp):
     data = _unwritable_folder(open_tmp)
-    line = the_one_line(run(["sh", str(ENTRYPOINT), *MEDIANEST, "run"], {"MEDIANEST_DATA_DIR": str(data)}, user=_runner_user()))
+    line = the_one_line(
+        run(["sh", str(ENTRYPOINT), *MEDIANEST, "run"], {"MEDIANEST_DATA_DIR": str(data)}, user=_runner_user())
+    )
     assert "MEDIANEST_DATA_DIR" in line and str(data) in line
 
 

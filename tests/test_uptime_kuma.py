@@ -74,7 +74,10 @@ def test_check_reads_the_status_page_and_the_card_and_api_show_the_monitors(app,
     assert data["counts"]["up"] == 1 and data["counts"]["down"] == 1
 
     page = user_client.get("/").get_data(as_text=True)
-    assert 'id="card-uptime-kuma"' in page and 'hx-trigger="service.status from:body, socket.reconnected from:body"' in page
+    assert (
+        'id="card-uptime-kuma"' in page
+        and 'hx-trigger="service.status from:body, socket.reconnected from:body"' in page
+    )
     assert 'data-monitor="1" data-status="up"' in page and 'data-monitor="2" data-status="down"' in page
     assert 'class="beats"' in page and "beat-down" in page
     assert 'data-service="uptime_kuma" data-status="online"' in page  # the core Services card

@@ -57,7 +57,6 @@ def add_local_users(server, tmp_path: Path, *names: str) -> dict[str, int]:
     return ids
 
 
-
 def download_state(http: requests.Session, server, download_id: int) -> dict:
     return http.get(f"{server.url}{API}/{download_id}", timeout=10).json()["data"]
 

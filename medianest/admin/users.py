@@ -28,9 +28,12 @@ def _get(user_id: int) -> User:
 
 
 def _other_active_admins(user: User) -> int:
-    return db.session.scalar(
-        db.select(func.count(User.id)).where(User.role == "admin", User.status == "active", User.id != user.id)
-    ) or 0
+    return (
+        db.session.scalar(
+            db.select(func.count(User.id)).where(User.role == "admin", User.status == "active", User.id != user.id)
+        )
+        or 0
+    )
 
 
 def change_user(actor: Any, user_id: int, role: str | None = None, status: str | None = None) -> User:

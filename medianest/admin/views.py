@@ -201,7 +201,9 @@ def _users_select(role: str | None = None, status: str | None = None, q: str | N
         query = query.where(User.status == status)
     if q:
         like = f"%{q.lower()}%"
-        query = query.where(db.func.lower(User.username).like(like) | db.func.lower(db.func.coalesce(User.email, "")).like(like))
+        query = query.where(
+            db.func.lower(User.username).like(like) | db.func.lower(db.func.coalesce(User.email, "")).like(like)
+        )
     return query
 
 
@@ -250,7 +252,9 @@ def api_users(query: UserQuery):
 
 
 @bp.patch("/api/v1/admin/users/<int:user_id>")
-@api_route(body=UserPatch, response=UserOut, summary="Change a user's role or status", tags=["admin"], errors=(404, 409))
+@api_route(
+    body=UserPatch, response=UserOut, summary="Change a user's role or status", tags=["admin"], errors=(404, 409)
+)
 @admin_required
 def api_user_patch(user_id: int, body: UserPatch):
     """Promote, demote, suspend or reactivate; the user is signed out everywhere at once."""
@@ -376,7 +380,9 @@ def api_service_put(name: str, body: ServicePut):
 
 
 @bp.post("/api/v1/admin/services/<name>/test")
-@api_route(body=ServiceTestIn, response=ConnectionOut, summary="Test a service's connection", tags=["admin"], errors=(404,))
+@api_route(
+    body=ServiceTestIn, response=ConnectionOut, summary="Test a service's connection", tags=["admin"], errors=(404,)
+)
 @admin_required
 def api_service_test(name: str, body: ServiceTestIn):
     """Run the plugin's ``test_connection`` with the stored settings, or with unsaved values given here."""
@@ -408,5 +414,7 @@ def audit_page():
 @admin_required
 def api_audit(query: AuditQuery):
     """The audit log, newest first."""
-    rows, meta = paginate(_audit_select(query.action, query.target), query.page, query.per_page, query.before, AuditEvent.id)
+    rows, meta = paginate(
+        _audit_select(query.action, query.target), query.page, query.per_page, query.before, AuditEvent.id
+    )
     return ok([e.to_public() for e in rows], meta)

@@ -82,8 +82,9 @@ class Budget:
         """Count one hit; returns (hits in this window, seconds until it ends)."""
         if self.redis_url and (self._dead_since is None or time.monotonic() - self._dead_since > RETRY_AFTER):
             try:
-                count, left_ms = self._redis_script()(keys=[KEY.format(who=who, window=limit.seconds)],
-                                                      args=[limit.seconds * 1000])
+                count, left_ms = self._redis_script()(
+                    keys=[KEY.format(who=who, window=limit.seconds)], args=[limit.seconds * 1000]
+                )
             except Exception as exc:
                 if self._dead_since is None:
                     log.warning("API budget counted in memory: Redis unreachable (%s)", exc.__class__.__name__)

@@ -140,7 +140,9 @@ def build_document(app: Flask) -> dict[str, Any]:
         if not rule.rule.startswith("/api/"):
             continue
         view = app.view_functions[rule.endpoint]
-        doc: RouteDoc = getattr(view, "medianest_api_doc", None) or RouteDoc(summary=(view.__doc__ or "").strip().split("\n")[0])
+        doc: RouteDoc = getattr(view, "medianest_api_doc", None) or RouteDoc(
+            summary=(view.__doc__ or "").strip().split("\n")[0]
+        )
         path, params = _path_and_params(rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             operation: dict[str, Any] = {

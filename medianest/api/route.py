@@ -43,7 +43,9 @@ class RouteDoc:
 def _field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors(include_url=False, include_context=False, include_input=False):
-        errors.append({"field": ".".join(str(p) for p in err["loc"]) or where, "message": err["msg"], "type": err["type"]})
+        errors.append(
+            {"field": ".".join(str(p) for p in err["loc"]) or where, "message": err["msg"], "type": err["type"]}
+        )
     return errors
 
 
@@ -74,7 +76,9 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
         return model.model_validate(values)
     except ValidationError as exc:
         raise ApiError(
-            "VALIDATION_ERROR", "The query string did not pass validation.", details={"fields": _field_errors(exc, "query")}
+            "VALIDATION_ERROR",
+            "The query string did not pass validation.",
+            details={"fields": _field_errors(exc, "query")},
         ) from None
 
 

@@ -16,7 +16,7 @@ from medianest.models import ApiToken, User, utcnow
 
 log = logging.getLogger("medianest.auth")
 
-TOKEN_PREFIX = "mn_"
+TOKEN_PREFIX = "mn_"  # noqa: S105 - the visible prefix of every token, not a secret
 
 
 def hash_token(token: str) -> str:
@@ -134,8 +134,9 @@ def _record_use(token_id: int, stored: datetime | None) -> None:
         if cache:
             cache.last_used[token_id] = now_mono - (now - stored).total_seconds()
         return
-    db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now),
-                       execution_options={NEUTRAL: True})
+    db.session.execute(
+        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now), execution_options={NEUTRAL: True}
+    )
     db.session.commit()
     if cache:
         cache.last_used[token_id] = now_mono

@@ -144,8 +144,9 @@ class IdentityCache:
 
         delay = 0.5
         while not self._stopped.is_set():
-            client = Redis.from_url(self.redis_url, socket_connect_timeout=2, socket_keepalive=True,
-                                    health_check_interval=10)
+            client = Redis.from_url(
+                self.redis_url, socket_connect_timeout=2, socket_keepalive=True, health_check_interval=10
+            )
             pubsub = client.pubsub(ignore_subscribe_messages=False)
             try:
                 pubsub.subscribe(self.channel(client))

@@ -126,7 +126,9 @@ def poll_pin() -> PinState:
     if pin is None:
         raise ApiError("PIN_NOT_STARTED", "No Plex sign-in is in progress in this browser; start one first.")
     state = PinState("waiting", pin["code"], auth_url(pin["code"], pin.get("forward_url")), pin["expires_at"])
-    response = _plex_tv().request("GET", f"/api/v2/pins/{int(pin['id'])}", headers=plex_headers(), accept_statuses=(404,))
+    response = _plex_tv().request(
+        "GET", f"/api/v2/pins/{int(pin['id'])}", headers=plex_headers(), accept_statuses=(404,)
+    )
     if response.status_code == 404:
         session.pop(SESSION_KEY, None)
         state.status = "expired"
@@ -177,7 +179,8 @@ def server_machine_identifier(config: dict[str, Any]) -> str:
     if not machine:
         raise ApiError(
             "SERVICE_UNAVAILABLE",
-            "MediaNest can't tell which Plex server is configured, so it can't check who may sign in. Try again shortly.",
+            "MediaNest can't tell which Plex server is configured, so it can't check who may sign in. "
+            "Try again shortly.",
             503,
             {"service": "plex"},
         )
@@ -187,7 +190,9 @@ def server_machine_identifier(config: dict[str, Any]) -> str:
 
 
 def _resources(token: str) -> list[dict[str, Any]]:
-    body = json_of(_plex_tv().get("/api/v2/resources", params={"includeHttps": "1"}, headers=plex_headers(token)), "plex_tv")
+    body = json_of(
+        _plex_tv().get("/api/v2/resources", params={"includeHttps": "1"}, headers=plex_headers(token)), "plex_tv"
+    )
     return [r for r in body if isinstance(r, dict)] if isinstance(body, list) else []
 
 
@@ -234,10 +239,12 @@ def sign_in_with_plex_token(token: str) -> User:
         db.session.add(user)
     if user.status != "active":
         raise ApiError("ACCOUNT_SUSPENDED", "This account is suspended.")
-    user.display_name = str(account.get("title") or account.get("friendlyName") or account.get("username") or "")[:255] or None
-    user.email = (str(account["email"])[:255] if account.get("email") else None)
-    user.plex_username = (str(account["username"])[:255] if account.get("username") else None)
-    user.plex_thumb = (str(account["thumb"])[:1024] if account.get("thumb") else None)
+    user.display_name = (
+        str(account.get("title") or account.get("friendlyName") or account.get("username") or "")[:255] or None
+    )
+    user.email = str(account["email"])[:255] if account.get("email") else None
+    user.plex_username = str(account["username"])[:255] if account.get("username") else None
+    user.plex_thumb = str(account["thumb"])[:1024] if account.get("thumb") else None
     if created and access == "owner":
         user.role = "admin"
     db.session.flush()

@@ -104,7 +104,13 @@ def authenticate_local(username: str, password: str) -> User:
 
 
 def session_payload(user: User) -> dict:
-    return {"id": user.id, "username": user.username, "name": user.name, "role": user.role, "csrf_token": generate_csrf()}
+    return {
+        "id": user.id,
+        "username": user.username,
+        "name": user.name,
+        "role": user.role,
+        "csrf_token": generate_csrf(),
+    }
 
 
 def _safe_next(target: str | None) -> str:
@@ -147,7 +153,9 @@ def logout_form():
 
 @bp.post("/api/v1/auth/login")
 @sign_in_limit
-@api_route(body=LoginBody, response=SessionOut, summary="Sign in with a local account", tags=["auth"], errors=(401, 403, 429))
+@api_route(
+    body=LoginBody, response=SessionOut, summary="Sign in with a local account", tags=["auth"], errors=(401, 403, 429)
+)
 @csrf_exempt
 @public
 def api_login(body: LoginBody):
@@ -212,7 +220,9 @@ def password_page():
     problem = _password_problem(user, from_env)
     if problem:
         flash(problem.message, "error")
-        return render_template("auth/password.html", user=user, from_env=from_env, error_code=problem.code), problem.status
+        return render_template(
+            "auth/password.html", user=user, from_env=from_env, error_code=problem.code
+        ), problem.status
     user.password_hash = hash_password(request.form["new_password"])
     user.end_all_sessions()  # every other browser and remember cookie; this one starts afresh
     db.session.commit()
@@ -264,7 +274,8 @@ def api_plex_pin_start():
 @api_route(response=PinOut, summary="Poll the Plex sign-in", tags=["auth"], errors=(400, 403, 502, 503))
 @public
 def api_plex_pin_poll():
-    """``waiting`` until the PIN is approved at plex.tv, then ``authorized`` (the session cookie is set), or ``expired``."""
+    """``waiting`` until the PIN is approved at plex.tv, then ``authorized`` (the session cookie is set),
+    or ``expired``."""
     state = plex_signin.poll_pin()
     data = _pin_json(state)
     if state.status == "authorized":

@@ -74,7 +74,8 @@ class ServiceCheck(db.Model):
 
 
 class ServiceAnswer(db.Model):
-    """The last good answer of a service for one key, kept so a page can show it (marked stale) while the service is down.
+    """The last good answer of a service for one key, kept so a page can show it (marked stale)
+    while the service is down.
 
     Embedded mode only; production keeps these in Redis (:mod:`medianest.service_cache`).
     """

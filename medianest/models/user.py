@@ -72,7 +72,9 @@ class User(UserMixin, db.Model):
         if self.id is not None:
             now = utcnow()
             db.session.execute(
-                update(UserSession).where(UserSession.user_id == self.id, UserSession.ended_at.is_(None)).values(ended_at=now)
+                update(UserSession)
+                .where(UserSession.user_id == self.id, UserSession.ended_at.is_(None))
+                .values(ended_at=now)
             )
             db.session.execute(
                 update(RememberToken)

@@ -104,10 +104,7 @@ class PluginHost:
             self.check_pending()
 
     def _hook_names(self, module: object) -> list[str]:
-        return sorted(
-            caller.name
-            for caller in self.pm.get_hookcallers(module) or []
-        )
+        return sorted(caller.name for caller in self.pm.get_hookcallers(module) or [])
 
     # -- state -------------------------------------------------------------
     def _fail(self, info: PluginInfo, message: str, exc: BaseException | None = None) -> None:

@@ -27,7 +27,9 @@ def upgrade():
         sa.Column("user_agent", sa.String(length=255), nullable=True),
         sa.Column("ip", sa.String(length=64), nullable=True),
         sa.Column("via", sa.String(length=16), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_user_sessions_user_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_user_sessions_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_sessions")),
     )
     with op.batch_alter_table("user_sessions", schema=None) as batch_op:
@@ -44,7 +46,9 @@ def upgrade():
         sa.Column("expires_at", sa.DateTime(), nullable=False),
         sa.Column("revoked_at", sa.DateTime(), nullable=True),
         sa.Column("revoked_reason", sa.String(length=100), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_remember_tokens_user_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_remember_tokens_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_remember_tokens")),
         sa.UniqueConstraint("series", name=op.f("uq_remember_tokens_series")),
     )

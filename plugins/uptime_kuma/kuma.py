@@ -185,7 +185,10 @@ def kuma_time(value: Any) -> str | None:
 
 
 def test_connection(config: dict[str, Any]) -> ConnectionResult:
-    """Say plainly why these settings don't reach a status page: refused, timed out, wrong slug, wrong key, not Uptime Kuma."""
+    """Say plainly why these settings don't reach a status page.
+
+    Refused, timed out, wrong slug, wrong key, or not Uptime Kuma at all.
+    """
     problems = settings_problems(config)
     if problems:
         return ConnectionResult(False, " ".join(problems.values()), {"fields": problems})

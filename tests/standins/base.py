@@ -83,9 +83,7 @@ class Standin:
             return self.url
         self._server = make_server("127.0.0.1", self.port or 0, self.app, threaded=True)
         self.port = self._server.server_port
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"standin-{self.name}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"standin-{self.name}", daemon=True)
         self._thread.start()
         return self.url
 
@@ -133,7 +131,7 @@ class Standin:
         with self._lock:
             self.requests.clear()
 
-    def __enter__(self) -> "Standin":
+    def __enter__(self) -> Standin:
         self.start()
         return self
 

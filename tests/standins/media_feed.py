@@ -39,9 +39,9 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Iterator, Sequence
 
 from flask import Response, request
 
@@ -49,7 +49,7 @@ from tests.standins.base import Standin, shutdown_socket
 
 NOT_FOUND = "404 File not found"
 NOT_FOUND_BODY = (
-    b"<!DOCTYPE HTML>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    b'<!DOCTYPE HTML>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
     b"<title>Error response</title>\n</head>\n<body>\n<h1>Error response</h1>\n"
     b"<p>Error code: 404</p>\n<p>Message: File not found.</p>\n</body>\n</html>\n"
 )
@@ -268,7 +268,6 @@ class MediaFeedStandin(Standin):
         """The Range headers of the requests for ``file``, in order."""
         return [s.range_header for s in self.serves(file) if s.range_header]
 
-
     # ----------------------------------------------------------------- server
 
     def _rss(self, playlist: Playlist) -> bytes:
@@ -288,14 +287,13 @@ class MediaFeedStandin(Standin):
             '<rss version="2.0">\n  <channel>\n'
             f"    <title>{esc(playlist.title)}</title>\n"
             f"    <link>{esc(base)}/feeds/{esc(playlist.name)}.xml</link>\n"
-            f"    <description>{esc(playlist.description)}</description>\n"
-            + "".join(items)
-            + "  </channel>\n</rss>\n"
+            f"    <description>{esc(playlist.description)}</description>\n" + "".join(items) + "  </channel>\n</rss>\n"
         )
         return doc.encode()
 
-
-    def _stream(self, serve: MediaServe, data: bytes, start: int, end: int, sock: socket.socket | None) -> Iterator[bytes]:
+    def _stream(
+        self, serve: MediaServe, data: bytes, start: int, end: int, sock: socket.socket | None
+    ) -> Iterator[bytes]:
         pos = start
         try:
             while pos < end:
@@ -394,5 +392,3 @@ class MediaFeedStandin(Standin):
 
 def _strip_mp4(file: str) -> str:
     return file[:-4] if file.endswith(".mp4") else file
-
-

@@ -62,9 +62,10 @@ import threading
 import time
 import uuid as _uuid
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from xml.etree import ElementTree as ET
 
@@ -128,15 +129,12 @@ def _png(width: int, height: int, rgb: tuple[int, int, int] = (0x33, 0x66, 0x99)
     row = b"\x00" + bytes(rgb) * width
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(row * height))
-        + chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b"")
     )
 
 
 def _iso(ts: float) -> str:
-    return _dt.datetime.fromtimestamp(int(ts), _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _dt.datetime.fromtimestamp(int(ts), _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _wants_json() -> bool:
@@ -273,8 +271,7 @@ class _PlexStandinBase(Standin):
         if self._answer_mode == "xml" or not _wants_json():
             if isinstance(data, dict) and list(data) == [xml_root]:
                 data = data[xml_root]  # {"MediaContainer": {...}} is <MediaContainer ...> in XML
-            return Response(_to_xml(xml_root, data), status=status, headers=headers,
-                            content_type="application/xml")
+            return Response(_to_xml(xml_root, data), status=status, headers=headers, content_type="application/xml")
         body = json.dumps(data).encode()
         if self._answer_mode == "truncated":
             body = body[: max(1, len(body) // 2)]
@@ -283,12 +280,12 @@ class _PlexStandinBase(Standin):
     @staticmethod
     def _errors(error: dict[str, Any], status: int) -> Response:
         if _wants_json():
-            return Response(json.dumps({"errors": [error]}), status=status,
-                            content_type="application/json")
+            return Response(json.dumps({"errors": [error]}), status=status, content_type="application/json")
         root = ET.Element("errors")
         ET.SubElement(root, "error", {k: str(v) for k, v in error.items()})
-        return Response(ET.tostring(root, encoding="utf-8", xml_declaration=True), status=status,
-                        content_type="application/xml")
+        return Response(
+            ET.tostring(root, encoding="utf-8", xml_declaration=True), status=status, content_type="application/xml"
+        )
 
     @staticmethod
     def _html_error(status: int, title: str, detail: str = "") -> Response:
@@ -492,7 +489,10 @@ class PlexTvStandin(_PlexStandinBase):
             return resource
 
     def add_device(
-        self, account: PlexTvAccount | str, name: str, client_identifier: str,
+        self,
+        account: PlexTvAccount | str,
+        name: str,
+        client_identifier: str,
         provides: str = "client,player",
     ) -> PlexTvResource:
         """A non-server resource (a player), which a server picker must skip."""
@@ -500,10 +500,19 @@ class PlexTvStandin(_PlexStandinBase):
             acct = self._account(account)
             now = time.time()
             resource = PlexTvResource(
-                account_id=acct.id, name=name, client_identifier=client_identifier, owned=True,
-                access_token=acct.token, provides=provides, product="Plex Web",
-                product_version="4.145.1", platform="Chrome", platform_version="131.0",
-                device="Linux", created_at=now - 3600, last_seen_at=now,
+                account_id=acct.id,
+                name=name,
+                client_identifier=client_identifier,
+                owned=True,
+                access_token=acct.token,
+                provides=provides,
+                product="Plex Web",
+                product_version="4.145.1",
+                platform="Chrome",
+                platform_version="131.0",
+                device="Linux",
+                created_at=now - 3600,
+                last_seen_at=now,
             )
             self.resources.append(resource)
             return resource
@@ -562,8 +571,14 @@ class PlexTvStandin(_PlexStandinBase):
             "mailingListActive": False,
             "scrobbleTypes": "",
             "country": "NL",
-            "subscription": {"active": False, "subscribedAt": None, "status": "Inactive",
-                             "paymentService": None, "plan": None, "features": []},
+            "subscription": {
+                "active": False,
+                "subscribedAt": None,
+                "status": "Inactive",
+                "paymentService": None,
+                "plan": None,
+                "features": [],
+            },
             "subscriptionDescription": None,
             "restricted": False,
             "anonymous": None,
@@ -598,7 +613,8 @@ class PlexTvStandin(_PlexStandinBase):
     @staticmethod
     def _resource_json(resource: PlexTvResource, include_relay: bool, include_ipv6: bool) -> dict[str, Any]:
         connections = [
-            c for c in resource.connections
+            c
+            for c in resource.connections
             if (include_relay or not c.get("relay")) and (include_ipv6 or not c.get("IPv6"))
         ]
         return {
@@ -666,11 +682,7 @@ class PlexTvStandin(_PlexStandinBase):
         def read_pin(pin_id: str) -> Response:
             with self._state:
                 pin = self.pins.get(int(pin_id)) if pin_id.isdigit() else None
-                if (
-                    pin is None
-                    or self._is_expired(pin)
-                    or pin.client_identifier != _client_identifier()
-                ):
+                if pin is None or self._is_expired(pin) or pin.client_identifier != _client_identifier():
                     return self._errors(_ERR_PIN_NOT_FOUND, 404)
                 return self._answer(self._pin_json(pin), "pin")
 
@@ -707,8 +719,18 @@ _SECTION_DEFAULTS = {
     "artist": ("tv.plex.agents.music", "Plex Music", "artist", 8),
     "photo": ("com.plexapp.agents.none", "Plex Photo Scanner", "photo", 13),
 }
-_MEDIA_TYPE_NUMBER = {"movie": 1, "show": 2, "season": 3, "episode": 4, "artist": 8,
-                      "album": 9, "track": 10, "photoalbum": 14, "photo": 13, "collection": 18}
+_MEDIA_TYPE_NUMBER = {
+    "movie": 1,
+    "show": 2,
+    "season": 3,
+    "episode": 4,
+    "artist": 8,
+    "album": 9,
+    "track": 10,
+    "photoalbum": 14,
+    "photo": 13,
+    "collection": 18,
+}
 _HUB_TITLES = {"movie": "Movies", "show": "Shows", "artist": "Artists", "collection": "Collections"}
 _SORT_FIELDS = ("titleSort", "title", "year", "addedAt", "updatedAt")
 _COLLECTION_URI = re.compile(
@@ -778,7 +800,7 @@ class PendingScan:
 def _title_sort(title: str) -> str:
     for article in ("The ", "A ", "An "):
         if title.startswith(article) and len(title) > len(article):
-            return title[len(article):]
+            return title[len(article) :]
     return title
 
 
@@ -927,8 +949,13 @@ class PlexServerStandin(_PlexStandinBase):
             self._next_rating_key += 1
             stamp = self._tick()
             self.collections[rating_key] = PlexCollection(
-                rating_key=rating_key, section_id=section_id, title=title, smart=False,
-                item_keys=[str(k) for k in item_keys], added_at=stamp, updated_at=stamp,
+                rating_key=rating_key,
+                section_id=section_id,
+                title=title,
+                smart=False,
+                item_keys=[str(k) for k in item_keys],
+                added_at=stamp,
+                updated_at=stamp,
                 guid=f"collection://{_uuid.uuid4()}",
             )
             return rating_key
@@ -1020,16 +1047,20 @@ class PlexServerStandin(_PlexStandinBase):
             data["year"] = item.year
         if item.file_path:
             media_id = int(item.rating_key) * 10
-            data["Media"] = [{
-                "id": media_id,
-                "container": posixpath.splitext(item.file_path)[1].lstrip(".") or "mkv",
-                "Part": [{
-                    "id": media_id + 1,
-                    "key": f"/library/parts/{media_id + 1}/{item.updated_at}/file",
-                    "file": item.file_path,
-                    "size": 1_000_000,
-                }],
-            }]
+            data["Media"] = [
+                {
+                    "id": media_id,
+                    "container": posixpath.splitext(item.file_path)[1].lstrip(".") or "mkv",
+                    "Part": [
+                        {
+                            "id": media_id + 1,
+                            "key": f"/library/parts/{media_id + 1}/{item.updated_at}/file",
+                            "file": item.file_path,
+                            "size": 1_000_000,
+                        }
+                    ],
+                }
+            ]
         return data
 
     def _collection_json(self, collection: PlexCollection) -> dict[str, Any]:
@@ -1059,8 +1090,13 @@ class PlexServerStandin(_PlexStandinBase):
         return None
 
     def _container(self, extra: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-        container = {"size": 0, "allowSync": False, "identifier": "com.plexapp.plugins.library",
-                     "mediaTagPrefix": "/system/bundle/media/flags/", "mediaTagVersion": 1700000000}
+        container = {
+            "size": 0,
+            "allowSync": False,
+            "identifier": "com.plexapp.plugins.library",
+            "mediaTagPrefix": "/system/bundle/media/flags/",
+            "mediaTagVersion": 1700000000,
+        }
         container.update(extra)
         return self._answer({"MediaContainer": container}, "MediaContainer", headers=headers)
 
@@ -1108,7 +1144,10 @@ class PlexServerStandin(_PlexStandinBase):
     def _collection_uri_keys(self, uri: str) -> list[str] | str:
         match = _COLLECTION_URI.match(uri)
         if not match:
-            return f"uri must look like server://<machineIdentifier>/com.plexapp.plugins.library/library/metadata/<keys>, not {uri!r}"
+            return (
+                "uri must look like server://<machineIdentifier>/com.plexapp.plugins.library/library/metadata/<keys>, "
+                f"not {uri!r}"
+            )
         if match["machine"] != self.machine_identifier:
             return f"uri names server {match['machine']!r}, this server is {self.machine_identifier!r}"
         keys = [k for k in match["keys"].split(",") if k]
@@ -1135,9 +1174,14 @@ class PlexServerStandin(_PlexStandinBase):
         @app.get("/identity")
         def identity() -> Response:
             return self._answer(
-                {"MediaContainer": {"size": 0, "claimed": self.claimed,
-                                    "machineIdentifier": self.machine_identifier,
-                                    "version": self.version}},
+                {
+                    "MediaContainer": {
+                        "size": 0,
+                        "claimed": self.claimed,
+                        "machineIdentifier": self.machine_identifier,
+                        "version": self.version,
+                    }
+                },
                 "MediaContainer",
             )
 
@@ -1147,10 +1191,8 @@ class PlexServerStandin(_PlexStandinBase):
                     self._poll_section(section_id)
                 directories = [self._library_json(lib, classic) for lib in self.libraries.values()]
             return self._container(
-                {"size": len(directories), "allowSync": False, "title1": "Plex Library",
-                 "Directory": directories},
-                headers={"X-Plex-Container-Start": "0",
-                         "X-Plex-Container-Total-Size": str(len(directories))},
+                {"size": len(directories), "allowSync": False, "title1": "Plex Library", "Directory": directories},
+                headers={"X-Plex-Container-Start": "0", "X-Plex-Container-Total-Size": str(len(directories))},
             )
 
         # The classic listing; only the 2025 file still documents it.
@@ -1178,7 +1220,7 @@ class PlexServerStandin(_PlexStandinBase):
                 ordered = self._sort_items(items, request.args.get("sort"))
                 if isinstance(ordered, str):
                     return self._html_error(400, "Bad Request", ordered)
-                page = ordered[start:start + size]
+                page = ordered[start : start + size]
                 metadata = [self._item_json(i) for i in page]
             return self._container(
                 {
@@ -1194,8 +1236,7 @@ class PlexServerStandin(_PlexStandinBase):
                     "viewGroup": _SECTION_DEFAULTS[library.type][2],
                     "Metadata": metadata,
                 },
-                headers={"X-Plex-Container-Start": str(start),
-                         "X-Plex-Container-Total-Size": str(len(ordered))},
+                headers={"X-Plex-Container-Start": str(start), "X-Plex-Container-Total-Size": str(len(ordered))},
             )
 
         @app.route("/library/sections/<int:section_id>/refresh", methods=["GET", "POST"])
@@ -1226,13 +1267,18 @@ class PlexServerStandin(_PlexStandinBase):
                     (c for c in self.collections.values() if c.section_id == section_id),
                     key=lambda c: (c.title.lower(), c.rating_key),
                 )
-                metadata = [self._collection_json(c) for c in found[start:start + size]]
+                metadata = [self._collection_json(c) for c in found[start : start + size]]
             return self._container(
-                {"size": len(metadata), "totalSize": len(found), "offset": start,
-                 "librarySectionID": library.key, "librarySectionTitle": library.title,
-                 "title1": library.title, "Metadata": metadata},
-                headers={"X-Plex-Container-Start": str(start),
-                         "X-Plex-Container-Total-Size": str(len(found))},
+                {
+                    "size": len(metadata),
+                    "totalSize": len(found),
+                    "offset": start,
+                    "librarySectionID": library.key,
+                    "librarySectionTitle": library.title,
+                    "title1": library.title,
+                    "Metadata": metadata,
+                },
+                headers={"X-Plex-Container-Start": str(start), "X-Plex-Container-Total-Size": str(len(found))},
             )
 
         @app.post("/library/collections")
@@ -1251,8 +1297,10 @@ class PlexServerStandin(_PlexStandinBase):
                 expected_type = str(_SECTION_DEFAULTS[library.type][3])
                 if args.get("type", expected_type) != expected_type:
                     return self._html_error(
-                        400, "Bad Request",
-                        f"type {args.get('type')!r} does not match a {library.type} section ({expected_type})")
+                        400,
+                        "Bad Request",
+                        f"type {args.get('type')!r} does not match a {library.type} section ({expected_type})",
+                    )
                 keys: list[str] | str = []
                 if args.get("uri"):
                     keys = self._collection_uri_keys(args["uri"])
@@ -1287,17 +1335,24 @@ class PlexServerStandin(_PlexStandinBase):
                     return self._html_error(404, "Not Found")
                 metadata = [self._item_json(self.items[k]) for k in collection.item_keys if k in self.items]
             return self._container(
-                {"size": len(metadata), "totalSize": len(metadata), "offset": 0,
-                 "title1": collection.title, "Metadata": metadata},
+                {
+                    "size": len(metadata),
+                    "totalSize": len(metadata),
+                    "offset": 0,
+                    "title1": collection.title,
+                    "Metadata": metadata,
+                },
             )
 
         # `/items` is the spec's path; `/children` is the collection's `key` on a
         # real server (python-plexapi reads it) but in neither spec file, so the
         # request validator reports it.
-        app.add_url_rule("/library/collections/<collection_id>/items", "collection_items",
-                         collection_items, methods=["GET"])
-        app.add_url_rule("/library/collections/<collection_id>/children", "collection_children",
-                         collection_items, methods=["GET"])
+        app.add_url_rule(
+            "/library/collections/<collection_id>/items", "collection_items", collection_items, methods=["GET"]
+        )
+        app.add_url_rule(
+            "/library/collections/<collection_id>/children", "collection_children", collection_items, methods=["GET"]
+        )
 
         @app.get("/library/metadata/<ids>")
         def metadata(ids: str) -> Response:
@@ -1305,9 +1360,10 @@ class PlexServerStandin(_PlexStandinBase):
                 found = [m for m in (self._metadata_json(k) for k in ids.split(",")) if m is not None]
             if not found:
                 return self._html_error(404, "Not Found")
-            return self._container({"size": len(found), "Metadata": found},
-                                   headers={"X-Plex-Container-Start": "0",
-                                            "X-Plex-Container-Total-Size": str(len(found))})
+            return self._container(
+                {"size": len(found), "Metadata": found},
+                headers={"X-Plex-Container-Start": "0", "X-Plex-Container-Total-Size": str(len(found))},
+            )
 
         @app.get("/hubs/search")
         def search() -> Response:
@@ -1344,9 +1400,10 @@ class PlexServerStandin(_PlexStandinBase):
                 if shown:  # a real PMS leaves Metadata out of an empty hub
                     hub["Metadata"] = shown
                 hubs.append(hub)
-            return self._container({"size": len(hubs), "Hub": hubs},
-                                   headers={"X-Plex-Container-Start": "0",
-                                            "X-Plex-Container-Total-Size": str(len(hubs))})
+            return self._container(
+                {"size": len(hubs), "Hub": hubs},
+                headers={"X-Plex-Container-Start": "0", "X-Plex-Container-Total-Size": str(len(hubs))},
+            )
 
         def jpeg_if(known: bool) -> Response:
             if not known:
@@ -1407,12 +1464,14 @@ _LEGACY_PMS_OPERATIONS = (
     ("GET", re.compile(r"^/library/sections/?$")),
     ("GET", re.compile(r"^/library/sections/\d+/refresh/?$")),
 )
-_IMAGE_PATH = re.compile(r"^/photo/|^/library/(metadata|collections)/[^/]+/(thumb|art|banner|poster|clearLogo|composite)")
+_IMAGE_PATH = re.compile(
+    r"^/photo/|^/library/(metadata|collections)/[^/]+/(thumb|art|banner|poster|clearLogo|composite)"
+)
 _PMS_VALIDATION_HOST = "http://localhost:32400"
 _PLEX_TV_VALIDATION_HOST = "https://plex.tv"
 
 
-def load_plex_spec(name: str = PMS_SPEC) -> "OpenAPI":
+def load_plex_spec(name: str = PMS_SPEC) -> OpenAPI:
     """The ``openapi_core.OpenAPI`` for a Plex spec file, loaded once per process.
 
     ``name`` is a file in ``PLEX_CONTRACTS_DIR`` or a path. The spec itself is not
@@ -1467,8 +1526,7 @@ def _openapi_request(record: RecordedRequest, host: str) -> Any:
     from openapi_core.contrib.requests import RequestsOpenAPIRequest
 
     url = host + record.path + (f"?{record.query_string}" if record.query_string else "")
-    prepared = requests.Request(record.method, url, headers=dict(record.headers),
-                                data=record.body or None).prepare()
+    prepared = requests.Request(record.method, url, headers=dict(record.headers), data=record.body or None).prepare()
     return RequestsOpenAPIRequest(prepared)
 
 
@@ -1477,8 +1535,9 @@ def _describe(error: Exception) -> str:
     cause = error.__cause__
     schema_errors = getattr(cause, "schema_errors", None) or getattr(error, "schema_errors", None)
     if schema_errors:
-        fields = "; ".join(f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:200]}"
-                           for e in schema_errors)
+        fields = "; ".join(
+            f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:200]}" for e in schema_errors
+        )
         return f"{type(error).__name__}: {fields}"
     text = f"{type(error).__name__}: {error}"
     if cause is not None and str(cause) not in text:
@@ -1490,8 +1549,9 @@ def _label(record: RecordedRequest) -> str:
     return f"{record.method} {record.path}" + (f"?{record.query_string}" if record.query_string else "")
 
 
-def _spec_errors(standin: Standin, record: RecordedRequest, spec: str, check: str,
-                 response: RecordedResponse | None = None) -> list[str]:
+def _spec_errors(
+    standin: Standin, record: RecordedRequest, spec: str, check: str, response: RecordedResponse | None = None
+) -> list[str]:
     """Errors of one request (check="request") or its answer (check="response")."""
     from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 
@@ -1517,8 +1577,7 @@ def _spec_errors(standin: Standin, record: RecordedRequest, spec: str, check: st
     return [f"{_label(record)}: {_describe(e)}" for e in errors]
 
 
-def validate_plex_requests(standin: Standin, spec: str = PMS_SPEC, *,
-                           contract_checks: bool = True) -> list[str]:
+def validate_plex_requests(standin: Standin, spec: str = PMS_SPEC, *, contract_checks: bool = True) -> list[str]:
     """Check every request ``standin`` received; returns the problems found.
 
     Plex Media Server requests are checked against ``spec`` (the 2026 file by

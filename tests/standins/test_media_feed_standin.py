@@ -7,8 +7,9 @@ import json
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -64,7 +65,9 @@ def test_flat_extraction_reads_title_and_entries(feed: MediaFeedStandin) -> None
 
 def test_download_whole_playlist(feed: MediaFeedStandin, tmp_path: Path) -> None:
     sizes = [150_000, 200_000, 300_000]
-    playlist = feed.add_playlist("demo", "Demo", [("Clip one", sizes[0]), ("Clip two", sizes[1]), ("Big clip", sizes[2])])
+    playlist = feed.add_playlist(
+        "demo", "Demo", [("Clip one", sizes[0]), ("Clip two", sizes[1]), ("Big clip", sizes[2])]
+    )
     finished: list[str] = []
     opts = ydl_opts(tmp_path, progress_hooks=[lambda d: d["status"] == "finished" and finished.append(d["filename"])])
     with yt_dlp.YoutubeDL(opts) as ydl:
@@ -95,7 +98,9 @@ def test_broken_entry(feed: MediaFeedStandin, tmp_path: Path) -> None:
 
     # default: the 404 of entry 2 aborts the playlist after entry 1
     with yt_dlp.YoutubeDL(ydl_opts(tmp_path / "strict")) as ydl:
-        with pytest.raises(DownloadError, match=r"broken-2: Unable to download webpage: HTTP Error 404: File not found"):
+        with pytest.raises(
+            DownloadError, match=r"broken-2: Unable to download webpage: HTTP Error 404: File not found"
+        ):
             ydl.download([url])
     assert [p.name for p in (tmp_path / "strict").iterdir()] == ["01-Clip one [broken-1].mp4"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Iterator
+from collections.abc import Iterator
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -48,11 +48,17 @@ def pms_headers(token: str = "servertoken", **extra: str) -> dict[str, str]:
     return {**BASE_HEADERS, "X-Plex-Token": token, **extra}
 
 
-def get(standin: PlexServerStandin | PlexTvStandin, endpoint: str, headers: dict[str, str] | None = None,
-        /, **params: object) -> requests.Response:
+def get(
+    standin: PlexServerStandin | PlexTvStandin,
+    endpoint: str,
+    headers: dict[str, str] | None = None,
+    /,
+    **params: object,
+) -> requests.Response:
     """GET with the PMS headers unless others are given; keyword arguments are query parameters."""
-    return requests.get(standin.url + endpoint, headers=pms_headers() if headers is None else headers,
-                        params=params, timeout=TIMEOUT)
+    return requests.get(
+        standin.url + endpoint, headers=pms_headers() if headers is None else headers, params=params, timeout=TIMEOUT
+    )
 
 
 def collection_uri(pms: PlexServerStandin, *keys: str) -> str:
@@ -62,8 +68,15 @@ def collection_uri(pms: PlexServerStandin, *keys: str) -> str:
 def seed_movies(pms: PlexServerStandin) -> tuple[int, dict[str, str]]:
     section = pms.add_library("Movies", "movie", locations=["/media/movies"])
     keys = {}
-    for title, year in [("The Matrix", 1999), ("Alien", 1979), ("Heat", 1995), ("Arrival", 2016),
-                        ("Blade Runner", 1982), ("Zodiac", 2007), ("A Quiet Place", 2018)]:
+    for title, year in [
+        ("The Matrix", 1999),
+        ("Alien", 1979),
+        ("Heat", 1995),
+        ("Arrival", 2016),
+        ("Blade Runner", 1982),
+        ("Zodiac", 2007),
+        ("A Quiet Place", 2018),
+    ]:
         keys[title] = pms.add_item(section, title, year, file_path=f"/media/movies/{title} ({year}).mkv")
     return section, keys
 
@@ -72,8 +85,9 @@ def seed_movies(pms: PlexServerStandin) -> tuple[int, dict[str, str]]:
 
 
 def test_plex_tv_refuses_calls_without_client_identifier_or_token(tv: PlexTvStandin) -> None:
-    r = requests.post(tv.url + "/api/v2/pins", params={"strong": "true"},
-                      headers={"Accept": "application/json"}, timeout=TIMEOUT)
+    r = requests.post(
+        tv.url + "/api/v2/pins", params={"strong": "true"}, headers={"Accept": "application/json"}, timeout=TIMEOUT
+    )
     assert r.status_code == 400
     assert r.json() == {"errors": [{"code": 1000, "message": "X-Plex-Client-Identifier is missing", "status": 400}]}
 
@@ -117,8 +131,7 @@ def test_pms_refuses_calls_without_client_identifier_or_token(pms: PlexServerSta
 
 
 def test_pin_flow_create_poll_claim_user_resources(tv: PlexTvStandin, pms: PlexServerStandin) -> None:
-    pin = requests.post(tv.url + "/api/v2/pins", params={"strong": "true"}, headers=BASE_HEADERS,
-                        timeout=TIMEOUT)
+    pin = requests.post(tv.url + "/api/v2/pins", params={"strong": "true"}, headers=BASE_HEADERS, timeout=TIMEOUT)
     assert pin.status_code == 201
     body = pin.json()
     assert body["authToken"] is None
@@ -137,8 +150,7 @@ def test_pin_flow_create_poll_claim_user_resources(tv: PlexTvStandin, pms: PlexS
     assert other.status_code == 404
 
     alice = tv.add_account("alice", "alice@example.org", "alice-token", title="Alice")
-    tv.grant_server(alice, pms.machine_identifier, owned=True, uri=pms.url, name="Home",
-                    access_token="servertoken")
+    tv.grant_server(alice, pms.machine_identifier, owned=True, uri=pms.url, name="Home", access_token="servertoken")
     tv.grant_server(alice, "b" * 40, owned=False, name="Friend's server", source_title="bob")
     tv.add_device(alice, "Living room TV", "player-1")
     tv.claim_pin(body["code"], alice)
@@ -148,11 +160,16 @@ def test_pin_flow_create_poll_claim_user_resources(tv: PlexTvStandin, pms: PlexS
 
     user = get(tv, "/api/v2/user", {**BASE_HEADERS, "X-Plex-Token": "alice-token"}).json()
     assert (user["username"], user["email"], user["title"], user["authToken"]) == (
-        "alice", "alice@example.org", "Alice", "alice-token")
+        "alice",
+        "alice@example.org",
+        "Alice",
+        "alice-token",
+    )
     assert user["id"] == alice.id and user["uuid"] == alice.uuid and user["thumb"].startswith("https://")
 
-    resources = get(tv, "/api/v2/resources", {**BASE_HEADERS, "X-Plex-Token": "alice-token"},
-                    includeHttps=1, includeRelay=1).json()
+    resources = get(
+        tv, "/api/v2/resources", {**BASE_HEADERS, "X-Plex-Token": "alice-token"}, includeHttps=1, includeRelay=1
+    ).json()
     servers = [r for r in resources if "server" in r["provides"].split(",")]
     assert [r["clientIdentifier"] for r in servers] == [pms.machine_identifier, "b" * 40]
     assert [r["owned"] for r in servers] == [True, False]
@@ -185,8 +202,9 @@ def test_pin_expiry_and_short_codes(tv: PlexTvStandin) -> None:
 
     short_lived = PlexTvStandin(pin_lifetime=0)
     with short_lived:
-        created = requests.post(short_lived.url + "/api/v2/pins?strong=true", headers=BASE_HEADERS,
-                                timeout=TIMEOUT).json()
+        created = requests.post(
+            short_lived.url + "/api/v2/pins?strong=true", headers=BASE_HEADERS, timeout=TIMEOUT
+        ).json()
         assert get(short_lived, f"/api/v2/pins/{created['id']}", BASE_HEADERS).status_code == 404
 
 
@@ -199,8 +217,12 @@ def test_paging_with_headers_and_query_params_and_sorting(pms: PlexServerStandin
 
     titles: list[str] = []
     for start in (0, 3, 6):
-        r = get(pms, path, pms_headers(**{"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": "3"}),
-                sort="titleSort")
+        r = get(
+            pms,
+            path,
+            pms_headers(**{"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": "3"}),
+            sort="titleSort",
+        )
         container = r.json()["MediaContainer"]
         assert (container["offset"], container["totalSize"]) == (start, 7)
         assert container["size"] == len(container["Metadata"]) == (3 if start < 6 else 1)
@@ -257,8 +279,12 @@ def test_targeted_scan_appears_after_several_polls() -> None:
 
         # A whole-section scan (POST, as the 2026 spec has it) finds the rest;
         # meanwhile the section says it is refreshing.
-        assert requests.post(pms.url + f"/library/sections/{section}/refresh", headers=pms_headers(),
-                             timeout=TIMEOUT).status_code == 200
+        assert (
+            requests.post(
+                pms.url + f"/library/sections/{section}/refresh", headers=pms_headers(), timeout=TIMEOUT
+            ).status_code
+            == 200
+        )
         sections = get(pms, "/library/sections/all").json()["MediaContainer"]["Directory"]
         assert sections[0]["refreshing"] is True
         for _ in range(3):
@@ -279,18 +305,30 @@ def test_targeted_scan_appears_after_several_polls() -> None:
 
 def test_collection_creation_and_adding_items(pms: PlexServerStandin) -> None:
     section, keys = seed_movies(pms)
-    r = requests.post(pms.url + "/library/collections", headers=pms_headers(), timeout=TIMEOUT, params={
-        "type": 1, "title": "Sci-Fi", "smart": 0, "sectionId": section,
-        "uri": collection_uri(pms, keys["The Matrix"], keys["Arrival"]),
-    })
+    r = requests.post(
+        pms.url + "/library/collections",
+        headers=pms_headers(),
+        timeout=TIMEOUT,
+        params={
+            "type": 1,
+            "title": "Sci-Fi",
+            "smart": 0,
+            "sectionId": section,
+            "uri": collection_uri(pms, keys["The Matrix"], keys["Arrival"]),
+        },
+    )
     assert r.status_code == 200
     created = r.json()["MediaContainer"]["Metadata"][0]
     assert (created["type"], created["title"], created["childCount"]) == ("collection", "Sci-Fi", 2)
     collection_key = created["ratingKey"]
     assert pms.collections[collection_key].item_keys == [keys["The Matrix"], keys["Arrival"]]
 
-    r = requests.put(pms.url + f"/library/collections/{collection_key}/items", headers=pms_headers(),
-                     params={"uri": collection_uri(pms, keys["Blade Runner"], keys["Arrival"])}, timeout=TIMEOUT)
+    r = requests.put(
+        pms.url + f"/library/collections/{collection_key}/items",
+        headers=pms_headers(),
+        params={"uri": collection_uri(pms, keys["Blade Runner"], keys["Arrival"])},
+        timeout=TIMEOUT,
+    )
     assert r.status_code == 200
     assert r.json()["MediaContainer"]["Metadata"][0]["childCount"] == 3
 
@@ -300,25 +338,51 @@ def test_collection_creation_and_adding_items(pms: PlexServerStandin) -> None:
     assert [m["title"] for m in items] == ["The Matrix", "Arrival", "Blade Runner"]
     children = get(pms, f"/library/collections/{collection_key}/children").json()["MediaContainer"]["Metadata"]
     assert children == items
-    assert get(pms, f"/library/metadata/{collection_key}").json()["MediaContainer"]["Metadata"][0]["type"] == "collection"
+    assert (
+        get(pms, f"/library/metadata/{collection_key}").json()["MediaContainer"]["Metadata"][0]["type"] == "collection"
+    )
 
     # Refusals: foreign server in the uri, unknown item, unknown collection, wrong type.
     bad = {"type": 1, "title": "X", "smart": 0, "sectionId": section}
     foreign = collection_uri(pms, keys["Heat"]).replace(pms.machine_identifier, "f" * 40)
-    assert requests.post(pms.url + "/library/collections", headers=pms_headers(), timeout=TIMEOUT,
-                         params={**bad, "uri": foreign}).status_code == 400
-    assert requests.post(pms.url + "/library/collections", headers=pms_headers(), timeout=TIMEOUT,
-                         params={**bad, "uri": collection_uri(pms, "424242")}).status_code == 400
-    assert requests.post(pms.url + "/library/collections", headers=pms_headers(), timeout=TIMEOUT,
-                         params={**bad, "type": 2}).status_code == 400
-    assert requests.put(pms.url + "/library/collections/999999/items", headers=pms_headers(), timeout=TIMEOUT,
-                        params={"uri": collection_uri(pms, keys["Heat"])}).status_code == 404
+    assert (
+        requests.post(
+            pms.url + "/library/collections", headers=pms_headers(), timeout=TIMEOUT, params={**bad, "uri": foreign}
+        ).status_code
+        == 400
+    )
+    assert (
+        requests.post(
+            pms.url + "/library/collections",
+            headers=pms_headers(),
+            timeout=TIMEOUT,
+            params={**bad, "uri": collection_uri(pms, "424242")},
+        ).status_code
+        == 400
+    )
+    assert (
+        requests.post(
+            pms.url + "/library/collections", headers=pms_headers(), timeout=TIMEOUT, params={**bad, "type": 2}
+        ).status_code
+        == 400
+    )
+    assert (
+        requests.put(
+            pms.url + "/library/collections/999999/items",
+            headers=pms_headers(),
+            timeout=TIMEOUT,
+            params={"uri": collection_uri(pms, keys["Heat"])},
+        ).status_code
+        == 404
+    )
     assert pms.collection_by_title("X") is None
 
     problems = validate_plex_requests(pms)
     # `/children` is served (python-plexapi uses it) but is in neither spec file.
-    assert problems == [f"GET /library/collections/{collection_key}/children: PathNotFound: "
-                        f"Path not found for http://localhost:32400/library/collections/{collection_key}/children"]
+    assert problems == [
+        f"GET /library/collections/{collection_key}/children: PathNotFound: "
+        f"Path not found for http://localhost:32400/library/collections/{collection_key}/children"
+    ]
 
 
 # ----------------------------------------------------------- answer modes
@@ -400,21 +464,41 @@ def test_a_whole_session_validates_against_the_spec(pms: PlexServerStandin) -> N
     get(pms, "/identity")
     get(pms, "/library/sections")  # classic listing: checked against the 2025 file
     get(pms, "/library/sections/all")
-    get(pms, f"/library/sections/{section}/all", sort="titleSort:desc",
-        **{"X-Plex-Container-Start": 2, "X-Plex-Container-Size": 3})
-    get(pms, f"/library/sections/{section}/all", pms_headers(**{"X-Plex-Container-Start": "0",
-                                                                "X-Plex-Container-Size": "2"}))
+    get(
+        pms,
+        f"/library/sections/{section}/all",
+        sort="titleSort:desc",
+        **{"X-Plex-Container-Start": 2, "X-Plex-Container-Size": 3},
+    )
+    get(
+        pms,
+        f"/library/sections/{section}/all",
+        pms_headers(**{"X-Plex-Container-Start": "0", "X-Plex-Container-Size": "2"}),
+    )
     get(pms, f"/library/metadata/{keys['Heat']},{collection}")
     get(pms, f"/library/sections/{section}/collections")
     get(pms, f"/library/collections/{collection}/items")
     get(pms, "/hubs/search", query="the")
     get(pms, f"/library/sections/{section}/refresh", path="/media/movies/new")  # 2025 file
     requests.post(pms.url + f"/library/sections/{section}/refresh", headers=pms_headers(), timeout=TIMEOUT)
-    requests.post(pms.url + "/library/collections", headers=pms_headers(), timeout=TIMEOUT, params={
-        "type": 1, "title": "Nineties", "smart": 0, "sectionId": section,
-        "uri": collection_uri(pms, keys["Heat"], keys["The Matrix"])})
-    requests.put(pms.url + f"/library/collections/{collection}/items", headers=pms_headers(), timeout=TIMEOUT,
-                 params={"uri": collection_uri(pms, keys["Zodiac"])})
+    requests.post(
+        pms.url + "/library/collections",
+        headers=pms_headers(),
+        timeout=TIMEOUT,
+        params={
+            "type": 1,
+            "title": "Nineties",
+            "smart": 0,
+            "sectionId": section,
+            "uri": collection_uri(pms, keys["Heat"], keys["The Matrix"]),
+        },
+    )
+    requests.put(
+        pms.url + f"/library/collections/{collection}/items",
+        headers=pms_headers(),
+        timeout=TIMEOUT,
+        params={"uri": collection_uri(pms, keys["Zodiac"])},
+    )
     get(pms, f"/library/metadata/{keys['Heat']}/thumb/1700000000")
     get(pms, f"/library/collections/{collection}/composite/1700000000")
     get(pms, "/photo/:/transcode", url=f"/library/metadata/{keys['Heat']}/thumb/1", width=50, height=75)
@@ -437,8 +521,9 @@ def test_pms_refusals_are_not_documented_by_the_2026_spec(pms: PlexServerStandin
 def test_request_validator_rejects_bad_requests(pms: PlexServerStandin, tv: PlexTvStandin) -> None:
     section = pms.add_library("Movies")
     get(pms, f"/library/sections/{section}/all", **{"X-Plex-Container-Start": "abc"})
-    requests.post(pms.url + "/library/collections", params={"title": "No section"}, headers=pms_headers(),
-                  timeout=TIMEOUT)
+    requests.post(
+        pms.url + "/library/collections", params={"title": "No section"}, headers=pms_headers(), timeout=TIMEOUT
+    )
     get(pms, "/library/sections/all", {"X-Plex-Token": "servertoken", "Accept": "application/json"})
     get(pms, "/no/such/endpoint")
     problems = validate_plex_requests(pms)

@@ -34,9 +34,10 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import Response, request
 
@@ -56,7 +57,7 @@ METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 def kuma_time(when: datetime | None = None) -> str:
     """A heartbeat ``time`` as Uptime Kuma 1.23 sends it: UTC, no zone, ms."""
-    when = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    when = (when or datetime.now(UTC)).astimezone(UTC)
     return when.strftime("%Y-%m-%d %H:%M:%S.") + f"{when.microsecond // 1000:03d}"
 
 
@@ -137,7 +138,7 @@ class UptimeKumaStandin(Standin):
             self._add_group("Services", group_id=4)
             self.add_monitor(1, "medianest-up", "Services", url="http://127.0.0.1:8099/")
             self.add_monitor(2, "medianest-down", "Services", url="http://127.0.0.1:8098/")
-            start = datetime.now(timezone.utc) - timedelta(seconds=16)
+            start = datetime.now(UTC) - timedelta(seconds=16)
             self.set_monitor_status(1, UP, ping=12, when=start)
             self.set_monitor_status(2, DOWN, when=start)
             self.set_monitor_status(1, UP, ping=9)
@@ -216,9 +217,7 @@ class UptimeKumaStandin(Standin):
         with self._state:
             self.monitors[monitor_id].uptime_override = value
 
-    def set_incident(
-        self, title: str | None, content: str = "", style: str = "warning"
-    ) -> dict[str, Any] | None:
+    def set_incident(self, title: str | None, content: str = "", style: str = "warning") -> dict[str, Any] | None:
         """Pin an incident on the status page (``title=None`` removes it)."""
         with self._state:
             if title is None:
@@ -260,7 +259,6 @@ class UptimeKumaStandin(Standin):
         """Forget every cached answer (as if the TTLs had run out)."""
         with self._state:
             self._cache.clear()
-
 
     @property
     def status_page_url(self) -> str:
@@ -318,7 +316,7 @@ class UptimeKumaStandin(Standin):
         """Share of UP/MAINTENANCE beats in the last 24 h (1.23 counts both up)."""
         if m.uptime_override is not None:
             return m.uptime_override
-        cutoff = kuma_time(datetime.now(timezone.utc) - timedelta(hours=24))
+        cutoff = kuma_time(datetime.now(UTC) - timedelta(hours=24))
         recent = [b for b in m.beats if b["time"] >= cutoff]
         if not recent:
             return 0
@@ -374,7 +372,6 @@ class UptimeKumaStandin(Standin):
         return "\n".join(lines) + "\n"
 
     # ----------------------------------------------------------------- server
-
 
     def _json(self, payload: dict[str, Any]) -> bytes:
         if self.huge:
@@ -486,5 +483,3 @@ def _pad_json(payload: dict[str, Any], size: int) -> bytes:
         else:
             payload["padding"] = filler
     return json.dumps(payload, separators=(",", ":")).encode()
-
-

@@ -114,7 +114,7 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> "LiveServer":
+    def start(self, timeout: float = 60) -> LiveServer:
         env = {**os.environ, **self.env}
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
@@ -157,7 +157,9 @@ class LiveServer:
     def session(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> requests.Session:
         """A requests session signed in as a local user, sending the CSRF header."""
         http = requests.Session()
-        response = http.post(self.url + "/api/v1/auth/login", json={"username": username, "password": password}, timeout=10)
+        response = http.post(
+            self.url + "/api/v1/auth/login", json={"username": username, "password": password}, timeout=10
+        )
         response.raise_for_status()
         http.headers["X-CSRFToken"] = response.json()["data"]["csrf_token"]
         return http
@@ -172,7 +174,7 @@ class Process:
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Process":
+    def start(self) -> Process:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from medianest.cli import main; main()", *self.args],

@@ -40,7 +40,7 @@ class InstalledPlugins:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def __enter__(self) -> "InstalledPlugins":
+    def __enter__(self) -> InstalledPlugins:
         sys.path.insert(0, str(self.folder))
         importlib.invalidate_caches()
         return self

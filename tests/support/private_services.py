@@ -57,8 +57,19 @@ class PrivateRedis:
     def start(self) -> PrivateRedis:
         log = open(self.folder / "redis.log", "ab")
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.folder)],
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -27,7 +27,7 @@ class RecordingClient:
             self.events.append((event, data))
             self._cond.notify_all()
 
-    def connect(self, transports: list[str] | None = None) -> "RecordingClient":
+    def connect(self, transports: list[str] | None = None) -> RecordingClient:
         self.sio.connect(self.url, headers=self.headers, transports=transports or ["websocket"], wait_timeout=10)
         return self
 

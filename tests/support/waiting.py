@@ -7,7 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2, what: str = "condition") -> Any:
+def wait_for(
+    condition: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2, what: str = "condition"
+) -> Any:
     """Call ``condition`` until it returns something truthy; return that, or fail naming ``what``."""
     deadline = time.monotonic() + timeout
     last = None
