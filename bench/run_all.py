@@ -107,11 +107,13 @@ def main() -> None:
 
     out = run_script("socketio_fanout.py", "--clients", "1000", "--rounds", "3" if args.quick else "5")
     fan = re.search(r"ratio MediaNest / bare p99: ([\d.]+)", out)
-    p99s = re.findall(r"^\S.*?\s+[\d.]+\s+([\d.]+)$", out, flags=re.M)
+    median_rounds = re.search(r"ratio of the median per-round p99s: ([\d.]+)", out)[1]
+    p99s = re.findall(r"^(?:bare python-socketio|MediaNest \(household room\))\s+[\d.]+\s+([\d.]+)", out, flags=re.M)
     rows.append(
         (
-            "6. 1000 Socket.IO clients, event emitted through Redis: MediaNest / bare python-socketio",
-            f"p99 {p99s[1]} ms / {p99s[0]} ms = {float(fan[1]):.2f}",
+            "6. 1000 Socket.IO clients each, event emitted through Redis, rounds alternating: "
+            "MediaNest / bare python-socketio",
+            f"p99 {p99s[1]} ms / {p99s[0]} ms = {float(fan[1]):.2f} (median round {median_rounds})",
             "<= 1.2",
             "met" if float(fan[1]) <= 1.2 else "NOT met",
         )

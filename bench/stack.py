@@ -160,22 +160,19 @@ class Stack:
         self.worker.wait_for("ready")
         return self.worker
 
+    def baseline_server(self, module: str, source: str, **env: str) -> int:
+        """``source`` saved as ``<module>.py`` and served by gunicorn with MediaNest's configuration file; its port."""
+        (self.work / f"{module}.py").write_text(source)
+        port = free_port()
+        args = [sys.executable, "-m", "gunicorn", "--config", "python:medianest.gunicorn_conf"]
+        args += ["--bind", f"127.0.0.1:{port}", f"{module}:app"]
+        env = {**self.env, **env, "PYTHONPATH": f"{self.work}{os.pathsep}{ROOT}"}
+        self.procs.append(Proc(args, env, self.work / f"{module}.log", cwd=self.work))
+        return port
+
     def bare(self) -> str:
         """The bare Flask endpoint under gunicorn with MediaNest's configuration file; returns its URL."""
-        (self.work / "bare_app.py").write_text(BARE_APP)
-        port = free_port()
-        args = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "python:medianest.gunicorn_conf",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "bare_app:app",
-        ]
-        env = {**self.env, "PYTHONPATH": f"{self.work}{os.pathsep}{ROOT}"}
-        self.procs.append(Proc(args, env, self.work / "bare.log", cwd=self.work))
+        port = self.baseline_server("bare_app", BARE_APP)
         url = f"http://127.0.0.1:{port}/api/v1/bare"
         wait_http(url)
         return url

@@ -117,19 +117,24 @@ def _redis_server(port: int) -> subprocess.Popen:
     raise RuntimeError("private redis-server did not start")
 
 
-@pytest.mark.sqlite_only
-def test_redis_stopped_mid_test_still_serves_with_memory_limits(request, tmp_path, app):
-    """A private redis-server (never the shared one) is killed while the app runs."""
-    from medianest.extensions import limiter
+def _app_on_private_redis(request, tmp_path, app, **settings):
+    """A second app on the fixture's migrated database, its limits on a private redis-server (never the shared one)."""
     from tests.support.apps import build_app, make_settings
 
     port = free_port()
     proc = _redis_server(port)
     request.addfinalizer(lambda: (proc.kill(), proc.wait()))
     url = f"redis://127.0.0.1:{port}/0"
-    # A second app on the fixture's migrated database, with the private Redis for its limits.
-    settings = make_settings(tmp_path / "data", app.config["SQLALCHEMY_DATABASE_URI"], url, rate_limit_login="3/minute")
-    live = build_app(settings)
+    live = build_app(make_settings(tmp_path / "data", app.config["SQLALCHEMY_DATABASE_URI"], url, **settings))
+    return live, proc, port
+
+
+@pytest.mark.sqlite_only
+def test_redis_stopped_mid_test_still_serves_with_memory_limits(request, tmp_path, app):
+    """A private redis-server (never the shared one) is killed while the app runs."""
+    from medianest.extensions import limiter
+
+    live, proc, _port = _app_on_private_redis(request, tmp_path, app, rate_limit_login="3/minute")
     with live.app_context():
         limiter.reset()
     client = live.test_client()
@@ -177,14 +182,7 @@ def test_api_budget_headers_count_down_in_one_window(app, user_client):
 @pytest.mark.sqlite_only
 def test_api_budget_survives_redis_going_away_and_coming_back(request, tmp_path, app):
     """The shared API budget: counted in memory while a private Redis is down, in Redis again once it is back."""
-    from tests.support.apps import build_app, make_settings
-
-    port = free_port()
-    proc = _redis_server(port)
-    request.addfinalizer(lambda: (proc.kill(), proc.wait()))
-    url = f"redis://127.0.0.1:{port}/0"
-    settings = make_settings(tmp_path / "data", app.config["SQLALCHEMY_DATABASE_URI"], url, rate_limit_api="5/minute")
-    live = build_app(settings)
+    live, proc, port = _app_on_private_redis(request, tmp_path, app, rate_limit_api="5/minute")
     budget = live.extensions["medianest.api_budget"]
     client = live.test_client()
     try:
