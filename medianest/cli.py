@@ -46,8 +46,7 @@ def _require_database_server(url: str) -> None:
 
     engine = create_engine(url, poolclass=NullPool)
     try:
-        with engine.connect():
-            pass
+        engine.connect().close()
     except DBAPIError as exc:
         where = engine.url.render_as_string(hide_password=True)
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__

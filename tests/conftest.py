@@ -7,6 +7,7 @@ Schemas are always built by running the migrations, never ``create_all``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -163,10 +164,8 @@ def app(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path, install
     data_dir = tmp_path / "data"
     application = build_app(make_settings(data_dir, url if db_backend == "postgresql" else url, redis, **overrides))
     application.test_client_class = MediaNestClient
-    try:
+    with contextlib.suppress(Exception):  # a test that points Redis at nothing on purpose
         reset_all(application)
-    except Exception:  # a test that points Redis at nothing on purpose
-        pass
     application.config["TEST_DB_BACKEND"] = db_backend
     yield application
     _dispose(application)

@@ -13,6 +13,7 @@ it complete; the worker's compose health check answers; beat schedules.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -174,11 +175,9 @@ def test_the_compose_commands_serve_sign_in_and_finish_a_download(compose, pg_da
         web.wait_for_log("Booting worker", timeout=60)  # gunicorn, with the config file's single gevent worker
         deadline = time.monotonic() + 60
         while True:
-            try:
+            with contextlib.suppress(requests.RequestException):
                 if requests.get(base + "/healthz", timeout=2).status_code == 200:
                     break
-            except requests.RequestException:
-                pass
             assert time.monotonic() < deadline, web.log()[-3000:]
             time.sleep(0.3)
         assert web.log().count("Booting worker") == 1

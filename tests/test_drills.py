@@ -31,10 +31,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.standins.media_feed import MediaFeedStandin
 from tests.support.private_services import PrivatePostgres, PrivateRedis
 from tests.support.sockets import RecordingClient
 from tests.support.waiting import wait_for
+from tests.test_youtube_support import feed_fixture  # noqa: F401  (the local playlist server)
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -48,14 +48,6 @@ STEADY_PATHS = [
     "/api/v1/dashboard/status",
     "/youtube/",
 ]
-
-
-@pytest.fixture
-def feed():
-    standin = MediaFeedStandin()
-    standin.start()
-    yield standin
-    standin.stop()
 
 
 def youtube_env(root: Path) -> dict[str, str]:

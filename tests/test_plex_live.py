@@ -12,9 +12,9 @@ import posixpath
 import pytest
 
 from tests.conftest import browser_sign_in
-from tests.standins.media_feed import MediaFeedStandin
 from tests.standins.plex import PlexServerStandin, RegisteredFile, validate_plex_requests
 from tests.support.waiting import wait_for
+from tests.test_youtube_support import feed_fixture  # noqa: F401  (the local playlist server)
 
 TOKEN = "plex-live-token-0b6e2d"
 MACHINE = "feed" * 10
@@ -34,14 +34,6 @@ class DiskPlexServer(PlexServerStandin):
                     if name.endswith(".mp4") and path not in known:
                         self.files.append(RegisteredFile(scan.section_id, path, os.path.splitext(name)[0]))
         super()._finish_scan(scan)
-
-
-@pytest.fixture
-def feed():
-    standin = MediaFeedStandin()
-    standin.start()
-    yield standin
-    standin.stop()
 
 
 def plex_env(pms: PlexServerStandin) -> dict[str, str]:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.conftest import browser_sign_in
-from tests.support.apps import build_app, make_settings
+from tests.support.apps import add_local_users
 from tests.support.waiting import wait_for
 from tests.test_youtube_support import feed_fixture, files_under  # noqa: F401
 
@@ -30,31 +30,6 @@ def youtube_env(root: Path) -> dict[str, str]:
         "MEDIANEST_YOUTUBE_SOCKET_TIMEOUT": "5",
         "MEDIANEST_YOUTUBE_MIN_FREE_GB": "0",
     }
-
-
-def add_local_users(server, tmp_path: Path, *names: str) -> dict[str, int]:
-    """Local users with passwords, written into the live server's own database."""
-    from medianest.auth.passwords import hash_password
-    from medianest.extensions import db
-    from medianest.models import User
-
-    url = server.env.get("DATABASE_URL") or f"sqlite:///{Path(server.env['MEDIANEST_DATA_DIR']) / 'medianest.db'}"
-    app = build_app(make_settings(tmp_path / "users-app", url))
-    ids = {}
-    with app.app_context():
-        for name in names:
-            user = User(
-                username=name,
-                display_name=name.title(),
-                role="user",
-                is_local=True,
-                password_hash=hash_password(PASSWORD),
-            )
-            db.session.add(user)
-            db.session.commit()
-            ids[name] = user.id
-        db.engine.dispose()
-    return ids
 
 
 def download_state(http: requests.Session, server, download_id: int) -> dict:
@@ -95,7 +70,7 @@ def test_worker_killed_mid_download_resumes_and_progress_reaches_only_owner_and_
     entries = [("Alpha", 500_000), ("Beta", 900_000), ("Gamma", 400_000)]
     feed.add_playlist("killed", "Kill Test", entries)
     server = live_server_factory(backend="postgresql", redis=True, env=youtube_env(root))
-    users = add_local_users(server, tmp_path, "alice", "bob")
+    users = add_local_users(server, tmp_path, PASSWORD, "alice", "bob")
     worker = live_server_factory.process(["worker", "--pool", "prefork", "-c", "1"], server, "worker")
     worker.wait_for_log("ready", timeout=60)
 

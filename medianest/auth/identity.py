@@ -125,21 +125,19 @@ def _record_use(token_id: int, stored: datetime | None) -> None:
     from medianest.auth.identity_cache import NEUTRAL, _cache
 
     cache = _cache()
-    now_mono = time.monotonic()
-    written = cache.last_used.get(token_id) if cache else None
-    if written is not None and now_mono - written < LAST_USED_EVERY:
-        return
-    now = utcnow()
-    if written is None and stored is not None and (now - stored).total_seconds() < LAST_USED_EVERY:
-        if cache:
-            cache.last_used[token_id] = now_mono - (now - stored).total_seconds()
-        return
-    db.session.execute(
-        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now), execution_options={NEUTRAL: True}
-    )
-    db.session.commit()
+    now = time.monotonic()
+    recorded = cache.last_used.get(token_id) if cache else None
+    if recorded is None and stored is not None:  # first use in this process: what the database says
+        recorded = now - (utcnow() - stored).total_seconds()
+    if recorded is None or now - recorded >= LAST_USED_EVERY:
+        db.session.execute(
+            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()),
+            execution_options={NEUTRAL: True},
+        )
+        db.session.commit()
+        recorded = now
     if cache:
-        cache.last_used[token_id] = now_mono
+        cache.last_used[token_id] = recorded
 
 
 def count_guess() -> None:

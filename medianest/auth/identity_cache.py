@@ -26,6 +26,7 @@ Embedded mode is one process: local invalidation is all there is to do.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -167,11 +168,9 @@ class IdentityCache:
             finally:
                 self._subscribed = False
                 self.forget(EVERYONE)
-                try:
+                with contextlib.suppress(Exception):  # closing a connection that is already gone
                     pubsub.close()
                     client.close()
-                except Exception:  # noqa: S110 - closing a connection that is already gone
-                    pass
             self._stopped.wait(delay)
             delay = min(delay * 2, 5.0)
 
@@ -227,6 +226,8 @@ def _watched(obj: Any) -> int | None:
 
 def _after_flush(session: Session, _context: Any) -> None:
     changed = session.info.setdefault(_PENDING, set())
+    if changed == EVERYONE:  # a bulk change already asks to forget everything
+        return
     for obj in (*session.dirty, *session.deleted):
         user_id = _watched(obj)
         if user_id is not None and (obj in session.deleted or session.is_modified(obj, include_collections=False)):
@@ -255,24 +256,17 @@ def _after_commit(session: Session) -> None:
     cache.announce(changed if changed == EVERYONE else set(changed), redis_client())
 
 
-def _after_rollback(session: Session) -> None:
+def _after_rollback(session: Session, _transaction: Any) -> None:
     session.info.pop(_PENDING, None)
 
 
 def _install_events() -> None:
-    if getattr(_install_events, "done", False):
+    if event.contains(Session, "after_commit", _after_commit):
         return
-    event.listen(Session, "after_flush", _after_flush_guarded)
+    event.listen(Session, "after_flush", _after_flush)
     event.listen(Session, "do_orm_execute", _on_orm_execute)
     event.listen(Session, "after_commit", _after_commit)
-    event.listen(Session, "after_soft_rollback", lambda session, _tx: _after_rollback(session))
-    _install_events.done = True  # type: ignore[attr-defined]
-
-
-def _after_flush_guarded(session: Session, context: Any) -> None:
-    if session.info.get(_PENDING) == EVERYONE:
-        return
-    _after_flush(session, context)
+    event.listen(Session, "after_soft_rollback", _after_rollback)
 
 
 def init_app(app: Flask) -> None:

@@ -9,6 +9,7 @@ parses only XML.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -127,10 +128,9 @@ class PlexServer:
         """The library sections: the classic ``/library/sections``, else ``/library/sections/all``."""
         response = self.http.get("/library/sections", accept_statuses=(404,))
         if response.status_code != 404:
-            try:
+            # some servers answer the classic listing oddly; the newer one is authoritative
+            with contextlib.suppress(ServiceBadAnswer):
                 return entries(container(json_of(response, SERVICE)), "Directory")
-            except ServiceBadAnswer:
-                pass  # some servers answer the classic listing oddly; the newer one is authoritative
         return entries(self._get("/library/sections/all"), "Directory")
 
     def library_items(self, section: str, start: int, size: int, sort: str | None = None) -> dict[str, Any]:

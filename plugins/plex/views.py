@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Literal
 
@@ -360,10 +361,8 @@ def poster():
         return posters.snap(int(raw) if raw.isdigit() else None, default)
 
     file, kind = posters.poster(path, size("w", 240), size("h", 360))
-    try:
+    with contextlib.suppress(OSError):  # a read-only cache still serves
         os.utime(file)
-    except OSError:
-        pass
     response = send_file(file, mimetype=kind, max_age=86400, conditional=True, etag=True)
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response

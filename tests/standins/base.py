@@ -8,6 +8,7 @@ clients see "connection refused", and every request received is recorded in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import socket
@@ -195,7 +196,5 @@ def peer_closed(sock: socket.socket) -> bool:
 
 
 def shutdown_socket(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass

@@ -221,3 +221,28 @@ class Process:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def add_local_users(server: LiveServer, work: Path, password: str, *names: str) -> dict[str, int]:
+    """Local users with ``password``, written into a running server's own database; their ids by name."""
+    from medianest.auth.passwords import hash_password
+    from medianest.extensions import db
+    from medianest.models import User
+
+    url = server.env.get("DATABASE_URL") or f"sqlite:///{Path(server.env['MEDIANEST_DATA_DIR']) / 'medianest.db'}"
+    app = build_app(make_settings(work / "users-app", url))
+    ids = {}
+    with app.app_context():
+        for name in names:
+            user = User(
+                username=name,
+                display_name=name.title(),
+                role="user",
+                is_local=True,
+                password_hash=hash_password(password),
+            )
+            db.session.add(user)
+            db.session.commit()
+            ids[name] = user.id
+        db.engine.dispose()
+    return ids

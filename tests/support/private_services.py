@@ -17,6 +17,7 @@ A missing binary skips the test outside CI and fails it under ``CI=true``
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -82,10 +83,8 @@ class PrivateRedis:
         """Stop at once (SIGKILL: clients see a dead server, not a polite shutdown)."""
         if self.proc is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.proc.wait(timeout=10)
         self.proc = None
         _wait_port(self.port, False, 10, "private Redis")
@@ -163,10 +162,8 @@ class PrivatePostgres:
 
     def stop(self) -> None:
         if self.started:
-            try:
+            with contextlib.suppress(subprocess.CalledProcessError):
                 self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "immediate", "-w")
-            except subprocess.CalledProcessError:
-                pass
             self.started = False
 
     def __enter__(self) -> PrivatePostgres:
