@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, request, send_from_directory
 
+from medianest.database import engine_options
 from medianest.settings import Settings, SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,18 +79,6 @@ def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]
     app.json = OrjsonProvider(app)
 
 
-def engine_options(url: str) -> dict[str, Any]:
-    if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    # A gevent worker serves many requests at once, each holding a connection
-    # from its first query to its end: connections past ``pool_size`` are
-    # opened and closed per request (a PostgreSQL backend started each time),
-    # so the pool keeps 20 and allows 10 more for bursts.
-    # pool_pre_ping stays: pinging only connections idle for a while was tried
-    # and lost the race with a PostgreSQL restart that took 0.24 s.
-    return {"pool_pre_ping": True, "pool_size": 20, "max_overflow": 10, "pool_recycle": 1800}
-
-
 def configure_logging(app: Flask) -> None:
     from medianest.logs import configure_logging as configure
 
@@ -99,12 +88,14 @@ def configure_logging(app: Flask) -> None:
 
 
 def configure_extensions(app: Flask) -> None:
+    from medianest import database
     from medianest.auth import identity_cache
     from medianest.extensions import csrf, db, htmx, login_manager, migrate
 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
+    database.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login_page"

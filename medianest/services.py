@@ -37,15 +37,19 @@ def _stored(service: str) -> dict[str, str]:
 def service_config(service: str, fields: list[str] | None = None) -> dict[str, Any]:
     """The decrypted settings of one service: stored values overlaid by the environment.
 
-    Read once per request: a list view that needs a setting for each of its
-    rows costs one query, not one per row.
+    In a request they come from the web process's memory, dropped in every
+    process when a setting changes (``medianest.auth.identity_cache``), and
+    at most once per request from the database while that cache is off.
+    Jobs and commands read the database each time.
     """
     if not has_request_context():
         return _service_config(service, fields)
+    from medianest.auth.identity_cache import cached_settings
+
     cache = g.setdefault("medianest_service_config", {})
     key = (service, tuple(sorted(fields or ())))
     if key not in cache:
-        cache[key] = _service_config(service, fields)
+        cache[key] = cached_settings(key, lambda: _service_config(service, fields))
     return dict(cache[key])
 
 

@@ -7,7 +7,7 @@ import contextlib
 import pytest
 from sqlalchemy import event, update
 
-from tests.support.apps import build_app, make_settings
+from tests.support.apps import build_app, make_settings, sign_in
 from tests.support.services import free_port
 from tests.support.waiting import wait_for
 
@@ -202,3 +202,72 @@ def test_many_first_uses_at_once_on_a_gevent_worker(live_server_factory):
     assert statuses == [200] * 120
     listed = http.get(server.url + "/api/v1/auth/tokens", timeout=10).json()["data"]
     assert all(t["last_used_at"] for t in listed)
+
+
+# ------------------------------------------------------------------ the services' settings
+def _a_download_with_a_folder(app, user_id: int) -> None:
+    from medianest_youtube.models import Download
+
+    from medianest.extensions import db
+
+    with app.app_context():
+        db.session.add(Download(user_id=user_id, url="https://youtu.be/x", status="completed", folder="Mix"))
+        db.session.commit()
+
+
+def _listed_folder(client) -> str:
+    answer = client.get("/api/v1/youtube/downloads")
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()["data"][0]["folder"]
+
+
+def _save_download_root(app, root) -> None:
+    from medianest.services import save_service_config
+
+    with app.app_context():
+        save_service_config("youtube", {"download_root": str(root)}, set())
+
+
+def test_settings_are_read_once_per_process_and_a_change_is_seen_on_the_next_call(app, user_client, alice, tmp_path):
+    _a_download_with_a_folder(app, alice.id)
+    first = _listed_folder(user_client)
+    with statements(app) as seen:
+        assert _listed_folder(user_client) == first
+    assert not [s for s in seen if "service_settings" in s]  # remembered: no settings query
+
+    _save_download_root(app, tmp_path / "elsewhere")
+    with statements(app) as seen:
+        moved = _listed_folder(user_client)
+    assert moved == str((tmp_path / "elsewhere").resolve() / str(alice.id) / "Mix")
+    assert [s for s in seen if "service_settings" in s]  # dropped by the commit, read again
+
+
+@pytest.mark.sqlite_only
+def test_a_settings_change_in_another_process_is_seen_through_redis(app, tmp_path, clean_redis, alice):
+    from medianest.api.budget import reset_all
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    reader = build_app(make_settings(tmp_path / "reader", url, clean_redis))
+    writer = build_app(make_settings(tmp_path / "writer", url, clean_redis))
+    try:
+        reset_all(reader)
+        _a_download_with_a_folder(app, alice.id)
+        client = sign_in(reader.test_client(), alice)
+        cache = reader.extensions["medianest.identity_cache"]
+        _listed_folder(client)  # starts the subscription
+        wait_for(lambda: cache.usable, timeout=10, interval=0.05, what="the identity channel subscription")
+        before = _listed_folder(client)
+        with statements(reader) as seen:
+            assert _listed_folder(client) == before
+        assert not [s for s in seen if "service_settings" in s]
+
+        _save_download_root(writer, tmp_path / "moved")
+        wanted = str((tmp_path / "moved").resolve() / str(alice.id) / "Mix")
+        wait_for(lambda: _listed_folder(client) == wanted, timeout=2, interval=0.05, what="the reader's new folder")
+    finally:
+        for other in (reader, writer):
+            other.extensions["medianest.identity_cache"].stop()
+            with other.app_context():
+                from medianest.extensions import db
+
+                db.engine.dispose()

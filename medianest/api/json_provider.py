@@ -5,7 +5,7 @@ the same work several times faster.  Types orjson does not take natively in
 the same form (dates, dataclasses, decimals, UUIDs, ``__html__``) go through
 Flask's own ``default``, so the output is what Flask would write, without the
 key sorting.  Integers past 64 bits (a fuzzer's input echoed in a validation
-error) fall back to the standard library.
+error) fall back to the standard library, as does pretty-printing (debug).
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from typing import Any
 
 import orjson
 from flask.json.provider import DefaultJSONProvider
+from flask.wrappers import Response
 
+_COMPACT = (",", ":")
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 
 
@@ -22,9 +24,19 @@ class OrjsonProvider(DefaultJSONProvider):
     sort_keys = False
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        if kwargs:  # options only the standard library knows (indent, ...)
-            return super().dumps(obj, **kwargs)
+        return self.dumpb(obj, **kwargs).decode()
+
+    def dumpb(self, obj: Any, **kwargs: Any) -> bytes:
+        """The encoded bytes; ``jsonify`` asks for compact separators, which is what orjson writes."""
+        if kwargs.pop("separators", _COMPACT) != _COMPACT or kwargs:  # indent, ...: the standard library
+            return super().dumps(obj, **kwargs).encode()
         try:
-            return orjson.dumps(obj, default=self.default, option=_OPTIONS).decode()
+            return orjson.dumps(obj, default=self.default, option=_OPTIONS)
         except TypeError:
-            return super().dumps(obj)
+            return super().dumps(obj, separators=_COMPACT).encode()
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        obj = self._prepare_response_obj(args, kwargs)
+        if (self.compact is None and self._app.debug) or self.compact is False:
+            return super().response(obj)
+        return self._app.response_class(self.dumpb(obj) + b"\n", mimetype=self.mimetype)

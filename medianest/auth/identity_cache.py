@@ -22,6 +22,13 @@ Correctness rests on invalidation, not on expiry:
   MediaNest's ORM (a restore, SQL by hand).
 
 Embedded mode is one process: local invalidation is all there is to do.
+
+The services' settings (``medianest.services.service_config``: a query and a
+decryption per service, asked by most views) are remembered the same way:
+every commit that adds, changes or deletes a ``ServiceSetting`` (or a
+``PluginState``, which decides whose defaults apply) drops them
+all, here and, through the same channel (the message ``{"settings": true}``),
+in every other web process; they also expire after :data:`TTL`.
 """
 
 from __future__ import annotations
@@ -70,6 +77,8 @@ class IdentityCache:
         self._subscribed = redis_url is None  # embedded: nothing to listen to
         self._stopped = threading.Event()
         self.last_used: dict[int, float] = {}  # token id -> when this process last recorded its use
+        self._settings: dict[Any, tuple[dict[str, Any], float]] = {}
+        self._settings_generation = 0
 
     # -------------------------------------------------------------- reading
     @property
@@ -106,6 +115,30 @@ class IdentityCache:
                 self._entries.clear()
             self._entries[token_hash] = entry
 
+    # -------------------------------------------------------------- services' settings
+    def settings_generation(self) -> int:
+        return self._settings_generation
+
+    def settings_get(self, key: Any) -> dict[str, Any] | None:
+        if not self.usable:
+            return None
+        found = self._settings.get(key)
+        if found is None or time.monotonic() - found[1] > TTL:
+            return None
+        return found[0]
+
+    def settings_put(self, key: Any, values: dict[str, Any], generation: int) -> None:
+        if not self.usable:
+            return
+        with self._lock:
+            if generation == self._settings_generation:
+                self._settings[key] = (values, time.monotonic())
+
+    def forget_settings(self) -> None:
+        with self._lock:
+            self._settings_generation += 1
+            self._settings.clear()
+
     # -------------------------------------------------------------- forgetting
     def forget(self, user_ids: set[int] | str) -> None:
         with self._lock:
@@ -119,9 +152,15 @@ class IdentityCache:
     def announce(self, user_ids: set[int] | str, redis: Any) -> None:
         """Forget here, then tell the other processes."""
         self.forget(user_ids)
+        self._publish(json.dumps(EVERYONE if user_ids == EVERYONE else sorted(user_ids)), redis)
+
+    def announce_settings(self, redis: Any) -> None:
+        self.forget_settings()
+        self._publish(json.dumps({"settings": True}), redis)
+
+    def _publish(self, message: str, redis: Any) -> None:
         if redis is None:
             return
-        message = json.dumps(EVERYONE if user_ids == EVERYONE else sorted(user_ids))
         try:
             redis.publish(self.channel(redis), message)
         except Exception:
@@ -157,22 +196,30 @@ class IdentityCache:
                         continue
                     if message["type"] == "subscribe":
                         self.forget(EVERYONE)  # whatever happened while deaf is unknown
+                        self.forget_settings()
                         self._subscribed = True
                         delay = 0.5
                     elif message["type"] == "message":
-                        ids = json.loads(message["data"])
-                        self.forget(EVERYONE if ids == EVERYONE else {int(i) for i in ids})
+                        self._hear(json.loads(message["data"]))
             except Exception as exc:
                 if self._subscribed:
                     log.warning("identity cache off: lost the Redis subscription (%s)", exc.__class__.__name__)
             finally:
                 self._subscribed = False
                 self.forget(EVERYONE)
+                self.forget_settings()
                 with contextlib.suppress(Exception):  # closing a connection that is already gone
                     pubsub.close()
                     client.close()
             self._stopped.wait(delay)
             delay = min(delay * 2, 5.0)
+
+    def _hear(self, said: Any) -> None:
+        if isinstance(said, dict):
+            if said.get("settings"):
+                self.forget_settings()
+        else:
+            self.forget(EVERYONE if said == EVERYONE else {int(i) for i in said})
 
     def stop(self) -> None:
         self._stopped.set()
@@ -210,8 +257,22 @@ def remember(token_hash: str, token_id: int, user: Any, seen_generation: int) ->
         cache.put(token_hash, token_id, user, seen_generation)
 
 
+def cached_settings(key: Any, load: Any) -> dict[str, Any]:
+    """A service's settings under ``key``, from this process's memory or from ``load()``."""
+    cache = _cache()
+    if cache is None:
+        return load()
+    values = cache.settings_get(key)
+    if values is None:
+        seen = cache.settings_generation()
+        values = load()
+        cache.settings_put(key, values, seen)
+    return values
+
+
 # ------------------------------------------------------------------ the writing side
 _PENDING = "medianest.identity_changed"
+_SETTINGS_PENDING = "medianest.settings_changed"
 
 
 def _watched(obj: Any) -> int | None:
@@ -225,6 +286,11 @@ def _watched(obj: Any) -> int | None:
 
 
 def _after_flush(session: Session, _context: Any) -> None:
+    from medianest.models import PluginState, ServiceSetting
+
+    # A plugin switched on or off changes which defaults apply.
+    if any(isinstance(obj, (ServiceSetting, PluginState)) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_SETTINGS_PENDING] = True
     changed = session.info.setdefault(_PENDING, set())
     if changed == EVERYONE:  # a bulk change already asks to forget everything
         return
@@ -235,29 +301,36 @@ def _after_flush(session: Session, _context: Any) -> None:
 
 
 def _on_orm_execute(state: Any) -> None:
-    from medianest.models import ApiToken, User
+    from medianest.models import ApiToken, PluginState, ServiceSetting, User
 
     if not (state.is_update or state.is_delete) or state.execution_options.get(NEUTRAL):
         return
     mapper = state.bind_mapper
     if mapper is not None and mapper.class_ in (User, ApiToken):
         state.session.info[_PENDING] = EVERYONE
+    elif mapper is not None and mapper.class_ in (ServiceSetting, PluginState):
+        state.session.info[_SETTINGS_PENDING] = True
 
 
 def _after_commit(session: Session) -> None:
     changed = session.info.pop(_PENDING, None)
-    if not changed:
+    settings_changed = session.info.pop(_SETTINGS_PENDING, False)
+    if not changed and not settings_changed:
         return
     cache = _cache()
     if cache is None:
         return
     from medianest.redis_connection import redis_client
 
-    cache.announce(changed if changed == EVERYONE else set(changed), redis_client())
+    if changed:
+        cache.announce(changed if changed == EVERYONE else set(changed), redis_client())
+    if settings_changed:
+        cache.announce_settings(redis_client())
 
 
 def _after_rollback(session: Session, _transaction: Any) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_SETTINGS_PENDING, None)
 
 
 def _install_events() -> None:

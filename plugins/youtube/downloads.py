@@ -10,6 +10,7 @@ a message redelivered after its row was re-queued is dropped, never run twice.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import uuid
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from medianest_youtube import config as youtube_config
-from medianest_youtube.models import ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, Download
+from medianest_youtube.models import ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, Download, column_values, public_fields
 from medianest_youtube.paths import folder_size, inside, user_folder
 from sqlalchemy import func, select, text, update
 
@@ -29,6 +30,7 @@ from medianest.models import User, utcnow
 
 log = logging.getLogger("medianest.youtube")
 
+TABLE = Download.__table__
 EVENTS = ("queued", "progress", "completed", "failed", "cancelled")
 STALE_AFTER = timedelta(minutes=3)  # a running job touches its row at least every 15 s
 _DISPATCH_LOCK_KEY = 0x59_54_44_4C  # "YTDL": serialises slot claims on PostgreSQL
@@ -45,7 +47,7 @@ def user_dir(user_id: int, conf: youtube_config.YoutubeConfig | None = None) -> 
 
 
 def folder_of(row: Download, conf: youtube_config.YoutubeConfig | None = None) -> Path | None:
-    return row.folder_path(user_dir(row.user_id, conf))
+    return user_dir(row.user_id, conf) / row.folder if row.folder else None
 
 
 def queue_positions(rows: list[Download] | None = None) -> dict[int, int]:
@@ -57,9 +59,33 @@ def queue_positions(rows: list[Download] | None = None) -> dict[int, int]:
 
 
 def public(row: Download, positions: dict[int, int] | None = None) -> dict[str, Any]:
+    """The API's view of one download (a caller showing several passes their ``queue_positions``)."""
     if positions is None:
         positions = queue_positions() if row.status == QUEUED else {}
-    return row.to_public(queue_position=positions.get(row.id), folder_path=folder_of(row))
+    folder = folder_of(row)
+    return public_fields(column_values(row), positions.get(row.id), str(folder) if folder else None)
+
+
+def public_list(rows: list[Any]) -> list[dict[str, Any]]:
+    """The API's view of a page of Core rows (``list_query(..., rows=True)``): settings and queue read once."""
+    if not rows:
+        return []
+    positions = queue_positions(rows)
+    root = cfg().download_root
+    keys = rows[0]._fields
+    user_dirs: dict[int, str] = {}
+    out = []
+    for row in rows:
+        values = dict(zip(keys, row, strict=True))  # positional access: a row's attribute access costs 20x more
+        folder = values["folder"]
+        if folder:
+            owner = values["user_id"]
+            base = user_dirs.get(owner)
+            if base is None:
+                base = user_dirs[owner] = str(user_folder(root, owner))
+            folder = os.path.join(base, folder)
+        out.append(public_fields(values, positions.get(values["id"]), folder))
+    return out
 
 
 def storage_used(user_id: int, conf: youtube_config.YoutubeConfig | None = None) -> int:
@@ -350,14 +376,16 @@ def is_partial(name: str) -> bool:
     return name.endswith((".part", ".ytdl", ".temp")) or ".part-Frag" in name or ".temp." in name
 
 
-def list_query(user: User, status: str | None = None, user_id: int | None = None):
-    stmt = select(Download).order_by(Download.id.desc())
+def list_query(user: User, status: str | None = None, user_id: int | None = None, *, rows: bool = False):
+    """Downloads ``user`` may see, newest first: ``Download`` instances, or with ``rows`` Core rows (read-only)."""
+    columns = TABLE.c
+    stmt = (select(TABLE) if rows else select(Download)).order_by(columns.id.desc())
     if not user.is_admin:
-        stmt = stmt.where(Download.user_id == user.id)
+        stmt = stmt.where(columns.user_id == user.id)
     elif user_id is not None:
-        stmt = stmt.where(Download.user_id == user_id)
+        stmt = stmt.where(columns.user_id == user_id)
     if status:
-        stmt = stmt.where(Download.status == status)
+        stmt = stmt.where(columns.status == status)
     return stmt
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
+from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -71,38 +72,45 @@ class Download(db.Model):
     def format_label(self) -> str:
         return FORMATS.get(self.format, self.format)
 
-    def folder_path(self, user_dir: Path) -> Path | None:
-        return user_dir / self.folder if self.folder else None
 
-    def to_public(self, queue_position: int | None = None, folder_path: Path | None = None) -> dict:
-        files = self.files or []
-        return {
-            "id": self.id,
-            "user_id": self.user_id,
-            "url": self.url,
-            "format": self.format,
-            "status": self.status,
-            "phase": self.phase,
-            "title": self.title,
-            "folder": str(folder_path) if folder_path else None,
-            "entry_count": self.entry_count,
-            "entry_index": self.entry_index,
-            "entry_title": self.entry_title,
-            "percent": round(self.percent or 0.0, 1),
-            "speed": self.speed,
-            "eta": self.eta,
-            "queue_position": queue_position,
-            "files": [
-                {"n": n, "name": f["name"], "size": f.get("size"), "title": f.get("title"), "index": f.get("index")}
-                for n, f in enumerate(files)
-            ],
-            "total_bytes": sum(f.get("size") or 0 for f in files),
-            "failures": self.failures or [],
-            "error": self.error,
-            "attempts": self.attempts,
-            "cancel_requested": self.cancel_requested,
-            "collection_url": self.collection_url,
-            "created_at": _iso(self.created_at),
-            "started_at": _iso(self.started_at),
-            "finished_at": _iso(self.finished_at),
-        }
+def public_fields(v: Mapping[str, Any], queue_position: int | None = None, folder: str | None = None) -> dict:
+    """What the API shows of a download, from its column values (``column_values`` or a Core row's mapping).
+
+    A list builds 25 of these per call: plain mapping lookups, not attribute
+    access on rows or instances, keep it a small part of the call.
+    """
+    files = v["files"] or []
+    return {
+        "id": v["id"],
+        "user_id": v["user_id"],
+        "url": v["url"],
+        "format": v["format"],
+        "status": v["status"],
+        "phase": v["phase"],
+        "title": v["title"],
+        "folder": folder,
+        "entry_count": v["entry_count"],
+        "entry_index": v["entry_index"],
+        "entry_title": v["entry_title"],
+        "percent": round(v["percent"] or 0.0, 1),
+        "speed": v["speed"],
+        "eta": v["eta"],
+        "queue_position": queue_position,
+        "files": [
+            {"n": n, "name": f["name"], "size": f.get("size"), "title": f.get("title"), "index": f.get("index")}
+            for n, f in enumerate(files)
+        ],
+        "total_bytes": sum(f.get("size") or 0 for f in files),
+        "failures": v["failures"] or [],
+        "error": v["error"],
+        "attempts": v["attempts"],
+        "cancel_requested": v["cancel_requested"],
+        "collection_url": v["collection_url"],
+        "created_at": _iso(v["created_at"]),
+        "started_at": _iso(v["started_at"]),
+        "finished_at": _iso(v["finished_at"]),
+    }
+
+
+def column_values(row: Download) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in Download.__table__.columns}

@@ -101,10 +101,9 @@ def _fragment_or_page(fragment: str, page: str, **context):
 @login_required
 def api_list(query: DownloadQuery):
     """Your downloads, newest first; admins see everyone's and may filter by ``user_id``."""
-    stmt = downloads.list_query(current_user, query.status, query.user_id)
-    rows, meta = paginate(stmt, query.page, query.per_page, query.before, Download.id)
-    positions = downloads.queue_positions(rows)
-    return ok([downloads.public(r, positions) for r in rows], meta)
+    stmt = downloads.list_query(current_user, query.status, query.user_id, rows=True)
+    rows, meta = paginate(stmt, query.page, query.per_page, query.before, downloads.TABLE.c.id)
+    return ok(downloads.public_list(rows), meta)
 
 
 @bp.post("/api/v1/youtube/downloads")

@@ -1,0 +1,105 @@
+"""The database layer on PostgreSQL: dead pooled connections found without a ping, read-only API calls in autocommit."""
+
+from __future__ import annotations
+
+import psycopg2
+import pytest
+from sqlalchemy import event
+
+from medianest.extensions import db
+
+pytestmark = pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+
+
+def _terminate_backends(app) -> int:
+    """Cut every connection MediaNest holds, as a PostgreSQL restart or an admin's pg_terminate_backend does."""
+    with app.app_context():
+        url = db.engine.url
+    conn = psycopg2.connect(host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        cut = cur.rowcount
+    conn.close()
+    return cut
+
+
+def test_connections_the_server_closed_are_replaced_on_checkout(app, admin_client):
+    for _ in range(3):
+        assert admin_client.get("/api/v1/admin/users").status_code == 200
+    with app.app_context():
+        pooled = db.engine.pool.checkedin()
+    assert pooled >= 1
+    assert _terminate_backends(app) >= pooled
+
+    # Every request after the cut is answered: the first checkout sees the closed
+    # socket, drops the pool's connections and opens a fresh one.  A page comes
+    # first: its first query is the signed-in user's, which nothing retries.
+    for path in ("/", "/api/v1/admin/users", "/api/v1/auth/session"):
+        response = admin_client.get(path)
+        assert response.status_code == 200, (path, response.get_data(as_text=True)[:300])
+    created = admin_client.post("/api/v1/auth/tokens", json={"name": "after the cut"})
+    assert created.status_code == 201, created.get_data(as_text=True)
+
+
+def test_idle_connections_are_not_mistaken_for_dead_ones(app, admin_client):
+    with app.app_context():
+        engine = db.engine
+    opened = []
+
+    def count(*_args) -> None:
+        opened.append(1)
+
+    event.listen(engine, "connect", count)
+    try:
+        assert admin_client.get("/api/v1/auth/session").status_code == 200
+        before = len(opened)
+        for _ in range(5):
+            assert admin_client.get("/api/v1/admin/users").status_code == 200
+            assert admin_client.post("/api/v1/auth/tokens", json={"name": "t"}).status_code == 201
+        assert len(opened) == before  # the pooled connection was reused every time
+    finally:
+        event.remove(engine, "connect", count)
+
+
+def test_read_only_api_calls_run_in_autocommit_and_the_rest_in_a_transaction(app, admin_client):
+    with app.app_context():
+        engine = db.engine
+    seen: list[tuple[str, bool, str]] = []
+
+    def record(conn, _cursor, statement, *_args) -> None:
+        seen.append((statement.split()[0].upper(), conn.connection.dbapi_connection.autocommit, statement[:90]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    csrf = {"X-CSRFToken": admin_client.csrf_token()}  # fetched now: the client would GET it within the POST
+    try:
+        assert admin_client.get("/api/v1/admin/users").status_code == 200
+        reads = list(seen)
+        seen.clear()
+        created = admin_client.post("/api/v1/auth/tokens", json={"name": "in a transaction"}, headers=csrf)
+        assert created.status_code == 201
+        writes = list(seen)
+        seen.clear()
+        assert admin_client.get("/").status_code == 200  # a page keeps its transaction
+        page = list(seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert reads and all(autocommit for _, autocommit, _ in reads), reads
+    assert any(verb == "INSERT" for verb, _, _ in writes), writes
+    assert not any(autocommit for _, autocommit, _ in writes), writes
+    assert page and not any(autocommit for _, autocommit, _ in page), page
+
+
+def test_a_write_made_by_a_read_only_call_is_kept(app, admin_client):
+    token = admin_client.post("/api/v1/auth/tokens", json={"name": "first use"}).get_json()["data"]
+    fresh = app.test_client()
+    answer = fresh.get("/api/v1/auth/session", headers={"Authorization": f"Bearer {token['token']}"})
+    assert answer.status_code == 200
+    from medianest.models import ApiToken
+
+    with app.app_context():
+        stored = db.session.get(ApiToken, token["id"])
+        assert stored.last_used_at is not None
