@@ -14,8 +14,8 @@ session closes (``docs/benchmarks.md``).  Two changes leave one:
   ``pool_pre_ping`` did.  A server that vanishes without a word (a cable
   pulled) is not caught here; the pre-ping's ``SELECT 1`` would have waited
   for the TCP timeout there too.
-- **Read-only API calls run in autocommit.**  A ``GET``/``HEAD`` under
-  ``/api/`` takes its connection in autocommit mode: no ``BEGIN``, no
+- **Read-only API calls run in autocommit.**  A connection checked out for a
+  ``GET``/``HEAD`` under ``/api/`` is in autocommit mode: no ``BEGIN``, no
   ``ROLLBACK``.  The few writes such a call makes (a token's ``last_used_at``)
   are single statements, committed as they run.  Pages and every other method
   keep a transaction per request.
@@ -27,7 +27,7 @@ import select
 from typing import Any
 
 import orjson
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 
 
 def engine_options(url: str) -> dict[str, Any]:
@@ -70,8 +70,16 @@ def init_app(app: Flask) -> None:
     def _check_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         if _closed_by_server(dbapi_connection):
             raise exc.InvalidatePoolError("the database server closed this connection")
+        # Switched on the driver's connection, not through SQLAlchemy's
+        # isolation_level option: resetting that on checkin costs a round trip.
+        # SQLAlchemy's BEGIN is the driver's implicit one, so nothing else
+        # changes; its COMMIT and ROLLBACK are no-ops in autocommit.  Only
+        # when the call needs the database: a token known to this process and
+        # a cached answer take no connection at all.
+        if has_request_context() and request.method in ("GET", "HEAD") and request.path.startswith("/api/"):
+            dbapi_connection.autocommit = True
 
-    @app.before_request
-    def _read_only_api_call() -> None:
-        if request.method in ("GET", "HEAD") and request.path.startswith("/api/"):
-            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    @event.listens_for(engine, "checkin")
+    def _back_to_transactions(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None and dbapi_connection.autocommit:
+            dbapi_connection.autocommit = False

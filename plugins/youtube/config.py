@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
@@ -93,23 +94,20 @@ def parse_hosts(raw: str | None) -> tuple[str, ...]:
 
 
 def load() -> YoutubeConfig:
-    """The settings, built once per request for the same stored values (a list asks once per row)."""
-    from flask import g, has_request_context
-
+    """The settings: built once per process for the same stored values (resolving the folder costs a system call)."""
     from medianest.services import service_config
 
     values = service_config(SERVICE)
-    if not has_request_context():
-        return _build(values)
-    key = tuple(sorted((k, str(v)) for k, v in values.items()))
-    built = g.setdefault("medianest_youtube_config", {})
-    if key not in built:
-        built[key] = _build(values)
-    return built[key]
+    data_dir = str(current_app.config["MEDIANEST"].data_dir)
+    return _built(data_dir, tuple(sorted((k, str(v)) for k, v in values.items())))
 
 
-def _build(values: dict) -> YoutubeConfig:
-    data_dir = Path(current_app.config["MEDIANEST"].data_dir)
+@lru_cache(maxsize=32)
+def _built(data_dir: str, values: tuple[tuple[str, str], ...]) -> YoutubeConfig:
+    return _build(dict(values), Path(data_dir))
+
+
+def _build(values: dict, data_dir: Path) -> YoutubeConfig:
     root = values.get("download_root") or str(data_dir / "downloads")
     return YoutubeConfig(
         download_root=Path(root).expanduser().resolve(),
