@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate.cli import db as migrate_db
 
-from medianest.settings import SettingsError
+from medianest.settings import SettingsError, folder_problem
 
 
 def _create_app():
@@ -24,6 +25,9 @@ def _create_app():
 
     try:
         settings = load_settings()
+        problem = folder_problem(Path(settings.data_dir))  # it holds the instance's key and, embedded, the database
+        if problem:
+            raise SettingsError(f"setting MEDIANEST_DATA_DIR: {problem}")
         _require_database_server(settings.sqlalchemy_url)
         return create_app({"settings": settings})
     except SettingsError as exc:
@@ -53,6 +57,56 @@ def _require_database_server(url: str) -> None:
         raise SettingsError(f"setting DATABASE_URL: cannot connect to {where} ({reason})") from None
     finally:
         engine.dispose()
+
+
+def require_writable_folders(app) -> None:
+    """The instance folder and every service's folder setting must be writable, or the command stops with one line.
+
+    ``medianest run`` and ``medianest worker`` check this before they start
+    (the container's entrypoint checks the same before Python starts).  A
+    folder that does not exist yet is created.  Without a folder setting the
+    YouTube downloads go under the instance folder, checked first.
+    """
+    from medianest.services import service_config, service_definitions
+    from medianest.settings import service_env_name
+
+    folders = [("MEDIANEST_DATA_DIR", Path(app.config["MEDIANEST"].data_dir))]
+    with app.app_context():
+        for service, definition in service_definitions().items():
+            wanted = [f.name for f in definition.fields if f.kind == "folder"]
+            if wanted:
+                values = _settings_or_environment(service, wanted, service_config)
+                folders += [
+                    (service_env_name(service, name), Path(str(values[name])).expanduser())
+                    for name in wanted
+                    if values.get(name)
+                ]
+    for setting, folder in folders:
+        problem = folder_problem(folder)
+        if problem:
+            raise SettingsError(f"setting {setting}: {problem}")
+
+
+def _settings_or_environment(service: str, names: list[str], service_config) -> dict:
+    """The stored settings overlaid by the environment; the environment alone before the first ``db upgrade``."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from medianest.extensions import db
+    from medianest.settings import service_env
+
+    try:
+        return service_config(service)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {name: service_env(service, name) for name in names}
+
+
+def _stop_unless_writable(app) -> None:
+    try:
+        require_writable_folders(app)
+    except SettingsError as exc:
+        click.echo(f"medianest: {exc}", err=True)
+        sys.exit(2)
 
 
 class MediaNestGroup(FlaskGroup):
@@ -143,6 +197,7 @@ def run(host: str, port: int) -> None:
     """Start MediaNest: the embedded server, or the web process with production settings."""
     app = current_app._get_current_object()
     settings = app.config["MEDIANEST"]
+    _stop_unless_writable(app)
     upgrade_database(app)
     if not settings.embedded:
         from medianest.extensions import db
@@ -177,6 +232,7 @@ def run(host: str, port: int) -> None:
 @with_appcontext
 def worker(pool: str, concurrency: int, celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker for background jobs."""
+    _stop_unless_writable(current_app._get_current_object())
     celery = current_app.extensions["celery"]
     celery.worker_main(["worker", "--loglevel=INFO", f"--pool={pool}", f"--concurrency={concurrency}", *celery_args])
 

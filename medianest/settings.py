@@ -186,9 +186,13 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError("; ".join(lines)) from None
 
 
+def service_env_name(service: str, field: str) -> str:
+    return f"MEDIANEST_{service.upper()}_{field.upper()}"
+
+
 def service_env(service: str, field: str) -> str | None:
     """A service's setting from ``MEDIANEST_<SERVICE>_<FIELD>`` or its ``_FILE`` twin."""
-    name = f"MEDIANEST_{service.upper()}_{field.upper()}"
+    name = service_env_name(service, field)
     if name in os.environ:
         return os.environ[name]
     path = os.environ.get(f"{name}_FILE")
@@ -197,4 +201,21 @@ def service_env(service: str, field: str) -> str | None:
             return Path(path).read_text().strip()
         except OSError as exc:
             raise SettingsError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from exc
+    return None
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why MediaNest cannot write in ``folder`` (created if missing), or ``None`` when it can."""
+    import tempfile
+
+    who = f"user {os.getuid()}:{os.getgid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return f"cannot create the folder {folder} ({who})"
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".medianest-write-test-"):
+            pass
+    except OSError:
+        return f"the folder {folder} is not writable by {who} (chown it or choose another folder)"
     return None

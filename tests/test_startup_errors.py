@@ -208,3 +208,52 @@ def test_default_download_folder_lives_in_the_instance_folder_and_is_created(ope
     assert result.returncode == 0, result.stderr
     assert (data / "downloads").is_dir()
     assert [p.name for p in (data / "downloads").iterdir()] == []
+
+
+# ------------------------------------------------------------------ folders, without the container's entry point
+# The commands run as this test's own user (the interpreter is not reachable by
+# another one), so the folder must refuse even root: immutable (chattr +i).
+@pytest.fixture
+def locked_folder(tmp_path: Path):
+    folder = tmp_path / "locked-volume"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+    yield folder
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("command", [["run", "--port", "1"], ["worker"]], ids=["run", "worker"])
+def test_without_the_entrypoint_an_unwritable_download_folder_names_the_setting(command, data_dir, locked_folder):
+    env = {"MEDIANEST_DATA_DIR": str(data_dir), "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT": str(locked_folder)}
+    line = the_one_line(run([*MEDIANEST, *command], env))
+    assert "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT" in line and str(locked_folder) in line and "not writable" in line
+    assert not any(locked_folder.iterdir())
+
+
+def test_without_the_entrypoint_an_unwritable_instance_folder_names_the_setting(locked_folder):
+    line = the_one_line(run([*MEDIANEST, "worker"], {"MEDIANEST_DATA_DIR": str(locked_folder)}))
+    assert "MEDIANEST_DATA_DIR" in line and str(locked_folder) in line
+
+
+STORE_DOWNLOAD_ROOT = """
+import sys
+from medianest.app import create_app
+from medianest.cli import upgrade_database
+from medianest.services import save_service_config
+app = create_app()
+upgrade_database(app)
+with app.app_context():
+    save_service_config("youtube", {"download_root": sys.argv[1]}, set())
+"""
+
+
+def test_a_download_folder_chosen_on_the_admin_page_is_checked_too(data_dir, locked_folder):
+    env = {"MEDIANEST_DATA_DIR": str(data_dir)}
+    stored = run([sys.executable, "-c", STORE_DOWNLOAD_ROOT, str(locked_folder)], env)
+    assert stored.returncode == 0, stored.stderr
+    line = the_one_line(run([*MEDIANEST, "worker"], env))
+    assert "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT" in line and str(locked_folder) in line and "not writable" in line

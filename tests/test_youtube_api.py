@@ -358,3 +358,18 @@ def _wait(condition, timeout: float = 20.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def test_the_admin_cannot_choose_a_download_folder_the_server_cannot_write(app, admin_client, tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    for folder, said in ((blocked / "downloads", "cannot create the folder"), ("relative/path", "absolute")):
+        answer = admin_client.put("/api/v1/admin/services/youtube", json={"values": {"download_root": str(folder)}})
+        assert answer.status_code == 400, answer.get_json()
+        error = answer.get_json()["error"]
+        assert error["code"] == "VALIDATION_ERROR"
+        assert said in str(error["details"]), error
+    fine = tmp_path / "downloads-here"
+    saved = admin_client.put("/api/v1/admin/services/youtube", json={"values": {"download_root": str(fine)}})
+    assert saved.status_code == 200, saved.get_json()
+    assert fine.is_dir() and not any(fine.iterdir())  # created, and the probe left nothing behind

@@ -15,8 +15,12 @@ log = logging.getLogger("medianest.plugins")
 
 def load_plugin_states(app: Flask) -> None:
     """Apply the admins' saved switches to the host (tables may not exist before ``db upgrade``)."""
+    from sqlalchemy import inspect
+
     host = app.extensions["medianest.plugins"]
     try:
+        if not inspect(db.engine).has_table(PluginState.__tablename__):
+            return  # a new database: ``db upgrade`` (run by ``medianest run``) creates it, every plugin starts enabled
         for row in db.session.scalars(db.select(PluginState)):
             if row.name in host.plugins:
                 host.set_enabled(row.name, row.enabled)

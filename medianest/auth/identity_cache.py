@@ -23,12 +23,12 @@ Correctness rests on invalidation, not on expiry:
 
 Embedded mode is one process: local invalidation is all there is to do.
 
-The services' settings (``medianest.services.service_config``: a query and a
-decryption per service, asked by most views) are remembered the same way:
-every commit that adds, changes or deletes a ``ServiceSetting`` (or a
-``PluginState``, which decides whose defaults apply) drops them
-all, here and, through the same channel (the message ``{"settings": true}``),
-in every other web process; they also expire after :data:`TTL`.
+The services' stored settings (``medianest.services.service_config``: a query
+and a decryption per service, asked by most views) are remembered the same
+way: every commit that adds, changes or deletes a ``ServiceSetting`` drops
+them all, here and, through the same channel (the message
+``{"settings": true}``), in every other web process; they also expire after
+:data:`TTL`.  Defaults and the environment are applied on every read.
 """
 
 from __future__ import annotations
@@ -286,10 +286,9 @@ def _watched(obj: Any) -> int | None:
 
 
 def _after_flush(session: Session, _context: Any) -> None:
-    from medianest.models import PluginState, ServiceSetting
+    from medianest.models import ServiceSetting
 
-    # A plugin switched on or off changes which defaults apply.
-    if any(isinstance(obj, (ServiceSetting, PluginState)) for obj in (*session.new, *session.dirty, *session.deleted)):
+    if any(isinstance(obj, ServiceSetting) for obj in (*session.new, *session.dirty, *session.deleted)):
         session.info[_SETTINGS_PENDING] = True
     changed = session.info.setdefault(_PENDING, set())
     if changed == EVERYONE:  # a bulk change already asks to forget everything
@@ -301,14 +300,14 @@ def _after_flush(session: Session, _context: Any) -> None:
 
 
 def _on_orm_execute(state: Any) -> None:
-    from medianest.models import ApiToken, PluginState, ServiceSetting, User
+    from medianest.models import ApiToken, ServiceSetting, User
 
     if not (state.is_update or state.is_delete) or state.execution_options.get(NEUTRAL):
         return
     mapper = state.bind_mapper
     if mapper is not None and mapper.class_ in (User, ApiToken):
         state.session.info[_PENDING] = EVERYONE
-    elif mapper is not None and mapper.class_ in (ServiceSetting, PluginState):
+    elif mapper is not None and mapper.class_ is ServiceSetting:
         state.session.info[_SETTINGS_PENDING] = True
 
 

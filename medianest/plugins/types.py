@@ -65,7 +65,9 @@ class SettingField:
     label: str
     secret: bool = False
     required: bool = False
-    kind: Literal["url", "text", "password", "number", "bool", "choice"] = "text"
+    # "folder": a folder on the server that MediaNest's processes write to;
+    # ``medianest run`` and ``medianest worker`` refuse to start when it is not writable.
+    kind: Literal["url", "text", "password", "number", "bool", "choice", "folder"] = "text"
     help: str = ""
     default: str | None = None
     choices: tuple[str, ...] = ()

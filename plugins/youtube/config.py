@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import current_app
 
 from medianest.plugins import ServiceSettings, SettingField
+from medianest.settings import folder_problem
 
 SERVICE = "youtube"
 DEFAULT_HOSTS = ("youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be")
@@ -38,7 +39,10 @@ def settings_form() -> ServiceSettings:
         description="Where playlists are saved and how much each person may keep.",
         fields=(
             SettingField(
-                "download_root", "Download folder", help="Default: <data dir>/downloads. One sub-folder per user."
+                "download_root",
+                "Download folder",
+                kind="folder",
+                help="Default: <data dir>/downloads. One sub-folder per user.",
             ),
             SettingField(
                 "allowed_hosts",
@@ -84,6 +88,12 @@ def validate(values: dict) -> dict[str, str]:
             _number(values, name, 0, minimum)
         except ValueError as exc:
             errors[name] = str(exc)
+    root = str(values.get("download_root") or "").strip()
+    if root:
+        folder = Path(root).expanduser()
+        problem = folder_problem(folder) if folder.is_absolute() else "must be an absolute path"
+        if problem:
+            errors["download_root"] = problem
     return errors
 
 
