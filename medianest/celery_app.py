@@ -113,9 +113,17 @@ def _fresh_connections_after_fork(**_: Any) -> None:
 
 @task_postrun.connect
 def _count_task(sender: Task | None = None, state: str | None = None, **_: Any) -> None:
+    """Counted for the web process's /metrics (``medianest.metrics.TaskCollector``)."""
     from medianest.metrics import TASKS
 
-    TASKS.labels(task=getattr(sender, "name", "?"), state=state or "UNKNOWN").inc()
+    app = _worker_app[0]
+    redis = None
+    if app is not None:
+        from medianest.redis_connection import redis_client
+
+        with app.app_context():
+            redis = redis_client(timeout=0.5)
+    TASKS.count(getattr(sender, "name", "?"), state or "UNKNOWN", redis)
 
 
 class EmbeddedWorker:

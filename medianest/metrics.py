@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import hmac
+import logging
+import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
-from flask import Blueprint, Flask, current_app, g, request
+from flask import Blueprint, Flask, current_app, g, has_app_context, request
 from flask.wrappers import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from medianest.access import public
 from medianest.api.envelope import error_response
@@ -24,7 +29,6 @@ HTTP_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
     registry=REGISTRY,
 )
-TASKS = Counter("medianest_tasks_total", "Celery tasks finished", ["task", "state"], registry=REGISTRY)
 SOCKET_CONNECTIONS = Gauge("medianest_socketio_connections", "Open Socket.IO connections", registry=REGISTRY)
 EVENTS_PUBLISHED = Counter(
     "medianest_events_published_total", "Events published on the bus", ["event"], registry=REGISTRY
@@ -61,6 +65,86 @@ SERVICE_CALL_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
     registry=REGISTRY,
 )
+
+# ------------------------------------------------------------------ background jobs
+# Tasks run in the worker's processes, which serve no /metrics of their own:
+# each finished task is counted in a Redis hash ("task<TAB>state" -> count)
+# that the web process reads when scraped, with the broker's queue lengths.
+# Embedded (no Redis), the worker is a thread of the web process and counts here.
+TASK_COUNTS_KEY = "medianest:task-counts"
+log = logging.getLogger("medianest.metrics")
+
+
+class TaskCollector:
+    """``medianest_tasks_total{task,state}`` and ``medianest_task_queue_length{queue}``."""
+
+    def __init__(self) -> None:
+        self._local: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def count(self, task: str, state: str, redis: Any | None) -> None:
+        """One finished task, counted where the web process will find it."""
+        if redis is not None:
+            try:
+                redis.hincrby(TASK_COUNTS_KEY, f"{task}\t{state}", 1)
+                return
+            except Exception as exc:  # a job's outcome must not depend on its metric
+                log.debug("task count not stored in Redis (%s)", exc.__class__.__name__)
+        with self._lock:
+            self._local[(task, state)] = self._local.get((task, state), 0) + 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self._local.clear()
+
+    def collect(self) -> Iterator[Any]:
+        counts = dict(self._local)
+        queues: dict[str, int] = {}
+        redis, queue_names = _task_sources()
+        if redis is not None:
+            try:
+                with redis.pipeline(transaction=False) as pipe:
+                    pipe.hgetall(TASK_COUNTS_KEY)
+                    for name in queue_names:
+                        pipe.llen(name)
+                    stored, *lengths = pipe.execute()
+            except Exception as exc:
+                log.warning("task metrics not read from Redis (%s)", exc.__class__.__name__)
+            else:
+                for field, value in stored.items():
+                    task, _, state = field.decode().partition("\t")
+                    counts[(task, state)] = counts.get((task, state), 0) + int(value)
+                queues = dict(zip(queue_names, (int(n) for n in lengths), strict=True))
+        finished = CounterMetricFamily(
+            "medianest_tasks", "Background tasks finished, by final state", labels=["task", "state"]
+        )
+        for (task, state), value in sorted(counts.items()):
+            finished.add_metric([task, state], value)
+        yield finished
+        waiting = GaugeMetricFamily(
+            "medianest_task_queue_length", "Tasks waiting in the broker's queue for a worker", labels=["queue"]
+        )
+        for name, length in sorted(queues.items()):
+            waiting.add_metric([name], length)
+        yield waiting
+
+    def describe(self) -> list[Any]:
+        return []
+
+
+def _task_sources() -> tuple[Any | None, list[str]]:
+    if not has_app_context():
+        return None, []
+    from medianest.redis_connection import redis_client
+
+    redis = redis_client(timeout=0.5)
+    celery = current_app.extensions.get("celery")
+    default = celery.conf.task_default_queue if celery is not None else "celery"
+    return redis, [default]
+
+
+TASKS = TaskCollector()
+REGISTRY.register(TASKS)
 
 bp = Blueprint("metrics", __name__)
 

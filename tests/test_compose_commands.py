@@ -126,6 +126,7 @@ def container_env(service: dict, folder: Path, database_url: str, redis_url: str
             # the test's local playlist, not YouTube
             "MEDIANEST_YOUTUBE_ALLOWED_HOSTS": "127.0.0.1",
             "MEDIANEST_YOUTUBE_MIN_FREE_GB": "0",
+            "MEDIANEST_METRICS_TOKEN": "compose-metrics",
         }
     )
     return env
@@ -219,6 +220,12 @@ def test_the_compose_commands_serve_sign_in_and_finish_a_download(compose, pg_da
         beat.wait_for_log("Sending due task medianest.health-checks", timeout=30)
         status = http.get(base + "/api/v1/dashboard/status", timeout=10)
         assert status.status_code == 200
+
+        # the worker's finished tasks show on the web process's /metrics
+        scrape = requests.get(base + "/metrics", headers={"Authorization": "Bearer compose-metrics"}, timeout=10)
+        assert scrape.status_code == 200
+        assert 'medianest_tasks_total{state="SUCCESS",task="youtube.download"} 1.0' in scrape.text, scrape.text[-3000:]
+        assert 'medianest_task_queue_length{queue="celery"}' in scrape.text
 
         # docker stop: each stops by itself within its grace period
         for item in (beat, worker, web):

@@ -73,3 +73,32 @@ def test_metrics_need_the_token_and_count_requests(client):
 
 def test_metrics_are_off_without_a_token(client):
     assert client.get("/metrics").status_code == 404
+
+
+@pytest.mark.settings(metrics_token="scrape-me", redis_url="use-test-redis")
+def test_tasks_counted_by_a_worker_process_and_the_queue_show_on_the_web_metrics(app, client):
+    """A worker counts in Redis (it serves no /metrics); the web process reads it when scraped."""
+    from medianest.metrics import TASK_COUNTS_KEY, TASKS
+    from medianest.redis_connection import redis_client
+
+    with app.app_context():
+        redis = redis_client()
+        redis.delete(TASK_COUNTS_KEY, "celery")
+        for state in ("SUCCESS", "SUCCESS", "FAILURE"):
+            TASKS.count("youtube.download", state, redis)
+        redis.lpush("celery", "waiting-1", "waiting-2", "waiting-3")
+    try:
+        text = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"}).get_data(as_text=True)
+        assert 'medianest_tasks_total{state="SUCCESS",task="youtube.download"} 2.0' in text
+        assert 'medianest_tasks_total{state="FAILURE",task="youtube.download"} 1.0' in text
+        assert 'medianest_task_queue_length{queue="celery"} 3.0' in text
+    finally:
+        with app.app_context():
+            redis_client().delete(TASK_COUNTS_KEY, "celery")
+
+
+@pytest.mark.settings(metrics_token="scrape-me", redis_url="redis://127.0.0.1:1/0")
+def test_metrics_still_answer_with_redis_down(client):
+    response = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert response.status_code == 200
+    assert "medianest_http_requests_total" in response.get_data(as_text=True)
