@@ -103,3 +103,59 @@ def test_a_write_made_by_a_read_only_call_is_kept(app, admin_client):
     with app.app_context():
         stored = db.session.get(ApiToken, token["id"])
         assert stored.last_used_at is not None
+
+
+def _connections_opened(engine) -> list[int]:
+    opened: list[int] = []
+    event.listen(engine, "connect", lambda *_: opened.append(1))
+    return opened
+
+
+def test_connections_with_descriptors_past_1023_are_used_not_mistaken_for_dead(app, admin_client):
+    """A worker with a thousand Socket.IO clients holds its database sockets on high descriptors."""
+    import os
+
+    with app.app_context():
+        engine = db.engine
+    engine.dispose()  # the next connection is opened above the pipes
+    pipes = [os.pipe()]
+    while min(pipes[-1]) < 1030:  # every free descriptor below is taken
+        pipes.append(os.pipe())
+    try:
+        with app.app_context():
+            opened = _connections_opened(engine)
+            with engine.connect() as conn:
+                assert conn.connection.dbapi_connection.fileno() > 1023
+        for _ in range(5):
+            assert admin_client.get("/api/v1/admin/users").status_code == 200
+        assert len(opened) == 1  # one connection, reused: never taken for dead
+    finally:
+        for read_end, write_end in pipes:
+            os.close(read_end)
+            os.close(write_end)
+
+
+def test_a_connection_the_server_spoke_to_unasked_is_pinged_and_kept(app, admin_client):
+    """Readable is not always dead: a notification (or a changed parameter) also makes the socket readable."""
+    from sqlalchemy import text
+
+    with app.app_context():
+        engine = db.engine
+        with engine.connect() as conn:  # the pool's one connection listens on a channel
+            conn.execute(text("LISTEN medianest_test"))
+            conn.commit()
+        opened = _connections_opened(engine)
+    _notify(app, "medianest_test")
+    for _ in range(3):
+        assert admin_client.get("/api/v1/admin/users").status_code == 200
+    assert opened == []  # pinged, found alive, kept
+
+
+def _notify(app, channel: str) -> None:
+    with app.app_context():
+        url = db.engine.url
+    conn = psycopg2.connect(host=url.host, port=url.port, user=url.username, dbname=url.database)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"NOTIFY {channel}")
+    conn.close()
