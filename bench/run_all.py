@@ -39,8 +39,24 @@ from stack import production_stack  # noqa: E402
 def run_script(name: str, *args: str, timeout: float = 400) -> str:
     done = subprocess.run([sys.executable, str(HERE / name), *args], capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
-        raise RuntimeError(f"{name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"{name} failed:\n{done.stdout[-2000:]}\n{_without_noise(done.stderr)[-3000:]}")
     return done.stdout
+
+
+def _without_noise(stderr: str) -> str:
+    """stderr without the "Exception ignored in ..." blocks that client libraries print at exit (they hid the error)."""
+    kept, skipping = [], False
+    for line in stderr.splitlines():
+        if line.startswith(("Exception ignored in", "Unclosed client session", "client_session:")):
+            skipping = not line.startswith(("Unclosed", "client_session"))
+            continue
+        if skipping:
+            if line.startswith((" ", "Traceback")):
+                continue
+            skipping = False
+            continue  # the block's own exception line
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def main() -> None:
