@@ -271,3 +271,12 @@ def test_a_settings_change_in_another_process_is_seen_through_redis(app, tmp_pat
                 from medianest.extensions import db
 
                 db.engine.dispose()
+
+
+def test_a_token_caller_gets_no_csrf_token_and_no_cookie(app, user_client):
+    token = _token(user_client)
+    answer = _as_token(app, token)
+    assert answer.status_code == 200
+    assert answer.get_json()["data"]["csrf_token"] is None
+    assert "Set-Cookie" not in answer.headers
+    assert user_client.get("/api/v1/auth/session").get_json()["data"]["csrf_token"]  # a browser session gets one

@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -63,7 +64,7 @@ class SessionOut(Schema):
     username: str
     name: str
     role: str
-    csrf_token: str
+    csrf_token: str | None = Field(description="For a browser session: send it as X-CSRFToken; null with an API token")
 
 
 class PinOut(Schema):
@@ -104,12 +105,13 @@ def authenticate_local(username: str, password: str) -> User:
 
 
 def session_payload(user: User) -> dict:
+    """Who is signed in; the CSRF token only for a browser session (a token caller needs none, and gets no cookie)."""
     return {
         "id": user.id,
         "username": user.username,
         "name": user.name,
         "role": user.role,
-        "csrf_token": generate_csrf(),
+        "csrf_token": None if g.get("auth_via_token") else generate_csrf(),
     }
 
 
