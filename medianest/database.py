@@ -1,9 +1,9 @@
 """How MediaNest talks to its database: engine options, dead-connection checks, read-only API calls.
 
-Every API call used to cost four PostgreSQL round trips before its own query
-returned: the pool's ``SELECT 1`` ping on checkout, the ``BEGIN`` psycopg2
-sends before the first statement, the query, and the ``ROLLBACK`` when the
-session closes (``docs/benchmarks.md``).  Two changes leave one:
+An API read used to cost four PostgreSQL round trips: the pool's ``SELECT 1``
+ping on checkout, the ``BEGIN`` psycopg2 sends before the first statement,
+the query, and the ``ROLLBACK`` when the session closes
+(``docs/benchmarks.md``).  Two changes leave one:
 
 - **Checking a pooled connection without a round trip.**  When PostgreSQL
   stops or restarts, it tells every idle client ("terminating connection due
@@ -11,19 +11,21 @@ session closes (``docs/benchmarks.md``).  Two changes leave one:
   an idle connection becomes readable, which a zero-timeout ``poll`` sees.
   Only then is the connection pinged, and if the ping fails it and all the
   pool's older connections are dropped (``InvalidatePoolError``): the pool
-  opens fresh ones, as ``pool_pre_ping`` did on every checkout.  A server that vanishes without a word (a cable
-  pulled) is not caught here; the pre-ping's ``SELECT 1`` would have waited
-  for the TCP timeout there too.
+  opens fresh ones, as ``pool_pre_ping`` did on every checkout.  A server
+  that vanishes without a word (a cable pulled) is not caught here; the
+  pre-ping's ``SELECT 1`` would have waited for the TCP timeout there too.
 - **Read-only API calls run in autocommit.**  A connection checked out for a
   ``GET``/``HEAD`` under ``/api/`` is in autocommit mode: no ``BEGIN``, no
-  ``ROLLBACK``.  The few writes such a call makes (a token's ``last_used_at``)
-  are single statements, committed as they run.  Pages and every other method
-  keep a transaction per request.
+  ``ROLLBACK``.  A read that turns out to write (a token's ``last_used_at``,
+  a Plex sign-in completed by polling its PIN) leaves autocommit before its
+  first write, so its writes still share one transaction.  Pages and every
+  other method keep a transaction per request.
 """
 
 from __future__ import annotations
 
 import select
+import weakref
 from typing import Any
 
 import orjson
@@ -92,7 +94,43 @@ def init_app(app: Flask) -> None:
         if has_request_context() and request.method in ("GET", "HEAD") and request.path.startswith("/api/"):
             dbapi_connection.autocommit = True
 
+    _READ_ONLY_ENGINES.add(engine)
+    _install_session_events()
+
     @event.listens_for(engine, "checkin")
     def _back_to_transactions(dbapi_connection: Any, _record: Any) -> None:
         if dbapi_connection is not None and dbapi_connection.autocommit:
             dbapi_connection.autocommit = False
+
+
+# Engines whose API reads run in autocommit (one per PostgreSQL app).
+_READ_ONLY_ENGINES: weakref.WeakSet = weakref.WeakSet()
+
+
+def _leave_autocommit(session: Any) -> None:
+    """Before a read's first write: back to a transaction, so its writes commit or roll back together."""
+    if not (has_request_context() and request.method in ("GET", "HEAD")):
+        return
+    if session.get_bind() not in _READ_ONLY_ENGINES:
+        return
+    dbapi_connection = session.connection().connection.dbapi_connection
+    if dbapi_connection.autocommit:  # autocommit is never inside a transaction: switching is allowed
+        dbapi_connection.autocommit = False
+
+
+def _flush_in_a_transaction(session: Any, _context: Any, _instances: Any) -> None:
+    _leave_autocommit(session)
+
+
+def _write_in_a_transaction(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        _leave_autocommit(state.session)
+
+
+def _install_session_events() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    if not event.contains(Session, "before_flush", _flush_in_a_transaction):
+        event.listen(Session, "before_flush", _flush_in_a_transaction)
+        event.listen(Session, "do_orm_execute", _write_in_a_transaction)

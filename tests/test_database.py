@@ -159,3 +159,43 @@ def _notify(app, channel: str) -> None:
     with conn.cursor() as cur:
         cur.execute(f"NOTIFY {channel}")
     conn.close()
+
+
+def test_a_read_that_writes_does_so_in_one_transaction(app, admin_client):
+    """A GET under /api/ that writes (a Plex sign-in completed by polling) keeps its writes atomic."""
+    from medianest.access import public
+    from medianest.models import AuditEvent
+
+    def two_writes_then_a_failure():
+        db.session.add(AuditEvent(actor_name="test", action="test.first", target="x"))
+        db.session.flush()
+        db.session.add(AuditEvent(actor_name="test", action="test.second", target="x"))
+        db.session.flush()
+        raise RuntimeError("the view fails after writing")
+
+    def two_writes():
+        db.session.add(AuditEvent(actor_name="test", action="test.kept", target="x"))
+        db.session.flush()
+        db.session.add(AuditEvent(actor_name="test", action="test.kept", target="y"))
+        db.session.commit()
+        return {"ok": True}
+
+    app.add_url_rule("/api/v1/test-writes-then-fails", view_func=public(two_writes_then_a_failure))
+    app.add_url_rule("/api/v1/test-writes", view_func=public(two_writes))
+    with app.app_context():
+        engine = db.engine
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn, _cursor, statement, *_args) -> None:
+        seen.append((statement.split()[0].upper(), conn.connection.dbapi_connection.autocommit))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert admin_client.get("/api/v1/test-writes-then-fails").status_code == 500
+        assert admin_client.get("/api/v1/test-writes").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    with app.app_context():
+        actions = [e.action for e in db.session.scalars(db.select(AuditEvent).where(AuditEvent.actor_name == "test"))]
+    assert actions == ["test.kept", "test.kept"]  # nothing of the failed call was kept
+    assert [autocommit for verb, autocommit in seen if verb == "INSERT"] == [False] * 4

@@ -7,8 +7,9 @@ MediaNest comes back without anyone touching it.
   readiness says Redis is down, and after Redis returns readiness is healthy
   again and Socket.IO events from the worker reach the browser again -- all
   by itself.
-* PostgreSQL restarted: the very next requests succeed (``pool_pre_ping``
-  replaces the connections the restart cut).
+* PostgreSQL restarted: the very next requests succeed (the pool's checkout
+  check finds the connections the restart cut and replaces them:
+  ``medianest/database.py``).
 * The worker killed mid-job (nothing lost): that drill is the YouTube
   plugin's ``test_worker_killed_mid_download_resumes_and_progress_reaches_only_owner_and_admins``
   in ``tests/test_youtube_live.py`` (SIGKILL of the whole worker during a
