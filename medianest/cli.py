@@ -60,22 +60,23 @@ def _require_database_server(url: str) -> None:
 
 
 def require_writable_folders(app) -> None:
-    """The instance folder and every service's folder setting must be writable, or the command stops with one line.
+    """Every service's folder setting must be writable, or the command stops with one line.
 
     ``medianest run`` and ``medianest worker`` check this before they start
-    (the container's entrypoint checks the same before Python starts).  A
-    folder that does not exist yet is created.  Without a folder setting the
-    YouTube downloads go under the instance folder, checked first.
+    (the container's entrypoint checks the same before Python starts); the
+    instance folder, where the YouTube downloads go without a folder setting,
+    is checked by every command as the app is built.  A folder that does not
+    exist yet is created.
     """
-    from medianest.services import service_config, service_definitions
+    from medianest.services import service_definitions
     from medianest.settings import service_env_name
 
-    folders = [("MEDIANEST_DATA_DIR", Path(app.config["MEDIANEST"].data_dir))]
+    folders = []
     with app.app_context():
         for service, definition in service_definitions().items():
             wanted = [f.name for f in definition.fields if f.kind == "folder"]
             if wanted:
-                values = _settings_or_environment(service, wanted, service_config)
+                values = _settings_or_environment(service, wanted)
                 folders += [
                     (service_env_name(service, name), Path(str(values[name])).expanduser())
                     for name in wanted
@@ -87,11 +88,12 @@ def require_writable_folders(app) -> None:
             raise SettingsError(f"setting {setting}: {problem}")
 
 
-def _settings_or_environment(service: str, names: list[str], service_config) -> dict:
+def _settings_or_environment(service: str, names: list[str]) -> dict:
     """The stored settings overlaid by the environment; the environment alone before the first ``db upgrade``."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from medianest.extensions import db
+    from medianest.services import service_config
     from medianest.settings import service_env
 
     try:

@@ -214,8 +214,7 @@ def folder_problem(folder: Path) -> str | None:
     except OSError:
         return f"cannot create the folder {folder} ({who})"
     try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".medianest-write-test-"):
-            pass
+        tempfile.NamedTemporaryFile(dir=folder, prefix=".medianest-write-test-").close()  # written, then removed
     except OSError:
         return f"the folder {folder} is not writable by {who} (chown it or choose another folder)"
     return None
