@@ -25,7 +25,7 @@ def keyring():
 def service_definitions() -> dict[str, Any]:
     """Every plugin's ``ServiceSettings``, by service key."""
     host = current_app.extensions["medianest.plugins"]
-    return {item.service: item for _, item in host.collect("service_settings")}
+    return {item.service: item for _, item in host.collect_static("service_settings")}
 
 
 def _stored(service: str) -> dict[str, str]:

@@ -65,6 +65,7 @@ class PluginHost:
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
+        self._static: dict[str, tuple[tuple[bool, ...], list[tuple[str, Any]]]] = {}
 
     # -- loading -----------------------------------------------------------
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
@@ -158,6 +159,21 @@ class PluginHost:
             if result is not None:
                 results.append((name, result))
         return results
+
+    def collect_static(self, hook_name: str) -> list[tuple[str, Any]]:
+        """``collect`` for a hook that takes no arguments, remembered until a plugin is switched on or off.
+
+        For declarations (``service_settings``) that views read on every
+        request: calling every plugin's hook each time cost a list call a
+        twentieth of its time.  Callers must not change what they get.
+        """
+        state = tuple(info.active for info in self.plugins.values())
+        found = self._static.get(hook_name)
+        if found is None or found[0] != state:
+            found = (state, self.collect(hook_name))
+            # A hook that raised disabled its plugin while collecting: remember the state after it.
+            self._static[hook_name] = (tuple(info.active for info in self.plugins.values()), found[1])
+        return found[1]
 
     def collect(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Concatenate the lists each plugin returned, keeping who returned each item."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -73,44 +73,97 @@ class Download(db.Model):
         return FORMATS.get(self.format, self.format)
 
 
-def public_fields(v: Mapping[str, Any], queue_position: int | None = None, folder: str | None = None) -> dict:
-    """What the API shows of a download, from its column values (``column_values`` or a Core row's mapping).
+# The columns the API shows, in the order ``public_fields`` takes them.
+PUBLIC_COLUMNS = (
+    "id",
+    "user_id",
+    "url",
+    "format",
+    "status",
+    "phase",
+    "title",
+    "entry_count",
+    "entry_index",
+    "entry_title",
+    "percent",
+    "speed",
+    "eta",
+    "files",
+    "failures",
+    "error",
+    "attempts",
+    "cancel_requested",
+    "collection_url",
+    "created_at",
+    "started_at",
+    "finished_at",
+)
 
-    A list builds 25 of these per call: plain mapping lookups, not attribute
-    access on rows or instances, keep it a small part of the call.
+
+def public_fields(values: Sequence[Any], queue_position: int | None = None, folder: str | None = None) -> dict:
+    """What the API shows of a download, from the values of :data:`PUBLIC_COLUMNS` in that order.
+
+    A list builds 25 of these per call from rows it reads by position: a
+    tuple unpacked into names costs a fraction of a lookup by name per field.
+    ``folder`` is the download's full path (the row keeps it relative).
     """
-    files = v["files"] or []
+    (
+        download_id,
+        user_id,
+        url,
+        fmt,
+        status,
+        phase,
+        title,
+        entry_count,
+        entry_index,
+        entry_title,
+        percent,
+        speed,
+        eta,
+        files,
+        failures,
+        error,
+        attempts,
+        cancel_requested,
+        collection_url,
+        created_at,
+        started_at,
+        finished_at,
+    ) = values
+    files = files or []
     return {
-        "id": v["id"],
-        "user_id": v["user_id"],
-        "url": v["url"],
-        "format": v["format"],
-        "status": v["status"],
-        "phase": v["phase"],
-        "title": v["title"],
+        "id": download_id,
+        "user_id": user_id,
+        "url": url,
+        "format": fmt,
+        "status": status,
+        "phase": phase,
+        "title": title,
         "folder": folder,
-        "entry_count": v["entry_count"],
-        "entry_index": v["entry_index"],
-        "entry_title": v["entry_title"],
-        "percent": round(v["percent"] or 0.0, 1),
-        "speed": v["speed"],
-        "eta": v["eta"],
+        "entry_count": entry_count,
+        "entry_index": entry_index,
+        "entry_title": entry_title,
+        "percent": round(percent or 0.0, 1),
+        "speed": speed,
+        "eta": eta,
         "queue_position": queue_position,
         "files": [
             {"n": n, "name": f["name"], "size": f.get("size"), "title": f.get("title"), "index": f.get("index")}
             for n, f in enumerate(files)
         ],
         "total_bytes": sum(f.get("size") or 0 for f in files),
-        "failures": v["failures"] or [],
-        "error": v["error"],
-        "attempts": v["attempts"],
-        "cancel_requested": v["cancel_requested"],
-        "collection_url": v["collection_url"],
-        "created_at": _iso(v["created_at"]),
-        "started_at": _iso(v["started_at"]),
-        "finished_at": _iso(v["finished_at"]),
+        "failures": failures or [],
+        "error": error,
+        "attempts": attempts,
+        "cancel_requested": cancel_requested,
+        "collection_url": collection_url,
+        "created_at": _iso(created_at),
+        "started_at": _iso(started_at),
+        "finished_at": _iso(finished_at),
     }
 
 
-def column_values(row: Download) -> dict[str, Any]:
-    return {column.key: getattr(row, column.key) for column in Download.__table__.columns}
+def public_values(row: Download) -> tuple[Any, ...]:
+    """A ``Download``'s values of :data:`PUBLIC_COLUMNS`, in that order (for ``public_fields``)."""
+    return tuple(getattr(row, name) for name in PUBLIC_COLUMNS)

@@ -101,8 +101,8 @@ def _fragment_or_page(fragment: str, page: str, **context):
 @login_required
 def api_list(query: DownloadQuery):
     """Your downloads, newest first; admins see everyone's and may filter by ``user_id``."""
-    stmt = downloads.list_query(current_user, query.status, query.user_id, rows=True)
-    rows, meta = paginate(stmt, query.page, query.per_page, query.before, downloads.TABLE.c.id)
+    stmt, params = downloads.list_statement(current_user, query.status, query.user_id, rows=True)
+    rows, meta = paginate(stmt, query.page, query.per_page, query.before, downloads.TABLE.c.id, params)
     return ok(downloads.public_list(rows), meta)
 
 
