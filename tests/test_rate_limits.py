@@ -210,3 +210,36 @@ def test_api_budget_survives_redis_going_away_and_coming_back(request, tmp_path,
             from medianest.extensions import db
 
             db.engine.dispose()
+
+
+@pytest.mark.sqlite_only
+def test_api_budget_lease_held_when_redis_goes_away_then_memory_then_redis_afresh(request, tmp_path, app):
+    """A lease claimed before Redis went away is spent first; then memory; back in Redis, nothing held is kept."""
+    from medianest.api.budget import parse_limit
+
+    live, proc, port = _app_on_private_redis(request, tmp_path, app, rate_limit_api="1000/minute")
+    budget = live.extensions["medianest.api_budget"]
+    limit = parse_limit("1000/minute")
+    try:
+        with live.app_context():
+            assert budget.hit("judy", limit)[0] == 1
+            held = budget._leases[("judy", 60)].unspent
+            assert held > 0
+            proc.kill()
+            proc.wait()
+            counts = [budget.hit("judy", limit)[0] for _ in range(held + 3)]
+            assert counts[:held] == list(range(2, held + 2))  # claimed in Redis already: spent without it
+            assert counts[held:] == [1, 2, 3]  # the next claim fails: counted in memory from there
+            assert budget.degraded and budget._leases == {}
+
+            restarted = _redis_server(port)
+            request.addfinalizer(lambda: (restarted.kill(), restarted.wait()))
+            budget._dead_since -= 10  # as if the retry interval had passed
+            assert budget.hit("judy", limit)[0] == 1  # a fresh Redis window; memory counts dropped
+            assert not budget.degraded
+            assert budget.hit("judy", limit)[0] == 2
+    finally:
+        with live.app_context():
+            from medianest.extensions import db
+
+            db.engine.dispose()
