@@ -89,7 +89,8 @@ def configure_logging(app: Flask) -> None:
 
 def configure_extensions(app: Flask) -> None:
     from medianest import database
-    from medianest.auth import identity_cache
+    from medianest.auth import identity, identity_cache
+    from medianest.auth.sessions import CookieSessions
     from medianest.extensions import csrf, db, htmx, login_manager, migrate
 
     db.init_app(app)
@@ -101,6 +102,8 @@ def configure_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login_page"
     login_manager.session_protection = "basic"
     identity_cache.init_app(app)
+    identity.init_app(app)
+    app.session_interface = CookieSessions()
     csrf.init_app(app)
     htmx.init_app(app)
     configure_rate_limits(app)

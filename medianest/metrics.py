@@ -171,7 +171,24 @@ def init_app(app: Flask) -> None:
     def _observe(response: Response) -> Response:
         started = getattr(g, "_metrics_started", None)
         route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
-        HTTP_REQUESTS.labels(route=route, method=request.method, status=str(response.status_code)).inc()
+        counted, timed = _request_series(route, request.method, response.status_code)
+        counted.inc()
         if started is not None:
-            HTTP_LATENCY.labels(route=route, method=request.method).observe(time.perf_counter() - started)
+            timed.observe(time.perf_counter() - started)
         return response
+
+
+# (route, method, status) -> the two series a request updates.  Looking a
+# series up by its labels takes a lock and a tuple of strings each time; the
+# keys are the app's rules, methods and statuses, so this stays small.
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _request_series(route: str, method: str, status: int) -> tuple[Any, Any]:
+    series = _SERIES.get((route, method, status))
+    if series is None:
+        series = _SERIES[(route, method, status)] = (
+            HTTP_REQUESTS.labels(route=route, method=method, status=str(status)),
+            HTTP_LATENCY.labels(route=route, method=method),
+        )
+    return series

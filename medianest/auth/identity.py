@@ -71,6 +71,35 @@ def load_user_from_request(req) -> User | None:
     return user_from_remember_cookie()
 
 
+def init_app(app: Flask) -> None:
+    """Scripts' requests find their user before anything asks (``resolve_bearer_token``)."""
+    app.before_request(resolve_bearer_token)
+
+
+def resolve_bearer_token() -> None:
+    """A request with a personal API token and no cookie: its user, found once, before the first view code.
+
+    Flask-Login would find the same user through ``load_user_from_request``,
+    after a pass over the cookie session, session protection (a hash of the
+    address and browser) and the remember cookie, none of which a script's
+    request has, on every call (``docs/benchmarks.md``).  A request that also
+    carries cookies takes Flask-Login's path, where the session's user wins as
+    before.  The refusals are the same ones: ``_user_from_token`` decides.
+    """
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or request.cookies:
+        return
+    try:
+        user = _user_from_token(header[len("Bearer ") :].strip())
+    except Exception:
+        # The database is unreachable: as on Flask-Login's path (where the
+        # loader's exception leaves the caller anonymous), the view's own
+        # query reports the real error.
+        db.session.rollback()
+        return
+    login_manager._update_request_context_with_user(user)
+
+
 def _user_from_token(token: str) -> User | None:
     from medianest.auth import identity_cache
 

@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask.wrappers import Response
 from flask_login import login_user, logout_user
 
@@ -33,6 +34,19 @@ log = logging.getLogger("medianest.auth")
 REMEMBER_DAYS = 90
 # Writing last_seen_at on every request would turn reads into writes.
 TOUCH_EVERY = timedelta(minutes=5)
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie session, opened without its signer when the request sends no cookie.
+
+    Flask builds the signing serializer (with every fallback key) on every
+    request before it looks for the cookie; a script's API call never has one.
+    """
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def _sha256(value: str) -> str:
