@@ -37,16 +37,26 @@ TOUCH_EVERY = timedelta(minutes=5)
 
 
 class CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed cookie session, opened without its signer when the request sends no cookie.
+    """Flask's signed cookie session, skipped when a request neither brings nor leaves one.
 
     Flask builds the signing serializer (with every fallback key) on every
-    request before it looks for the cookie; a script's API call never has one.
+    request before it looks for the cookie, and reads every cookie setting
+    before it finds an empty session has nothing to write; a script's API
+    call has no cookie and leaves none.
     """
 
     def open_session(self, app: Flask, request: Any) -> Any:
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        # Nothing in it and nothing changed: Flask would read six cookie settings to do just this.
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
 
 
 def _sha256(value: str) -> str:
