@@ -89,6 +89,24 @@ def main() -> None:
             "met" if throughput["empty_ratio"] >= 0.40 else "NOT met",
         )
     )
+    rows.append(
+        (
+            "1. floor: bare Flask reading the same 25 rows / the same empty query (SQLAlchemy Core; "
+            "no token, limit or middleware) vs bare Flask",
+            f"{throughput['floor_ratio']:.2f} / {throughput['floor_empty_ratio']:.2f}",
+            "-",
+            "-",
+        )
+    )
+    rows.append(
+        (
+            "1. MediaNest / floor: page of 25, empty page",
+            f"{throughput['medianest_rps'] / throughput['floor_rps']:.2f}, "
+            f"{throughput['empty_rps'] / throughput['floor_empty_rps']:.2f}",
+            "-",
+            "-",
+        )
+    )
     rows.append(("2. idle RSS, web (gunicorn arbiter + gevent worker)", f"{memory['web_mib']:.0f} MiB", "-", "-"))
     rows.append(("2. idle RSS, worker (celery prefork x2)", f"{memory['worker_mib']:.0f} MiB", "-", "-"))
     for label, figures in lists.items():

@@ -280,3 +280,62 @@ def test_a_token_caller_gets_no_csrf_token_and_no_cookie(app, user_client):
     assert answer.get_json()["data"]["csrf_token"] is None
     assert "Set-Cookie" not in answer.headers
     assert user_client.get("/api/v1/auth/session").get_json()["data"]["csrf_token"]  # a browser session gets one
+
+
+def _counting_request_loader(app):
+    """Counts the calls Flask-Login makes to the app's request loader."""
+    manager = app.login_manager
+    original = manager._request_callback
+    calls = []
+
+    def counted(request):
+        calls.append(request.path)
+        return original(request)
+
+    manager._request_callback = counted
+    return calls
+
+
+def test_a_cookieless_token_call_finds_its_user_before_flask_login_looks(app, user_client):
+    token = _token(user_client)
+    calls = _counting_request_loader(app)
+    answer = _as_token(app, token, "/api/v1/youtube/downloads")
+    assert answer.status_code == 200
+    assert calls == []  # found once by resolve_bearer_token, not again by Flask-Login's loader
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_a_token_sent_with_a_session_cookie_leaves_the_session_user_in_charge(app, user_client, other_client):
+    """With cookies, Flask-Login decides as before: the signed-in browser's user wins over a token."""
+    bobs_token = _token(other_client)
+    calls = _counting_request_loader(app)
+    answer = user_client.get("/api/v1/auth/session", headers={"Authorization": f"Bearer {bobs_token}"})
+    assert answer.status_code == 200
+    assert answer.get_json()["data"]["username"] == "alice"
+    assert calls == []  # the session's user was found first: the request loader is never asked
+    assert _as_token(app, bobs_token).get_json()["data"]["username"] == "bob"
+
+
+def test_a_wrong_token_without_cookies_is_refused_as_before(app, user_client):
+    answer = _as_token(app, "mn_not-a-token", "/api/v1/youtube/downloads")
+    assert answer.status_code == 401
+    assert answer.get_json()["error"]["code"] == "INVALID_TOKEN"
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_a_token_call_that_changes_the_cached_user_is_written(app, user_client, alice):
+    """The cached user is attached to the request's session: what a view changes on it is committed."""
+    from medianest.extensions import db
+    from medianest.models import User
+
+    token = _token(user_client)
+    assert _as_token(app, token).status_code == 200  # remembered
+    with app.test_request_context("/api/v1/auth/session", headers={"Authorization": f"Bearer {token}"}):
+        from flask_login import current_user
+
+        app.preprocess_request()
+        assert current_user.username == "alice"
+        current_user.display_name = "Alice Liddell"
+        db.session.commit()
+    with app.app_context():
+        assert db.session.get(User, alice.id).display_name == "Alice Liddell"

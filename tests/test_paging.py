@@ -77,3 +77,32 @@ def test_audit_log_by_cursor(app, admin_client, alice):
     rest = admin_client.get(f"/api/v1/admin/audit?per_page=4&action=test.event&before={cursor}").get_json()
     assert [e["target"] for e in rest["data"]] == ["t2", "t1", "t0"]
     assert rest["meta"]["pagination"]["has_more"] is False
+
+
+def test_a_reused_list_statement_pages_like_a_fresh_one_and_is_built_once(app, alice, bob, yt_env):
+    """``paginate(..., params=)``: the same rows and meta as the statement with its values bound, every mode."""
+    from medianest_youtube import downloads
+
+    from medianest.api import envelope
+    from medianest.api.envelope import paginate
+    from medianest.extensions import db
+    from medianest.models import User
+
+    mine = _seed_downloads(app, alice.id, 12)
+    _seed_downloads(app, bob.id, 4)
+    key = downloads.TABLE.c.id
+    with app.test_request_context("/api/v1/youtube/downloads"):
+        user = db.session.get(User, alice.id)
+        stmt, params = downloads.list_statement(user, rows=True)
+        cases = [(1, 5, None), (2, 5, None), (3, 5, None), (9, 5, None), (1, 5, mine[4]), (1, 5, mine[-1])]
+        for page, per_page, before in cases:
+            reused = paginate(stmt, page, per_page, before, key, params)
+            fresh = paginate(stmt.params(params), page, per_page, before, key)
+            assert [tuple(r) for r in reused[0]] == [tuple(r) for r in fresh[0]], (page, before)
+            assert reused[1] == fresh[1], (page, before)
+        assert [r.id for r in paginate(stmt, 1, 100, None, key, params)[0]] == mine  # alice's only, newest first
+        built = dict(envelope._PAGES)
+        again, _ = downloads.list_statement(user, rows=True)
+        assert again is stmt  # one statement per shape ...
+        paginate(again, 2, 5, None, key, params)
+        assert envelope._PAGES == built  # ... whose page statements were built once

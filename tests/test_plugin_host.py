@@ -213,3 +213,28 @@ def test_plugins_command_lists_versions_hooks_and_errors(runner):
     assert result.exit_code == 0, result.output
     assert "cardtest" in result.output and "0.1.0" in result.output and "dashboard_cards" in result.output
     assert "brokentest" in result.output and "error: failed to load" in result.output
+
+
+def test_service_settings_are_collected_once_until_a_plugin_is_switched(app):
+    """``service_definitions`` reads a remembered collection; switching a plugin off or on renews it."""
+    from medianest.services import service_definitions
+
+    host = app.extensions["medianest.plugins"]
+    calls = []
+    original = host.collect
+
+    def counted(hook_name, **kwargs):
+        calls.append(hook_name)
+        return original(hook_name, **kwargs)
+
+    host.collect = counted
+    with app.app_context():
+        first = service_definitions()
+        assert "youtube" in first
+        assert service_definitions().keys() == first.keys()
+        assert calls == ["service_settings"]  # the second read is remembered
+        host.set_enabled("youtube", False)
+        assert "youtube" not in service_definitions()
+        host.set_enabled("youtube", True)
+        assert "youtube" in service_definitions()
+    assert calls == ["service_settings"] * 3
