@@ -139,8 +139,8 @@ def configure_rate_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    # The shared JSON API budget is counted by medianest.api.budget (one Redis
-    # round trip per call); Flask-Limiter keeps the per-route limits, which its
+    # The shared JSON API budget is counted by medianest.api.budget (leases
+    # claimed from Redis); Flask-Limiter keeps the per-route limits, which its
     # decorators check when their view is called.  With no default or
     # application limit left, its before_request pass over every request
     # (a third of the cost of answering /healthz) finds nothing to do: drop it.
