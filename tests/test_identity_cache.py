@@ -330,11 +330,15 @@ def test_a_token_call_that_changes_the_cached_user_is_written(app, user_client, 
 
     token = _token(user_client)
     assert _as_token(app, token).status_code == 200  # remembered
-    with app.test_request_context("/api/v1/auth/session", headers={"Authorization": f"Bearer {token}"}):
+    with (
+        statements(app) as seen,
+        app.test_request_context("/api/v1/auth/session", headers={"Authorization": f"Bearer {token}"}),
+    ):
         from flask_login import current_user
 
         app.preprocess_request()
         assert current_user.username == "alice"
+        assert _token_queries(seen) == []  # the cached user, not one loaded from the database
         current_user.display_name = "Alice Liddell"
         db.session.commit()
     with app.app_context():

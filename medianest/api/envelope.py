@@ -194,13 +194,17 @@ def paginate(
     return rows, meta
 
 
-def _fetch(stmt: Any) -> list[Any]:
+def _fetch(stmt: Any, params: dict[str, Any] | None = None, entities: bool | None = None) -> list[Any]:
+    """The rows of ``stmt``: model instances, or Core rows read on the session's connection."""
     from medianest.extensions import db
 
-    result = db.session.execute(stmt)
-    if _gives_entities(stmt):
-        return list(result.scalars().unique())
-    return result.all()
+    if entities is None:
+        entities = _gives_entities(stmt)
+    if entities:
+        return list(db.session.execute(stmt, params).scalars().unique())
+    if params is None:
+        return db.session.execute(stmt).all()
+    return db.session.connection().execute(stmt, params).all()
 
 
 def _gives_entities(stmt: Any) -> bool:
@@ -214,18 +218,14 @@ class _PageStatements:
     def __init__(self, stmt: Any, key: Any) -> None:
         from sqlalchemy import bindparam
 
-        self.base = stmt
+        self.base = stmt  # kept alive: its id is this entry's key
         self.entities = _gives_entities(stmt)
         limit = bindparam("_page_limit")
         self.offset = stmt.limit(limit).offset(bindparam("_page_offset"))
         self.after = stmt.where(key < bindparam("_page_before")).limit(limit) if key is not None else None
 
     def fetch(self, stmt: Any, params: dict[str, Any]) -> list[Any]:
-        from medianest.extensions import db
-
-        if self.entities:
-            return list(db.session.execute(stmt, params).scalars().unique())
-        return db.session.connection().execute(stmt, params).all()
+        return _fetch(stmt, params, self.entities)
 
 
 # Reusable list statements are built once per shape (a handful per list); the

@@ -65,10 +65,16 @@ def load_user_from_request(req) -> User | None:
     """No session user: a personal API token (``Authorization: Bearer``), else the remember-me cookie."""
     from medianest.auth.sessions import user_from_remember_cookie
 
-    header = req.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return _user_from_token(header[len("Bearer ") :].strip())
+    token = bearer_token(req)
+    if token is not None:
+        return _user_from_token(token)
     return user_from_remember_cookie()
+
+
+def bearer_token(req) -> str | None:
+    """The token of an ``Authorization: Bearer ...`` header (maybe empty), or ``None`` without one."""
+    header = req.headers.get("Authorization", "")
+    return header[len("Bearer ") :].strip() if header.startswith("Bearer ") else None
 
 
 def init_app(app: Flask) -> None:
@@ -86,11 +92,11 @@ def resolve_bearer_token() -> None:
     carries cookies takes Flask-Login's path, where the session's user wins as
     before.  The refusals are the same ones: ``_user_from_token`` decides.
     """
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer ") or request.cookies:
+    token = bearer_token(request)
+    if token is None or request.cookies:
         return
     try:
-        user = _user_from_token(header[len("Bearer ") :].strip())
+        user = _user_from_token(token)
     except Exception:
         # The database is unreachable: as on Flask-Login's path (where the
         # loader's exception leaves the caller anonymous), the view's own

@@ -167,13 +167,15 @@ class PluginHost:
         request: calling every plugin's hook each time cost a list call a
         twentieth of its time.  Callers must not change what they get.
         """
-        state = tuple(info.active for info in self.plugins.values())
         found = self._static.get(hook_name)
-        if found is None or found[0] != state:
-            found = (state, self.collect(hook_name))
-            # A hook that raised disabled its plugin while collecting: remember the state after it.
-            self._static[hook_name] = (tuple(info.active for info in self.plugins.values()), found[1])
+        if found is None or found[0] != self._active_state():
+            items = self.collect(hook_name)
+            # After collecting: a hook that raised has just disabled its plugin.
+            found = self._static[hook_name] = (self._active_state(), items)
         return found[1]
+
+    def _active_state(self) -> tuple[bool, ...]:
+        return tuple(info.active for info in self.plugins.values())
 
     def collect(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Concatenate the lists each plugin returned, keeping who returned each item."""
