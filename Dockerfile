@@ -33,8 +33,6 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY README.md wsgi.py ./
 COPY medianest ./medianest
 COPY plugins ./plugins
-COPY migrations ./migrations
-COPY templates ./templates
 COPY docker ./docker
 # Installed in place: the app finds its templates, migrations and node_modules beside the code.
 RUN pip install --no-cache-dir --no-deps -e . \

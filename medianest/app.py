@@ -11,7 +11,8 @@ from flask import Blueprint, Flask, abort, request, send_from_directory
 from medianest.database import engine_options
 from medianest.settings import Settings, SettingsError, load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
 # Blueprint names and URL prefixes the core keeps for itself.
 CORE_PREFIXES = {"", "api", "auth", "admin", "dashboard", "static", "setup", "healthz", "metrics", "socket.io"}
 CORE_API_PREFIXES = {"auth", "admin", "dashboard", "health", "openapi.json"}
@@ -22,8 +23,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings: Settings = config.pop("settings", None) or load_settings()
     app = Flask(
         "medianest",
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(Path(__file__).parent / "static"),
+        template_folder=str(PACKAGE / "templates"),
+        static_folder=str(PACKAGE / "static"),
         instance_path=str(Path(settings.data_dir).resolve()),
     )
     configure_settings(app, settings, config)
@@ -97,7 +98,7 @@ def configure_extensions(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
     database.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    migrate.init_app(app, db, directory=str(PACKAGE / "migrations"), render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login_page"
     login_manager.session_protection = "basic"

@@ -146,10 +146,10 @@ for name, command in migrate_db.commands.items():
 def migration_locations(app) -> list[str]:
     from pathlib import Path
 
-    from medianest.app import ROOT
+    from medianest.app import PACKAGE
 
     host = app.extensions["medianest.plugins"]
-    locations = [str(ROOT / "migrations" / "versions")]
+    locations = [str(PACKAGE / "migrations" / "versions")]
     for _plugin, location in host.collect("migration_locations"):
         if Path(location).is_dir() and str(location) not in locations:
             locations.append(str(location))
