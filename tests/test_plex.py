@@ -408,3 +408,17 @@ def test_access_rules(client, user_client, plex):
     assert error(client.get("/api/v1/plex/libraries"), 401, "AUTH_REQUIRED")
     assert client.get("/plex/").status_code == 302
     assert user_client.get("/plex/settings").status_code == 403
+
+
+# ------------------------------------------------------------------ answers the spec allows
+@pytest.mark.parametrize("added_at", [1_700_000_000_000, 253_402_300_800, 10**18, -5])
+def test_timestamps_out_of_range_show_no_date_instead_of_failing(user_client, plex, added_at):
+    """Plex's document types timestamps as plain integers: one in milliseconds (or past 9999) is no 500."""
+    movies = int(plex.seeded["movies"])
+    key = plex.add_item(movies, "Far Future", 2024, added_at=added_at)
+    listed = data(user_client.get(f"/api/v1/plex/libraries/{movies}/items?per_page=100"))
+    item = next(row for row in listed if row["key"] == key)
+    assert item["added_at"] is None
+    for url in (f"/plex/libraries/{movies}", f"/plex/items/{key}", "/plex/search?query=far"):
+        r = user_client.get(url)
+        assert r.status_code == 200 and "Far Future" in r.get_data(as_text=True), url

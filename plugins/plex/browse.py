@@ -77,9 +77,13 @@ def _image_url(path: Any, size: tuple[int, int], seen: set[str]) -> str | None:
 
 # ------------------------------------------------------------------ shapes
 def _when(value: Any) -> str | None:
-    if isinstance(value, (int, float)) and value > 0:
+    """A Plex timestamp (seconds) as ISO 8601, or None for one no calendar can show."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        return None
+    try:
         return datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return None
+    except (OverflowError, OSError, ValueError):  # past year 9999, e.g. a timestamp in milliseconds
+        return None
 
 
 def _page_url(meta: dict[str, Any]) -> str:
