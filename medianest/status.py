@@ -137,7 +137,10 @@ def _run(checks: list[tuple[str, HealthCheck]]) -> dict[str, HealthResult]:
             for future in [f for f, (_, _, deadline) in pending.items() if deadline <= now and not f.done()]:
                 plugin, check, _ = pending.pop(future)
                 timed_out = HealthResult(
-                    "offline", check.timeout * 1000, f"no answer within {check.timeout:g} s (timed out)"
+                    "offline",
+                    check.timeout * 1000,
+                    f"no answer within {check.timeout:g} s (timed out)",
+                    {"code": "SERVICE_TIMEOUT"},
                 )
                 results[check.name] = _record_safely(plugin, check, timed_out)
             if not pending:

@@ -245,3 +245,22 @@ def test_settings_validation_and_test_connection_say_why(app, kuma, monkeypatch)
 
         bad_url = test_connection({"url": "gopher://kuma", "slug": "household"})
         assert not bad_url.ok and "http:// or https://" in bad_url.message
+
+
+@pytest.mark.sqlite_only
+def test_a_hanging_uptime_kuma_is_reported_as_timed_out(app, kuma, user_client):
+    """The flag follows the error's code: the HTTP layer's message ("did not answer in 1 s") has no "timed out"."""
+    kuma.set_hang(True)
+    try:
+        results = run_checks(app)
+    finally:
+        kuma.set_hang(False)
+    assert results["uptime_kuma"].status == "offline"
+    monitors = user_client.get("/api/v1/uptime/monitors").get_json()
+    assert monitors["data"]["timed_out"] is True, monitors
+    card = user_client.get("/dashboard/cards/uptime-kuma", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Timed out:" in card
+
+    kuma.set_monitor_status(1, 0)  # answers again (a monitor went down): not a time-out
+    run_checks(app)
+    assert user_client.get("/api/v1/uptime/monitors").get_json()["data"]["timed_out"] is False

@@ -32,6 +32,7 @@ from medianest.services import service_config
 log = logging.getLogger("medianest.uptime_kuma")
 
 CACHE_KEY = "monitors"
+TIMED_OUT = "SERVICE_TIMEOUT"  # the error code of a check that got no answer in time
 
 
 def current(config: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -51,7 +52,7 @@ def current(config: dict[str, Any] | None = None) -> dict[str, Any]:
         "service": status,
         "status": kuma_status or "unknown",
         "error": status["error"] if status and kuma_status != "online" else None,
-        "timed_out": bool(status and status["status"] == "offline" and "timed out" in (status["error"] or "")),
+        "timed_out": bool(status and status["status"] == "offline" and status["details"].get("code") == TIMED_OUT),
         "stale": stale,
         "stored_at": cached.to_public()["stored_at"] if cached else None,
         "age_seconds": round(cached.age_seconds, 1) if cached else None,
