@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user
 from sqlalchemy import text
 
 from medianest.access import public
@@ -82,12 +84,38 @@ def _breakers(services: dict) -> dict:
     return breakers
 
 
+def full_view_allowed() -> bool:
+    """Errors, plugin versions and hooks, breakers: for a signed-in admin or the metrics token's holder."""
+    token = current_app.config["MEDIANEST"].metrics_token
+    given = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return True
+    return bool(current_user.is_authenticated and current_user.is_admin)
+
+
+def outline(body: dict) -> dict:
+    """What anyone may read: each check's and service's status, and which plugins failed."""
+    return {
+        "status": body["status"],
+        "checks": {name: {"status": check["status"]} for name, check in body["checks"].items()},
+        "failed_plugins": body["failed_plugins"],
+        "services": {name: {"status": service["status"]} for name, service in body["services"].items()},
+    }
+
+
 @bp.get("/api/v1/health")
 @api_route(summary="Readiness: database, Redis, plugins and services", tags=["health"], errors=(503,))
 @public
 def health():
-    """Readiness: 200 when healthy, 503 when a critical check fails."""
+    """Readiness: 200 when healthy, 503 when a critical check fails.
+
+    Anyone gets each check's and service's status; a signed-in admin or the
+    metrics token (``Authorization: Bearer ...``) also gets errors, response
+    times, plugins with their versions and hooks, and circuit breakers.
+    """
     body, healthy = readiness()
+    if not full_view_allowed():
+        body = outline(body)
     response = jsonify(
         {"success": healthy, "data": body, "meta": {}}
         if healthy

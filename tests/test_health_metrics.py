@@ -102,3 +102,31 @@ def test_metrics_still_answer_with_redis_down(client):
     response = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
     assert response.status_code == 200
     assert "medianest_http_requests_total" in response.get_data(as_text=True)
+
+
+@pytest.mark.settings(metrics_token="scrape-me")
+def test_readiness_details_are_for_admins_and_the_metrics_token(client, user_client, admin_client, app):
+    """Anyone sees statuses; plugin versions, hooks, errors and breakers need an admin or the metrics token."""
+    from medianest.extensions import db
+    from medianest.status import record
+
+    with app.app_context():
+        record(
+            {"vault": ("cardtest", HealthCheck("vault", lambda: None), HealthResult("offline", error="secret path"))}
+        )
+        db.session.commit()
+    for anonymous in (client, user_client):
+        body = anonymous.get("/api/v1/health").get_json()["data"]
+        assert body["checks"]["database"] == {"status": "up"}
+        assert body["services"]["vault"] == {"status": "offline"}
+        assert "plugins" not in body and "breakers" not in body
+        assert "secret path" not in str(body) and "hooks" not in str(body)
+    wrong = client.get("/api/v1/health", headers={"Authorization": "Bearer wrong"}).get_json()["data"]
+    assert "plugins" not in wrong
+    for full in (
+        admin_client.get("/api/v1/health").get_json()["data"],
+        client.get("/api/v1/health", headers={"Authorization": "Bearer scrape-me"}).get_json()["data"],
+    ):
+        assert full["plugins"]["plex"]["version"] and full["plugins"]["plex"]["hooks"]
+        assert full["services"]["vault"]["error"] == "secret path"
+        assert "response_ms" in full["checks"]["database"] and "breakers" in full

@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.services import free_port
 
+MONITOR = {"Authorization": "Bearer m"}  # the metrics token: the full readiness view
+
 
 def _wrong(client):
     return client.post("/api/v1/auth/login", json={"username": "admin", "password": "wrong-password"})
@@ -134,12 +136,12 @@ def test_redis_stopped_mid_test_still_serves_with_memory_limits(request, tmp_pat
     """A private redis-server (never the shared one) is killed while the app runs."""
     from medianest.extensions import limiter
 
-    live, proc, _port = _app_on_private_redis(request, tmp_path, app, rate_limit_login="3/minute")
+    live, proc, _port = _app_on_private_redis(request, tmp_path, app, rate_limit_login="3/minute", metrics_token="m")
     with live.app_context():
         limiter.reset()
     client = live.test_client()
     assert _wrong(client).status_code == 401
-    health = client.get("/api/v1/health").get_json()["data"]
+    health = client.get("/api/v1/health", headers=MONITOR).get_json()["data"]
     assert health["checks"]["rate_limits"]["storage"] == "redis"
 
     proc.kill()
@@ -153,7 +155,7 @@ def test_redis_stopped_mid_test_still_serves_with_memory_limits(request, tmp_pat
         429,
     )
     assert client.get("/healthz").status_code == 200
-    health = client.get("/api/v1/health")
+    health = client.get("/api/v1/health", headers=MONITOR)
     body = health.get_json()["data"]
     assert body["checks"]["rate_limits"]["status"] == "degraded"
     assert body["checks"]["rate_limits"]["storage"] == "memory"

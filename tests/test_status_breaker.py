@@ -89,7 +89,7 @@ def test_closed_port_keeps_last_good_data_stale_and_recovers_within_one_reset_pe
         assert len(data["groups"][0]["monitors"]) == 2
 
         # Breaker state and call outcomes are in /api/v1/health and /metrics.
-        health = client.get("/api/v1/health").get_json()["data"]
+        health = client.get("/api/v1/health", headers={"Authorization": "Bearer metrics-secret"}).get_json()["data"]
         assert health["breakers"]["uptime_kuma"]["state"] == "open"
         metrics = client.get("/metrics", headers={"Authorization": "Bearer metrics-secret"}).get_data(as_text=True)
         assert 'medianest_service_breaker_state{service="uptime_kuma",state="open"} 1.0' in metrics
