@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from medianest.access import wants_json
 from medianest.api.envelope import ApiError, error_response
+from medianest.extensions import limiter
 
 log = logging.getLogger("medianest.errors")
 
@@ -47,15 +48,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(exc: RateLimitExceeded):
-        limit = exc.limit
-        reset_in = 60
-        try:
-            window = getattr(limit, "limit", None)
-            stats = app.extensions["limiter"].limiter.get_window_stats(window, *limit.scope_keys) if window else None
-        except Exception:
-            stats = None
-        if stats:
-            reset_in = max(1, int(stats.reset_time - time.time()))
+        # The wait as Flask-Limiter computes its own Retry-After header (whole seconds, rounded down),
+        # so the message and the header name the same number.
+        breached = limiter.current_limit
+        reset_in = max(1, int(breached.reset_at - time.time())) if breached is not None else 60
         headers = {"Retry-After": str(reset_in)}
         message = f"Too many requests: the limit is {exc.description}. Try again in {reset_in} s."
         if wants_json():

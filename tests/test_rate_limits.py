@@ -245,3 +245,19 @@ def test_api_budget_lease_held_when_redis_goes_away_then_memory_then_redis_afres
             from medianest.extensions import db
 
             db.engine.dispose()
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.settings(rate_limit_youtube="2/hour")
+def test_an_hourly_limit_says_the_same_wait_as_retry_after(app, user_client, tmp_path, monkeypatch):
+    """The message, the details and the header name one wait: the hour's rest, not a minute."""
+    monkeypatch.setenv("MEDIANEST_YOUTUBE_DOWNLOAD_ROOT", str(tmp_path / "downloads"))
+    monkeypatch.setenv("MEDIANEST_YOUTUBE_MIN_FREE_GB", "0")
+    for n in range(2):
+        assert user_client.post("/api/v1/youtube/downloads", json={"url": f"https://youtu.be/{n}"}).status_code == 201
+    refused = user_client.post("/api/v1/youtube/downloads", json={"url": "https://youtu.be/x"})
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    error = refused.get_json()["error"]
+    assert 3000 < wait <= 3600, wait
+    assert error["details"]["reset_in"] == wait and f"Try again in {wait} s" in error["message"], (wait, error)
