@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import task_postrun, worker_process_init
+from celery.signals import beat_init, task_postrun, worker_process_init
 from flask import Flask
 
 log = logging.getLogger("medianest.worker")
@@ -109,6 +109,16 @@ def _fresh_connections_after_fork(**_: Any) -> None:
 
     with app.app_context():
         db.engine.dispose(close=False)
+
+
+@beat_init.connect
+def _check_services_at_start(sender: Any = None, **_: Any) -> None:
+    """An interval entry first runs one interval after beat starts: the dashboard would say
+    "unknown" for that long.  Beat (embedded or its own process) queues one run at once."""
+    try:
+        sender.app.send_task("medianest.run_health_checks")
+    except Exception:  # the broker is away: the schedule's own run comes later
+        log.warning("could not queue the first health checks", exc_info=True)
 
 
 @task_postrun.connect
