@@ -23,6 +23,17 @@ STATUS_LABELS = {
 }
 # Nothing more will happen to a request in one of these (the reconcile task skips them).
 FINAL_STATUSES = ("available", "declined", "removed")
+# How far along its life a request is. Webhook deliveries arrive late and out of order, so a
+# webhook never moves a request to an earlier stage; Overseerr's own answer (the reconcile) may.
+STAGES = {
+    "pending": 0,
+    "approved": 1,
+    "declined": 1,
+    "failed": 1,
+    "partially_available": 2,
+    "available": 3,
+    "removed": 4,
+}
 
 
 def _iso(moment: datetime | None) -> str | None:

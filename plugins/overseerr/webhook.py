@@ -16,7 +16,7 @@ from typing import Any
 from medianest_overseerr import config
 from medianest_overseerr.client import to_int
 from medianest_overseerr.media_requests import set_status
-from medianest_overseerr.models import FINAL_STATUSES, MediaRequest
+from medianest_overseerr.models import FINAL_STATUSES, STAGES, MediaRequest
 
 from medianest.api import ApiError
 from medianest.extensions import db
@@ -133,8 +133,16 @@ def handle(payload: dict[str, Any]) -> Outcome:
             _section(payload, "media").get("tmdbId"),
         )
         return Outcome(kind, "ignored", [], "No request made through MediaNest matches.")
-    changed = [r.id for r in records if set_status(r, status, f"webhook {kind}")]
-    return Outcome(kind, "updated" if changed else "unchanged", [r.id for r in records])
+    late = [r for r in records if STAGES.get(status, 0) < STAGES.get(r.status, 0)]
+    for record in late:
+        log.info(
+            "webhook %s for request %s ignored: it is already %s (an older delivery)", kind, record.id, record.status
+        )
+        record.synced_at = None  # the next reconcile asks Overseerr about this one first
+    db.session.commit()
+    changed = [r.id for r in records if r not in late and set_status(r, status, f"webhook {kind}")]
+    note = "An older delivery: the request is already further along." if late and not changed else ""
+    return Outcome(kind, "updated" if changed else "unchanged", [r.id for r in records], note)
 
 
 def _matching_records(payload: dict[str, Any]) -> list[MediaRequest]:
