@@ -235,7 +235,9 @@ class OverseerrClient:
         self, media_type: str, tmdb_id: int, seasons: list[int] | str | None, as_user: int | None
     ) -> Created:
         """``POST /request`` on behalf of ``as_user`` (None: as the key's owner, the admin)."""
-        body: dict[str, Any] = {"mediaType": media_type, "mediaId": tmdb_id}
+        # is4k must be sent: Overseerr looks earlier requests up by it, and without it its
+        # duplicate check finds none and accepts the same film or seasons again.
+        body: dict[str, Any] = {"mediaType": media_type, "mediaId": tmdb_id, "is4k": False}
         if media_type == "tv":
             body["seasons"] = seasons if seasons is not None else "all"
         headers = {"X-API-User": str(as_user)} if as_user is not None else None

@@ -1897,8 +1897,14 @@ class OverseerrStandin(Standin):
             media = self._ensure_media(media_type, tmdb_id)
             previous = (media.status, media.status4k)
             self._raise_media_for_new_request(media, is4k)
+            # Overseerr 1.34 finds earlier requests with ``is4k = <the body's is4k>``: a body without
+            # is4k matches none, so neither the 409 for a film nor the requested seasons apply.
             same_media = sorted(
-                (r for r in self.media_requests.values() if r.media_id == media.id and r.is4k == is4k),
+                (
+                    r
+                    for r in self.media_requests.values()
+                    if "is4k" in body and r.media_id == media.id and r.is4k == is4k
+                ),
                 key=lambda r: r.id,
             )
 

@@ -272,15 +272,25 @@ def test_decline_resets_movie_media_status(api: str) -> None:
 
 
 def test_duplicate_movie_request_is_409(api: str) -> None:
-    body = {"mediaType": "movie", "mediaId": 603}
+    body = {"mediaType": "movie", "mediaId": 603, "is4k": False}
     first = requests.post(f"{api}/request", headers=AS_FRIEND, json=body, timeout=TIMEOUT)
     second = requests.post(f"{api}/request", headers=KEY, json=body, timeout=TIMEOUT)
     assert first.status_code == 201
     assert (second.status_code, second.json()) == (409, {"message": "Request for this media already exists."})
 
 
+def test_without_is4k_overseerr_skips_its_duplicate_check(api: str) -> None:
+    """As a real Overseerr 1.34 does: earlier requests are looked up by ``is4k``, so none match a body without it."""
+    film = {"mediaType": "movie", "mediaId": 603}
+    series = {"mediaType": "tv", "mediaId": 1399, "seasons": [1]}
+    for body in (film, series):
+        first = requests.post(f"{api}/request", headers=AS_FRIEND, json=body, timeout=TIMEOUT)
+        again = requests.post(f"{api}/request", headers=AS_FRIEND, json=body, timeout=TIMEOUT)
+        assert (first.status_code, again.status_code) == (201, 201), again.text
+
+
 def test_series_with_every_season_requested_is_202(api: str) -> None:
-    body = {"mediaType": "tv", "mediaId": 1399, "seasons": [1, 2]}
+    body = {"mediaType": "tv", "mediaId": 1399, "seasons": [1, 2], "is4k": False}
     first = requests.post(f"{api}/request", headers=AS_FRIEND, json=body, timeout=TIMEOUT)
     again = requests.post(f"{api}/request", headers=AS_FRIEND, json=body, timeout=TIMEOUT)
     more = requests.post(f"{api}/request", headers=AS_FRIEND, json={**body, "seasons": [2, 3]}, timeout=TIMEOUT)
