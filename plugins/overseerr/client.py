@@ -141,7 +141,8 @@ class OverseerrClient:
             return cached
         # Spaces must travel as %20: Overseerr's validator refuses '+' (upstream issue 2010).
         path = f"/api/v1/search?query={quote(normal, safe='')}&page={page}"
-        body = self._object(self.http.get_json(path))
+        # A person waits on this: one attempt, so a hanging Overseerr costs one read time-out, not three.
+        body = self._object(self.http.get_json(path, retry=False))
         results = [
             r for r in (body.get("results") or []) if isinstance(r, dict) and r.get("mediaType") in ("movie", "tv")
         ]
@@ -151,7 +152,10 @@ class OverseerrClient:
             "total_results": to_int(body.get("totalResults")) or len(results),
             "results": [title_of(r) for r in results],
         }
-        answer_cache.put(key, answer, SEARCH_TTL)
+        # An empty answer is also what Overseerr gives while it cannot reach TMDB: not kept, so
+        # the next search after TMDB is back finds what it should.
+        if answer["results"]:
+            answer_cache.put(key, answer, SEARCH_TTL)
         return answer
 
     def details(self, media_type: str, tmdb_id: int) -> dict[str, Any]:
@@ -162,12 +166,20 @@ class OverseerrClient:
             return cached
         kind = "film" if media_type == "movie" else "series"
         path = f"/api/v1/{'movie' if media_type == 'movie' else 'tv'}/{tmdb_id}"
-        # An unknown TMDB id answers 500 ("Unable to retrieve movie."); accepting it
-        # keeps a user's typo from counting against the circuit breaker.
-        response = self.http.get(path, accept_statuses=(404, 500))
-        if response.status_code in (404, 500):
+        # Overseerr answers 500 ("Unable to retrieve movie.") both for an unknown TMDB id and while
+        # it cannot reach TMDB; accepting it keeps either from counting against the circuit breaker.
+        response = self.http.get(path, accept_statuses=(404, 500), retry=False)
+        if response.status_code == 404:
             raise ApiError(
                 "NOT_FOUND", f"Overseerr knows no {kind} with TMDB id {tmdb_id}.", details={"service": SERVICE}
+            )
+        if response.status_code == 500:
+            raise ApiError(
+                "SERVICE_BAD_ANSWER",
+                f"Overseerr could not look up the {kind} with TMDB id {tmdb_id}: either Overseerr cannot reach "
+                "TMDB right now (try again in a while), or there is no such title.",
+                502,
+                details={"service": SERVICE, "tmdb_id": tmdb_id},
             )
         body = self._object(json_of(response, SERVICE))
         info = title_of({**body, "mediaType": media_type})
@@ -176,12 +188,15 @@ class OverseerrClient:
             for s in ((body.get("mediaInfo") or {}).get("seasons") or [])
             if isinstance(s, dict)
         }
+        requested = requested_seasons((body.get("mediaInfo") or {}).get("requests"))
         info["seasons"] = [
             {
                 "number": to_int(s.get("seasonNumber")),
                 "name": s.get("name") or f"Season {s.get('seasonNumber')}",
                 "episodes": to_int(s.get("episodeCount")),
-                "state": MEDIA_STATES.get(media_seasons.get(to_int(s.get("seasonNumber"))) or 1, "none"),
+                "state": season_state(
+                    media_seasons.get(to_int(s.get("seasonNumber"))), requested.get(to_int(s.get("seasonNumber")))
+                ),
             }
             for s in (body.get("seasons") or [])
             if isinstance(s, dict) and to_int(s.get("seasonNumber"))
@@ -268,6 +283,28 @@ def _json_or_empty(response) -> dict[str, Any]:
     except ServiceBadAnswer:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def requested_seasons(requests: Any) -> dict[int, str]:
+    """Season number -> "pending" or "processing" for the seasons of open (not 4K) requests."""
+    seasons: dict[int, str] = {}
+    for item in requests if isinstance(requests, list) else []:
+        if not isinstance(item, dict) or item.get("is4k"):
+            continue
+        status = to_int(item.get("status"))
+        if status not in (REQUEST_PENDING, REQUEST_APPROVED):
+            continue
+        for season in item.get("seasons") or []:
+            number = to_int(season.get("seasonNumber")) if isinstance(season, dict) else None
+            if number is not None and seasons.get(number) != "processing":
+                seasons[number] = "pending" if status == REQUEST_PENDING else "processing"
+    return seasons
+
+
+def season_state(media_status: int | None, requested: str | None) -> str:
+    """A season's state: what Overseerr's media says, or else whether an open request holds it."""
+    state = MEDIA_STATES.get(media_status or 1, "none")
+    return requested if state == "none" and requested else state
 
 
 def title_of(result: dict[str, Any]) -> dict[str, Any]:

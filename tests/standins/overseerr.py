@@ -886,6 +886,10 @@ class OverseerrStandin(Standin):
             self.media: dict[tuple[str, int], Media] = {}
             self.media_requests: dict[int, MediaRequest] = {}
             self.notifications: list[tuple[str, int | None]] = []
+            # Fault modes: TMDB out of Overseerr's reach (search answers nothing, details 500),
+            # and routes whose answer never comes (by route name, e.g. "search").
+            self.tmdb_reachable = True
+            self.hanging: set[str] = set()
             self._next_ids = {
                 "user": max(self.users, default=0) + 1,
                 "media": 1,
@@ -1698,6 +1702,10 @@ class OverseerrStandin(Standin):
             return jsonify({"pageInfo": self._page_info(len(users), take, skip), "results": page})
 
     def _route_search(self) -> ResponseReturnValue:
+        if "search" in self.hanging:
+            return self.hang_request()
+        if not self.tmdb_reachable:  # Overseerr logs TMDB's error and answers an empty page
+            return jsonify({"page": 1, "totalPages": 1, "totalResults": 0, "results": []})
         query = request.args.get("query", "")
         page = max(int(float(request.args.get("page") or 1)), 1)
         words = [w for w in re.split(r"\W+", query.lower()) if w]
@@ -1722,14 +1730,14 @@ class OverseerrStandin(Standin):
     def _route_movie(self, movie_id: str) -> ResponseReturnValue:
         with self.lock:
             title = self.catalogue.get(("movie", int(float(movie_id))))
-            if title is None:
+            if title is None or not self.tmdb_reachable:
                 return jsonify({"message": "Unable to retrieve movie."}), 500
             return jsonify(self._movie_details_json(title))
 
     def _route_tv(self, tv_id: str) -> ResponseReturnValue:
         with self.lock:
             title = self.catalogue.get(("tv", int(float(tv_id))))
-            if title is None:
+            if title is None or not self.tmdb_reachable:
                 return jsonify({"message": "Unable to retrieve series."}), 500
             return jsonify(self._tv_details_json(title))
 

@@ -1,0 +1,61 @@
+"""What a real Overseerr 1.34 did that the first stand-in did not: TMDB out of reach, a hanging
+search, seasons held by other people's open requests."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.test_overseerr import overseerr, standin  # noqa: F401  (fixtures)
+
+
+def test_an_empty_search_while_tmdb_is_unreachable_is_not_kept(user_client, overseerr):  # noqa: F811
+    overseerr.tmdb_reachable = False
+    empty = user_client.get("/api/v1/media/search?query=matrix")
+    assert empty.status_code == 200 and empty.get_json()["data"] == []
+    overseerr.tmdb_reachable = True  # TMDB is back: the next search finds the film at once
+    found = user_client.get("/api/v1/media/search?query=matrix").get_json()["data"]
+    assert [r["tmdb_id"] for r in found][:1] == [603]
+    calls = [r for r in overseerr.requests if r.path.endswith("/search")]
+    assert len(calls) == 2
+    assert user_client.get("/api/v1/media/search?query=matrix").get_json()["data"] == found
+    assert len([r for r in overseerr.requests if r.path.endswith("/search")]) == 2  # a full answer is kept
+
+
+@pytest.mark.sqlite_only
+def test_a_hanging_search_costs_one_read_timeout(user_client, overseerr, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("MEDIANEST_OVERSEERR_READ_TIMEOUT", "1")
+    from medianest.http import reset_clients
+
+    reset_clients()
+    overseerr.hanging.add("search")
+    started = time.monotonic()
+    response = user_client.get("/api/v1/media/search?query=matrix")
+    waited = time.monotonic() - started
+    assert response.status_code == 504 and response.get_json()["error"]["code"] == "SERVICE_TIMEOUT"
+    assert waited < 2.5, waited  # was three attempts of one second each, plus backoff
+    assert len([r for r in overseerr.requests if r.path.endswith("/search")]) == 1
+
+
+def test_a_request_while_tmdb_is_unreachable_names_both_causes(user_client, overseerr):  # noqa: F811
+    overseerr.tmdb_reachable = False
+    response = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 603})
+    assert response.status_code == 502, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "SERVICE_BAD_ANSWER"
+    assert "cannot reach TMDB" in error["message"] and "knows no" not in error["message"]
+    assert [r for r in overseerr.requests if r.method == "POST"] == []
+
+
+def test_the_season_picker_holds_back_seasons_of_open_requests(user_client, other_client, overseerr):  # noqa: F811
+    made = other_client.post("/api/v1/media/requests", json={"media_type": "tv", "tmdb_id": 1399, "seasons": [1, 2]})
+    assert made.status_code == 201, made.get_json()
+    page = user_client.get("/media/tv/1399").get_data(as_text=True)
+    for number in (1, 2):
+        assert f'value="{number}" disabled' in page, number
+    assert 'value="3" >' in page or 'value="3">' in page
+    assert "badge-state-pending" in page
+    # Asking for them anyway changes nothing in Overseerr: it answers "no seasons available"
+    again = user_client.post("/api/v1/media/requests", json={"media_type": "tv", "tmdb_id": 1399, "seasons": [1]})
+    assert again.status_code == 409
