@@ -59,3 +59,32 @@ def test_the_season_picker_holds_back_seasons_of_open_requests(user_client, othe
     # Asking for them anyway changes nothing in Overseerr: it answers "no seasons available"
     again = user_client.post("/api/v1/media/requests", json={"media_type": "tv", "tmdb_id": 1399, "seasons": [1]})
     assert again.status_code == 409
+
+
+def test_a_person_who_just_linked_their_account_can_request(user_client, overseerr, alice):  # noqa: F811
+    """The cached list of Overseerr users does not say "not linked" to someone who linked a moment ago."""
+    from tests.test_overseerr import ALICE_OVERSEERR
+
+    alice_plex = overseerr.users[ALICE_OVERSEERR].plex_id
+    overseerr.users[ALICE_OVERSEERR].plex_id = None  # not linked yet
+    assert user_client.get("/api/v1/media/search?query=matrix").status_code == 200  # the user list is now cached
+    refused = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 603})
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "MEDIA_USER_UNMATCHED"
+    overseerr.users[ALICE_OVERSEERR].plex_id = alice_plex  # alice signs in to Overseerr with Plex
+    made = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 603})
+    assert made.status_code == 201, made.get_json()
+    (request,) = overseerr.media_requests.values()
+    assert request.requested_by == ALICE_OVERSEERR
+
+
+def test_a_person_whose_overseerr_account_was_deleted_is_told_so(user_client, overseerr, alice):  # noqa: F811
+    from tests.test_overseerr import ALICE_OVERSEERR
+
+    assert user_client.get("/api/v1/media/search?query=matrix").status_code == 200  # alice's link is cached
+    with overseerr.lock:
+        del overseerr.users[ALICE_OVERSEERR]
+    response = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 603})
+    error = response.get_json()["error"]
+    assert response.status_code == 403 and error["code"] == "MEDIA_USER_UNMATCHED", error
+    assert "API key" not in error["message"]
+    assert overseerr.media_requests == {}

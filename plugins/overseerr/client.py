@@ -204,10 +204,10 @@ class OverseerrClient:
         answer_cache.put(key, info, DETAILS_TTL)
         return info
 
-    def users(self) -> list[dict[str, Any]]:
-        """Every Overseerr user (id, plexId, permissions), cached for five minutes."""
+    def users(self, fresh: bool = False) -> list[dict[str, Any]]:
+        """Every Overseerr user (id, plexId, permissions), cached for five minutes (``fresh``: asked anew)."""
         key = self._cache_key("users")
-        cached = answer_cache.get(key)
+        cached = None if fresh else answer_cache.get(key)
         if cached is not None:
             return cached
         users: list[dict[str, Any]] = []
@@ -229,10 +229,10 @@ class OverseerrClient:
         answer_cache.put(key, users, USERS_TTL)
         return users
 
-    def user_for_plex_id(self, plex_id: str | None) -> dict[str, Any] | None:
+    def user_for_plex_id(self, plex_id: str | None, fresh: bool = False) -> dict[str, Any] | None:
         if not plex_id:
             return None
-        matches = [u for u in self.users() if u["plex_id"] == str(plex_id) and u["id"] is not None]
+        matches = [u for u in self.users(fresh) if u["plex_id"] == str(plex_id) and u["id"] is not None]
         if len(matches) > 1:
             log.warning("several Overseerr users carry Plex id %s; using the first (id %s)", plex_id, matches[0]["id"])
         return min(matches, key=lambda u: u["id"]) if matches else None

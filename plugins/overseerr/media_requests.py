@@ -22,6 +22,7 @@ from medianest_overseerr.models import FINAL_STATUSES, MediaRequest
 from medianest.api import ApiError
 from medianest.events import notify, publish
 from medianest.extensions import db
+from medianest.http import ServiceUnauthorized
 from medianest.models import ServiceStatus, User, utcnow
 
 log = logging.getLogger("medianest.overseerr")
@@ -55,6 +56,8 @@ def overseerr_user(user: User, overseerr: OverseerrClient) -> tuple[int | None, 
     ``None`` as the id means "as the key's owner" (the Overseerr admin).
     """
     match = overseerr.user_for_plex_id(user.plex_id)
+    if match is None:  # perhaps linked since the list was cached: ask Overseerr before saying no
+        match = overseerr.user_for_plex_id(user.plex_id, fresh=True)
     if match is not None:
         return match["id"], False
     if overseerr.config.fallback_to_admin:
@@ -102,7 +105,15 @@ def make_request(user: User, media_type: str, tmdb_id: int, seasons: list[int] |
                 },
             )
     as_user, as_admin = overseerr_user(user, overseerr)
-    created = overseerr.create_request(media_type, tmdb_id, seasons, as_user)
+    try:
+        created = overseerr.create_request(media_type, tmdb_id, seasons, as_user)
+    except ServiceUnauthorized:
+        # Overseerr answers 403 alike for a wrong key and for an X-API-User it no longer has:
+        # a person whose Overseerr account was deleted is told so, not that the key is wrong.
+        if as_user is None or overseerr.user_for_plex_id(user.plex_id, fresh=True) is not None:
+            raise
+        as_user, as_admin = overseerr_user(user, overseerr)
+        created = overseerr.create_request(media_type, tmdb_id, seasons, as_user)
     if created.outcome == "duplicate":
         raise ApiError("MEDIA_ALREADY_REQUESTED", f"{details['title']}: {created.message}")
     if created.outcome == "refused":
