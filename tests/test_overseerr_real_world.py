@@ -4,6 +4,7 @@ search, seasons held by other people's open requests."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -88,3 +89,100 @@ def test_a_person_whose_overseerr_account_was_deleted_is_told_so(user_client, ov
     assert response.status_code == 403 and error["code"] == "MEDIA_USER_UNMATCHED", error
     assert "API key" not in error["message"]
     assert overseerr.media_requests == {}
+
+
+# ------------------------------------------------------------------ a request's answer, late or never
+def deliver_webhooks_to(app, server) -> list[dict]:
+    """Overseerr posts its webhooks to MediaNest, from its own thread, as it makes the request."""
+    from tests.test_overseerr import WEBHOOK_SECRET
+
+    answers: list[dict] = []
+
+    def sink(body: dict) -> None:
+        response = app.test_client().post(
+            "/api/v1/media/webhook", json=body, headers={"Authorization": f"Bearer {WEBHOOK_SECRET}"}
+        )
+        answers.append(response.get_json()["data"])
+
+    server.webhook_sink = sink
+    return answers
+
+
+def rows(app) -> list:
+    from medianest_overseerr.models import MediaRequest
+
+    from medianest.extensions import db
+
+    with app.app_context():
+        found = db.session.scalars(db.select(MediaRequest).order_by(MediaRequest.id)).all()
+        return [(r.overseerr_id, r.status, r.tmdb_id) for r in found]
+
+
+def test_the_creation_webhook_before_the_answer_finds_the_request(app, user_client, overseerr):  # noqa: F811
+    delivered = deliver_webhooks_to(app, overseerr)
+    made = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 603})
+    assert made.status_code == 201, made.get_json()
+    (request_id,) = overseerr.media_requests
+    assert [d["result"] for d in delivered] == ["updated"], delivered  # not "ignored"
+    assert rows(app) == [(request_id, "pending", 603)]
+    assert made.get_json()["data"]["overseerr_id"] == request_id
+
+
+@pytest.mark.sqlite_only
+def test_a_request_overseerr_makes_after_medianest_stopped_waiting_is_kept(app, user_client, overseerr, monkeypatch):  # noqa: F811
+    from medianest_overseerr.media_requests import reconcile
+
+    from medianest.http import reset_clients
+
+    monkeypatch.setenv("MEDIANEST_OVERSEERR_READ_TIMEOUT", "1")
+    reset_clients()
+    overseerr.create_seconds = 2.0  # Overseerr's TMDB look-ups take longer than MediaNest waits
+    timed_out = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 603})
+    assert timed_out.status_code == 504, timed_out.get_json()
+    assert rows(app) == [(None, "submitting", 603)]  # recorded, waiting for Overseerr's word
+    listed = user_client.get("/api/v1/media/requests").get_json()["data"]
+    assert [r["status"] for r in listed] == ["submitting"]
+    deadline = time.monotonic() + 10
+    while not overseerr.media_requests and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (request_id,) = overseerr.media_requests  # Overseerr made it all the same
+    with app.app_context():
+        assert reconcile(unanswered_after=timedelta(0))["changed"] == 1
+    assert rows(app) == [(request_id, "pending", 603)]
+
+
+@pytest.mark.sqlite_only
+def test_a_late_creation_webhook_settles_a_request_that_timed_out(app, user_client, overseerr, monkeypatch):  # noqa: F811
+    from medianest.http import reset_clients
+
+    monkeypatch.setenv("MEDIANEST_OVERSEERR_READ_TIMEOUT", "1")
+    reset_clients()
+    delivered = deliver_webhooks_to(app, overseerr)
+    overseerr.create_seconds = 2.0
+    assert user_client.post("/api/v1/media/requests", json={"media_type": "tv", "tmdb_id": 1399}).status_code == 504
+    deadline = time.monotonic() + 10
+    while not delivered and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (request_id,) = overseerr.media_requests
+    assert [d["result"] for d in delivered] == ["updated"]
+    assert rows(app) == [(request_id, "pending", 1399)]
+
+
+def test_requests_after_overseerr_was_replaced_are_recorded(app, user_client, overseerr, alice):  # noqa: F811
+    """A new Overseerr numbers its requests from 1 again: the old row that held 1 gives it up."""
+    from medianest_overseerr.models import MediaRequest
+
+    from medianest.extensions import db
+
+    with app.app_context():
+        db.session.add(
+            MediaRequest(
+                user_id=alice.id, media_type="movie", tmdb_id=604, title="Old", overseerr_id=1, status="approved"
+            )
+        )
+        db.session.commit()
+    made = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 603})
+    assert made.status_code == 201, made.get_json()
+    again = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 605})
+    assert again.status_code == 201, again.get_json()
+    assert rows(app) == [(None, "removed", 604), (1, "pending", 603), (2, "pending", 605)]

@@ -237,6 +237,16 @@ class OverseerrClient:
             log.warning("several Overseerr users carry Plex id %s; using the first (id %s)", plex_id, matches[0]["id"])
         return min(matches, key=lambda u: u["id"]) if matches else None
 
+    def requests_of(self, media_type: str, tmdb_id: int) -> tuple[list[dict[str, Any]], Any] | None:
+        """Overseerr's requests of one title and the title's media status, asked anew (None: it cannot say)."""
+        path = f"/api/v1/{'movie' if media_type == 'movie' else 'tv'}/{tmdb_id}"
+        response = self.http.get(path, accept_statuses=(404, 500))
+        if response.status_code != 200:
+            return None
+        body = self._object(json_of(response, SERVICE))
+        media_info = body.get("mediaInfo") if isinstance(body.get("mediaInfo"), dict) else {}
+        return [r for r in media_info.get("requests") or [] if isinstance(r, dict)], media_info.get("status")
+
     def get_request(self, overseerr_id: int) -> dict[str, Any] | None:
         """One request, or None when Overseerr no longer has it."""
         response = self.http.get(f"/api/v1/request/{overseerr_id}", accept_statuses=(404,))

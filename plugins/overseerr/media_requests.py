@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from flask import url_for
@@ -17,15 +18,20 @@ from medianest_overseerr.client import (
     request_state,
     to_int,
 )
-from medianest_overseerr.models import FINAL_STATUSES, MediaRequest
+from medianest_overseerr.models import FINAL_STATUSES, STAGES, SUBMITTING, MediaRequest
 
 from medianest.api import ApiError
 from medianest.events import notify, publish
 from medianest.extensions import db
-from medianest.http import ServiceUnauthorized
+from medianest.http import ServiceBadAnswer, ServiceError, ServiceTimeout, ServiceUnauthorized
 from medianest.models import ServiceStatus, User, utcnow
 
 log = logging.getLogger("medianest.overseerr")
+
+# A request whose sending got no answer: its webhook or answer usually comes within this,
+# after which the reconcile looks for it in Overseerr, and gives up after the second.
+UNANSWERED_GRACE = timedelta(seconds=30)
+UNANSWERED_GIVE_UP = timedelta(minutes=15)
 
 # What the requester is told when their request reaches a status.
 NOTICES = {
@@ -105,22 +111,8 @@ def make_request(user: User, media_type: str, tmdb_id: int, seasons: list[int] |
                 },
             )
     as_user, as_admin = overseerr_user(user, overseerr)
-    try:
-        created = overseerr.create_request(media_type, tmdb_id, seasons, as_user)
-    except ServiceUnauthorized:
-        # Overseerr answers 403 alike for a wrong key and for an X-API-User it no longer has:
-        # a person whose Overseerr account was deleted is told so, not that the key is wrong.
-        if as_user is None or overseerr.user_for_plex_id(user.plex_id, fresh=True) is not None:
-            raise
-        as_user, as_admin = overseerr_user(user, overseerr)
-        created = overseerr.create_request(media_type, tmdb_id, seasons, as_user)
-    if created.outcome == "duplicate":
-        raise ApiError("MEDIA_ALREADY_REQUESTED", f"{details['title']}: {created.message}")
-    if created.outcome == "refused":
-        raise ApiError("MEDIA_REQUEST_REFUSED", created.message)
-    body = created.body or {}
-    media = body.get("media") if isinstance(body.get("media"), dict) else {}
-    numbers = [to_int(s.get("seasonNumber")) for s in body.get("seasons") or [] if isinstance(s, dict)]
+    # Recorded before it is sent: Overseerr posts the creation's webhook before it answers, and
+    # goes on making a request after MediaNest stopped waiting; both then find this row.
     record = MediaRequest(
         user_id=user.id,
         media_type=media_type,
@@ -128,15 +120,50 @@ def make_request(user: User, media_type: str, tmdb_id: int, seasons: list[int] |
         title=details["title"][:500],
         year=details.get("year"),
         poster_url=details.get("poster_url"),
-        seasons=[n for n in numbers if n is not None] or (seasons if isinstance(seasons, list) else None),
+        seasons=seasons if isinstance(seasons, list) else None,
         all_seasons=media_type == "tv" and seasons in (None, "all"),
-        overseerr_id=to_int(body.get("id")),
         overseerr_user_id=as_user,
         as_admin=as_admin,
-        status=request_state(body.get("status"), media.get("status")),
-        synced_at=utcnow(),
+        status=SUBMITTING,
     )
     db.session.add(record)
+    db.session.commit()
+    try:
+        try:
+            created = overseerr.create_request(media_type, tmdb_id, seasons, as_user)
+        except ServiceUnauthorized:
+            # Overseerr answers 403 alike for a wrong key and for an X-API-User it no longer has:
+            # a person whose Overseerr account was deleted is told so, not that the key is wrong.
+            if as_user is None or overseerr.user_for_plex_id(user.plex_id, fresh=True) is not None:
+                raise
+            as_user, as_admin = overseerr_user(user, overseerr)
+            record.overseerr_user_id, record.as_admin = as_user, as_admin
+            created = overseerr.create_request(media_type, tmdb_id, seasons, as_user)
+    except (ServiceTimeout, ServiceBadAnswer):
+        # Overseerr may still make it: the row waits for its webhook or the next reconcile.
+        record.status_message = "Overseerr did not answer in time; MediaNest is checking whether it made the request."
+        db.session.commit()
+        raise
+    except Exception:
+        db.session.delete(record)
+        db.session.commit()
+        raise
+    if created.outcome != "created":
+        db.session.delete(record)
+        db.session.commit()
+        if created.outcome == "duplicate":
+            raise ApiError("MEDIA_ALREADY_REQUESTED", f"{details['title']}: {created.message}")
+        raise ApiError("MEDIA_REQUEST_REFUSED", created.message)
+    body = created.body or {}
+    media = body.get("media") if isinstance(body.get("media"), dict) else {}
+    numbers = [to_int(s.get("seasonNumber")) for s in body.get("seasons") or [] if isinstance(s, dict)]
+    if numbers:
+        record.seasons = [n for n in numbers if n is not None] or record.seasons
+    claim(record, to_int(body.get("id")))
+    answered = request_state(body.get("status"), media.get("status"))
+    if STAGES[answered] >= STAGES.get(record.status, 0):  # the webhook may have been first, and further
+        record.status = answered
+    record.synced_at = utcnow()
     db.session.commit()
     answer_cache.forget_all()  # the title's state in every cached search just changed
     log.info(
@@ -149,6 +176,33 @@ def make_request(user: User, media_type: str, tmdb_id: int, seasons: list[int] |
     )
     publish("media.request.created", _event(record))
     return record
+
+
+def claim(record: MediaRequest, overseerr_id: int | None) -> None:
+    """Give ``record`` Overseerr's request id; an older row holding the same id loses it.
+
+    Request ids start again at 1 when Overseerr is reinstalled or replaced: the older row
+    names a request this Overseerr never had, so it is marked removed (a final state).
+    """
+    if overseerr_id is None or record.overseerr_id == overseerr_id:
+        return
+    stale = db.session.scalar(
+        db.select(MediaRequest).where(MediaRequest.overseerr_id == overseerr_id, MediaRequest.id != record.id)
+    )
+    if stale is not None:
+        log.warning(
+            "request %s: Overseerr request %s now belongs to request %s (Overseerr was reinstalled or replaced)",
+            stale.id,
+            overseerr_id,
+            record.id,
+        )
+        stale.overseerr_id = None
+        if stale.status not in FINAL_STATUSES:
+            stale.status = "removed"
+            stale.status_message = "Overseerr no longer has this request: it was reinstalled or replaced."
+            stale.updated_at = utcnow()
+        db.session.flush()
+    record.overseerr_id = overseerr_id
 
 
 def _event(record: MediaRequest) -> dict[str, Any]:
@@ -189,19 +243,24 @@ def _requests_link() -> str | None:
         return "/media/requests"
 
 
-def reconcile(limit: int = 200) -> dict[str, int]:
+def reconcile(limit: int = 200, unanswered_after: timedelta = UNANSWERED_GRACE) -> dict[str, int]:
     """Bring open requests up to date from ``GET /request/<id>`` (for installations without webhooks).
 
     The least recently checked first, at most ``limit`` per run; stops at the
-    first sign that Overseerr is unreachable.
+    first sign that Overseerr is unreachable.  Requests whose sending got no
+    answer (older than ``unanswered_after``) are looked for among the title's
+    requests in Overseerr first.
     """
-    from medianest.http import ServiceError
-
     counts = {"checked": 0, "changed": 0}
     settings = config.load()
     if not settings.configured:
         return counts
     overseerr = OverseerrClient(settings)
+    try:
+        settle_unanswered(overseerr, unanswered_after, counts)
+    except ServiceError as exc:
+        log.warning("reconcile stopped: %s", exc.message)
+        return counts
     rows = db.session.scalars(
         db.select(MediaRequest)
         .where(MediaRequest.status.not_in(FINAL_STATUSES), MediaRequest.overseerr_id.is_not(None))
@@ -223,3 +282,44 @@ def reconcile(limit: int = 200) -> dict[str, int]:
             changed = set_status(record, request_state(answer.get("status"), media_status), "reconcile")
         counts["changed"] += int(changed)
     return counts
+
+
+def settle_unanswered(overseerr: OverseerrClient, after: timedelta, counts: dict[str, int]) -> None:
+    """Find in Overseerr the requests it made after MediaNest stopped waiting for its answer."""
+    now = utcnow()
+    rows = db.session.scalars(
+        db.select(MediaRequest)
+        .where(
+            MediaRequest.status == SUBMITTING,
+            MediaRequest.overseerr_id.is_(None),
+            MediaRequest.created_at <= now - after,
+        )
+        .order_by(MediaRequest.id)
+    ).all()
+    for record in rows:
+        answer = overseerr.requests_of(record.media_type, record.tmdb_id)
+        if answer is None:
+            continue
+        found, media_status = answer
+        counts["checked"] += 1
+        ids = [i for i in (to_int(r.get("id")) for r in found) if i is not None]
+        held = set(db.session.scalars(db.select(MediaRequest.overseerr_id).where(MediaRequest.overseerr_id.in_(ids))))
+        candidates = [
+            r
+            for r in found
+            if to_int(r.get("id")) not in held
+            and not r.get("is4k")
+            and (
+                record.overseerr_user_id is None
+                or to_int((r.get("requestedBy") or {}).get("id")) == record.overseerr_user_id
+            )
+        ]
+        if candidates:
+            newest = max(candidates, key=lambda r: to_int(r.get("id")) or 0)
+            claim(record, to_int(newest.get("id")))
+            record.status_message = None
+            state = request_state(newest.get("status"), media_status)
+            counts["changed"] += int(set_status(record, state, "reconcile: made after MediaNest stopped waiting"))
+        elif record.created_at <= now - UNANSWERED_GIVE_UP:
+            message = "Overseerr did not make this request; ask for it again."
+            counts["changed"] += int(set_status(record, "failed", "reconcile", message))

@@ -13,6 +13,7 @@ from medianest.models import User, utcnow
 
 # What a request can be, in the household's words.
 STATUS_LABELS = {
+    "submitting": "Sending to Overseerr",
     "pending": "Pending approval",
     "approved": "Approved, on its way",
     "partially_available": "Partly available",
@@ -23,9 +24,12 @@ STATUS_LABELS = {
 }
 # Nothing more will happen to a request in one of these (the reconcile task skips them).
 FINAL_STATUSES = ("available", "declined", "removed")
+# Recorded, and sent to Overseerr, whose answer has not come (yet).
+SUBMITTING = "submitting"
 # How far along its life a request is. Webhook deliveries arrive late and out of order, so a
 # webhook never moves a request to an earlier stage; Overseerr's own answer (the reconcile) may.
 STAGES = {
+    "submitting": -1,
     "pending": 0,
     "approved": 1,
     "declined": 1,

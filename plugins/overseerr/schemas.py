@@ -21,7 +21,10 @@ class RequestListQuery(CursorQuery):
     user_id: RowId | None = Field(default=None, description="Admins only: whose requests (default: your own)")
     everyone: bool = Field(default=False, description="Admins only: every user's requests")
     status: (
-        Literal["pending", "approved", "partially_available", "available", "declined", "failed", "removed"] | None
+        Literal[
+            "submitting", "pending", "approved", "partially_available", "available", "declined", "failed", "removed"
+        ]
+        | None
     ) = None
 
 

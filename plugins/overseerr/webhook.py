@@ -15,8 +15,8 @@ from typing import Any
 
 from medianest_overseerr import config
 from medianest_overseerr.client import to_int
-from medianest_overseerr.media_requests import set_status
-from medianest_overseerr.models import FINAL_STATUSES, STAGES, MediaRequest
+from medianest_overseerr.media_requests import claim, set_status
+from medianest_overseerr.models import FINAL_STATUSES, STAGES, SUBMITTING, MediaRequest
 
 from medianest.api import ApiError
 from medianest.extensions import db
@@ -148,12 +148,27 @@ def handle(payload: dict[str, Any]) -> Outcome:
 def _matching_records(payload: dict[str, Any]) -> list[MediaRequest]:
     """The request named by ``request.request_id``; without one, open requests of the named media."""
     request_id = to_int(_section(payload, "request").get("request_id") or payload.get("request_id"))
-    if request_id is not None:
-        row = db.session.scalar(db.select(MediaRequest).where(MediaRequest.overseerr_id == request_id))
-        return [row] if row is not None else []
     media = _section(payload, "media")
     tmdb_id = to_int(media.get("tmdbId") or media.get("tmdb_id"))
     media_type = _text(media.get("media_type") or media.get("mediaType")).lower()
+    if request_id is not None:
+        row = db.session.scalar(db.select(MediaRequest).where(MediaRequest.overseerr_id == request_id))
+        if row is None and tmdb_id is not None:
+            # The creation's webhook leaves Overseerr before its answer to MediaNest (or after
+            # MediaNest stopped waiting): the row sent for this title takes the id.
+            row = db.session.scalar(
+                db.select(MediaRequest)
+                .where(
+                    MediaRequest.status == SUBMITTING,
+                    MediaRequest.overseerr_id.is_(None),
+                    MediaRequest.media_type == media_type,
+                    MediaRequest.tmdb_id == tmdb_id,
+                )
+                .order_by(MediaRequest.id)
+            )
+            if row is not None:
+                claim(row, request_id)
+        return [row] if row is not None else []
     if tmdb_id is None or media_type not in ("movie", "tv"):
         return []
     return list(

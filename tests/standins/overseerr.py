@@ -71,6 +71,7 @@ import math
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -890,6 +891,12 @@ class OverseerrStandin(Standin):
             # and routes whose answer never comes (by route name, e.g. "search").
             self.tmdb_reachable = True
             self.hanging: set[str] = set()
+            # Overseerr's webhook agent posts the creation's notification from its subscriber,
+            # before the HTTP answer leaves: ``webhook_sink`` receives each body at that moment.
+            self.webhook_sink: Callable[[dict[str, Any]], None] | None = None
+            # Seconds Overseerr takes to make a request (its TMDB look-ups); it finishes the
+            # request even when the client has given up waiting.
+            self.create_seconds = 0.0
             self._next_ids = {
                 "user": max(self.users, default=0) + 1,
                 "media": 1,
@@ -1859,6 +1866,8 @@ class OverseerrStandin(Standin):
             return jsonify(body)
 
     def _route_request_create(self) -> ResponseReturnValue:
+        if self.create_seconds:
+            time.sleep(self.create_seconds)
         acting = self._user()
         body = request.get_json(silent=True) or {}
         media_type = body["mediaType"]
@@ -1956,12 +1965,14 @@ class OverseerrStandin(Standin):
                 media, media_type, requester, acting if auto_approved else None, status, is4k, seasons, body
             )
             answer = self._request_json(media_request, detail=True)  # media as saved, before the subscriber runs
+            kind = "MEDIA_AUTO_APPROVED" if auto_approved else "MEDIA_PENDING"
             if auto_approved:
                 self._update_parent_status(media_request)
-                self.notifications.append(("MEDIA_AUTO_APPROVED", media_request.id))
-            else:
-                self.notifications.append(("MEDIA_PENDING", media_request.id))
-            return jsonify(answer), 201
+            self.notifications.append((kind, media_request.id))
+            delivery = self.webhook_payload(kind, media_request.id) if self.webhook_sink else None
+        if delivery is not None and self.webhook_sink is not None:
+            self.webhook_sink(delivery)
+        return jsonify(answer), 201
 
     def _route_settings_main(self) -> ResponseReturnValue:
         if not _has_any(self._user().permissions, Permission.ADMIN):
