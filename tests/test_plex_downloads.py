@@ -322,3 +322,32 @@ def test_only_the_owner_and_admins_see_a_download_collection(
     assert other_client.post("/api/v1/plex/downloads/dl-1/collection/retry").status_code == 404
     assert admin_client.get("/api/v1/plex/downloads/dl-1/collection").status_code == 200
     assert user_client.get("/api/v1/plex/downloads/nope/collection").status_code == 404
+
+
+def test_a_step_lost_with_a_restart_is_queued_again(app, alice, plex, bus):
+    """A retry waiting in the queue dies with the process that held it; the minute sweep finds the row."""
+    from datetime import timedelta
+
+    from medianest_plex.downloads import STUCK_AFTER, resume_stuck
+
+    from medianest.models import utcnow
+
+    register_download(plex)
+    publish_completed(app, alice.id)
+    assert bus["queued"] == ["dl-1"]  # ...and the process holding this task stops before it runs
+    with app.app_context():
+        assert resume_stuck() == []  # not overdue yet: its step may still come
+        assert resume_stuck(utcnow() + STUCK_AFTER + timedelta(seconds=1)) == ["dl-1"]
+    assert bus["queued"] == ["dl-1", "dl-1"]
+    steps(app)
+    assert row(app).status == "done"
+    with app.app_context():
+        assert resume_stuck(utcnow() + timedelta(days=1)) == []  # finished rows are left alone
+
+
+def test_the_sweep_runs_every_minute(app):
+    from medianest.celery_app import build_beat_schedule
+
+    with app.app_context():
+        schedule = build_beat_schedule(app)
+    assert schedule["plex.resume-collections"] == {"task": "plex.resume_collections", "schedule": 60.0}

@@ -13,6 +13,11 @@ The task works in steps driven by the ``DownloadCollection`` row, so a retry
 Plex being down or failing retries the step with backoff; after
 ``MAX_ATTEMPTS`` the row is marked failed and the owner is told plainly — the
 downloaded files themselves are never touched.
+
+A step waiting for its turn lives only in the queue (a retry with a countdown):
+a restart can lose it (embedded mode's in-process worker, or a worker holding
+it in production).  ``plex.resume_collections`` runs every minute and queues
+again every unfinished row whose next step is overdue.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import logging
 import posixpath
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import shared_task
@@ -47,6 +53,11 @@ NEWEST_PAGES = 10
 
 class CollectError(Exception):
     """A problem retrying won't fix (settings); the message is for the owner."""
+
+
+# Every step writes the row; a row unfinished and unwritten for longer than the longest pause
+# (5 min) and a minute more lost its queued step.
+STUCK_AFTER = timedelta(minutes=6)
 
 
 def poll_delay(polls: int) -> int:
@@ -111,6 +122,25 @@ def collect_download(self, download_id: str) -> None:
     wait = collect_step(download_id)
     if wait is not None:
         raise self.retry(countdown=wait)
+
+
+@shared_task(name="plex.resume_collections", ignore_result=True)
+def resume_collections() -> list[str]:
+    return resume_stuck()
+
+
+def resume_stuck(now: datetime | None = None) -> list[str]:
+    """Queue again the collections whose next step is overdue (its queued task was lost)."""
+    cutoff = (now or utcnow()) - STUCK_AFTER
+    stuck = db.session.scalars(
+        db.select(DownloadCollection.download_id).where(
+            DownloadCollection.status.in_(("queued", "scanning")), DownloadCollection.updated_at < cutoff
+        )
+    ).all()
+    for download_id in stuck:
+        log.info("collection for download %s: its next step never ran; queued again", download_id)
+        collect_download.delay(download_id)
+    return list(stuck)
 
 
 @dataclass

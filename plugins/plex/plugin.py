@@ -190,7 +190,9 @@ def prune_posters() -> None:
 
 @hookimpl
 def periodic_tasks():
-    return [("plex.prune-posters", 86400, prune_posters)]
+    from medianest_plex.downloads import resume_collections
+
+    return [("plex.prune-posters", 86400, prune_posters), ("plex.resume-collections", 60, resume_collections)]
 
 
 @hookimpl
