@@ -204,3 +204,43 @@ def test_worker_killed_mid_job_drill_lives_with_the_youtube_tests():
     drill = tests.get("test_worker_killed_mid_download_resumes_and_progress_reaches_only_owner_and_admins")
     assert drill is not None, "the worker-killed drill moved: update tests/test_drills.py's docstring"
     assert "SIGKILL" in drill and 'backend="postgresql"' in drill and "redis=True" in drill
+
+
+def test_redis_stopped_for_30_seconds_while_a_download_is_queued(live_server_factory, pg_databases, feed, tmp_path):
+    """The production worker (prefork, as docker-compose runs it) outlives Redis and finishes the download."""
+    feed.add_playlist("busy", "Busy", [("Long", 300_000)])
+    feed.add_playlist("queued", "Queued", [("One", 30_000), ("Two", 30_000)])
+    feed.bytes_per_second = 30_000  # the first download keeps the worker's one slot for about ten seconds
+    with PrivateRedis() as redis_server:
+        env = {**youtube_env(tmp_path / "downloads"), "REDIS_URL": redis_server.url}
+        server = live_server_factory(backend="postgresql", env=env)
+        worker = live_server_factory.process(["worker", "--pool", "prefork", "-c", "1"], server, "worker")
+        worker.wait_for_log("ready", timeout=60)
+        beat = live_server_factory.process(["beat"], server, "beat")
+        http = server.session()
+        try:
+            busy = submit(http, server, feed.url_for_playlist("busy"))
+            queued = submit(http, server, feed.url_for_playlist("queued"))
+            time.sleep(1)
+            before = http.get(f"{server.url}/api/v1/youtube/downloads/{queued}", timeout=10).json()["data"]
+            assert before["status"] in ("queued", "running") and before["percent"] in (0, None), before
+            redis_server.stop()
+            time.sleep(OUTAGE_SECONDS)
+            assert worker.proc.poll() is None, worker.log()[-3000:]
+            redis_server.start()  # empty: what the queue held is gone too
+            deadline = time.monotonic() + 240
+            statuses: dict[int, str] = {}
+            while time.monotonic() < deadline:
+                for download_id in (busy, queued):
+                    body = http.get(f"{server.url}/api/v1/youtube/downloads/{download_id}", timeout=10).json()
+                    statuses[download_id] = body["data"]["status"]
+                if all(s in ("completed", "failed") for s in statuses.values()):
+                    break
+                time.sleep(1)
+            assert statuses == {busy: "completed", queued: "completed"}, (statuses, worker.log()[-3000:])
+            assert worker.proc.poll() is None, "the worker exited: " + worker.log()[-3000:]
+            assert beat.proc.poll() is None, "beat exited: " + beat.log()[-3000:]
+        finally:
+            beat.stop()
+            worker.stop()
+            server.stop()
