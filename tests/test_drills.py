@@ -7,6 +7,10 @@ MediaNest comes back without anyone touching it.
   readiness says Redis is down, and after Redis returns readiness is healthy
   again and Socket.IO events from the worker reach the browser again -- all
   by itself.
+* Redis stopped for 30 s while a download waits for the worker (prefork and
+  beat, as in docker-compose): neither process exits, Redis returns empty, and
+  the download completes all the same (the YouTube plugin re-dispatches rows
+  whose task was lost).
 * PostgreSQL restarted: the very next requests succeed (the pool's checkout
   check finds the connections the restart cut and replaces them:
   ``medianest/database.py``).
