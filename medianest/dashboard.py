@@ -82,7 +82,7 @@ def _triggers(card: DashboardCard) -> str:
     return ", ".join([*(f"{event} from:body" for event in card.refresh_events), "socket.reconnected from:body"])
 
 
-def card_frame(card: DashboardCard, state: str = "pending", **extra) -> str:
+def card_frame(card: DashboardCard, state: str = "pending") -> str:
     """The card's frame without its body: ``pending`` (loads itself) or ``late`` (tries again later)."""
     return render_template(
         "dashboard/card.html",
@@ -91,7 +91,6 @@ def card_frame(card: DashboardCard, state: str = "pending", **extra) -> str:
         triggers=_triggers(card),
         budget=card_budget(),
         retry_seconds=LATE_RETRY_SECONDS,
-        **extra,
     )
 
 
