@@ -13,9 +13,11 @@ About 6-8 minutes on a 2-core machine (``--quick``: shorter rounds).
 5. a playlist through MediaNest vs the ``yt-dlp`` command (bench/youtube_vs_cli.py)
 6. 1000 Socket.IO clients, an event emitted through Redis, vs a bare python-socketio server (bench/socketio_fanout.py;
    needs the ``bench`` extra: ``pip install -e ".[bench]"``)
+7. dashboard p99 for one client with a card whose service hangs 30 s, vs the same dashboard without that card
+   (bench/dashboard_slow_card.py)
 
 Benchmarks 1-3 share one production stack (gunicorn + gevent, PostgreSQL,
-Redis, ``medianest worker``); 4 and 5 start their own, as subprocesses.
+Redis, ``medianest worker``); 4, 5 and 7 start their own, as subprocesses.
 """
 
 from __future__ import annotations
@@ -150,6 +152,21 @@ def main() -> None:
             f"p99 {p99s[1]} ms / {p99s[0]} ms = {float(fan[1]):.2f} (median round {median_rounds})",
             "<= 1.2",
             "met" if float(fan[1]) <= 1.2 else "NOT met",
+        )
+    )
+
+    out = run_script("dashboard_slow_card.py", "--requests", str(requests_each * 3 // 2))
+    slow_ratio = float(re.search(r"ratio with / without the slow card, p99: ([\d.]+)", out)[1])
+    slow_round = re.search(r"ratio of the median per-round p99s: ([\d.]+)", out)[1]
+    slow_p99s = re.findall(
+        r"^(?:without the slow card|with a card that sleeps 30 s)\s+[\d.]+\s+([\d.]+)", out, flags=re.M
+    )
+    rows.append(
+        (
+            "7. dashboard page, one client: with a card that sleeps 30 s / without it",
+            f"p99 {slow_p99s[1]} ms / {slow_p99s[0]} ms = {slow_ratio:.2f} (median round {slow_round})",
+            "<= 1.2",
+            "met" if slow_ratio <= 1.2 else "NOT met",
         )
     )
 

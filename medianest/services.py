@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app, g, has_request_context
 
 from medianest.extensions import db
+from medianest.logs import remember_secret
 from medianest.models import ServiceSetting
 from medianest.settings import service_env
 
@@ -31,7 +32,12 @@ def service_definitions() -> dict[str, Any]:
 def _stored(service: str) -> dict[str, str]:
     rows = db.session.scalars(db.select(ServiceSetting).where(ServiceSetting.service == service))
     ring = keyring()
-    return {row.field: ring.decrypt(row.ciphertext, f"{service}.{row.field}") for row in rows}
+    values = {}
+    for row in rows:
+        values[row.field] = ring.decrypt(row.ciphertext, f"{service}.{row.field}")
+        if row.is_secret:
+            remember_secret(values[row.field])  # masked in every log line from now on
+    return values
 
 
 def service_config(service: str, fields: list[str] | None = None) -> dict[str, Any]:
@@ -69,6 +75,8 @@ def _service_config(service: str, fields: list[str] | None, remembered: bool = F
         env_value = service_env(service, name)
         if env_value is not None:
             values[name] = env_value
+    if definition is not None:
+        remember_secret(*(values.get(f.name) for f in definition.fields if f.secret))
     return values
 
 
@@ -185,6 +193,7 @@ def merged_values(definition: Any, values: dict[str, Any]) -> dict[str, Any]:
         if name in secret and value == MASK:
             continue
         merged[name] = "" if value is None else (str(value).strip() if not isinstance(value, bool) else value)
+    remember_secret(*(merged.get(name) for name in secret))  # a key being tried may reach a log line
     return merged
 
 

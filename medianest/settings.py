@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     rate_limit_media_requests: str = "20/hour"
 
     health_check_interval: float = 30.0
+    # Seconds a dashboard card may take to render before it is shown as late.
+    card_budget_seconds: float = Field(default=2.0, gt=0, le=60)
     # Outbound calls to external services; each can be overridden per service
     # with MEDIANEST_<SERVICE>_CONNECT_TIMEOUT / _READ_TIMEOUT (or the admin form).
     service_connect_timeout: float = Field(default=3.0, gt=0)

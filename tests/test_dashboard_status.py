@@ -49,7 +49,7 @@ def test_status_api_and_services_card_read_the_record(app, user_client):
     assert plex["status"] == "offline" and plex["uptime_24h"] == 90.0 and plex["stale"] is False
     assert len(plex["recent"]) == 10 and plex["recent"][0]["response_ms"] == 10.0  # oldest first
 
-    page = user_client.get("/").get_data(as_text=True)
+    page = user_client.get("/?cards=inline").get_data(as_text=True)
     assert 'id="card-services"' in page and 'data-service="plex" data-status="offline"' in page
     assert "90.0% up (24 h)" in page
     assert '<svg class="sparkline"' in page and "<polyline points=" in page and 'class="spark-down"' in page
@@ -61,7 +61,7 @@ def test_a_status_nobody_refreshed_is_marked_stale(app, user_client):
     add_history(app, statuses=("online",), age=timedelta(minutes=10))
     plex = user_client.get("/api/v1/dashboard/status").get_json()["data"][0]
     assert plex["stale"] is True and plex["age_seconds"] >= 600
-    assert "are the background jobs running?" in user_client.get("/").get_data(as_text=True)
+    assert "are the background jobs running?" in user_client.get("/?cards=inline").get_data(as_text=True)
 
 
 @pytest.mark.sqlite_only

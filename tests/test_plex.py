@@ -359,7 +359,7 @@ def test_health_check_and_dashboard_card(app, user_client, plex):
     calls = len(plex.requests)
     card = user_client.get("/dashboard/cards/plex").get_data(as_text=True)
     assert "reachable" in card and plex.version in card and "YouTube" in card and "60" in card
-    assert "Movies" in user_client.get("/").get_data(as_text=True)
+    assert "Movies" in user_client.get("/?cards=inline").get_data(as_text=True)
     assert len(plex.requests) == calls  # pages read the status record, never Plex
     plex.stop()
     reset_clients()

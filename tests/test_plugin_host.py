@@ -46,7 +46,7 @@ def test_hook_register_blueprints(app, admin_client):
 def test_hook_dashboard_cards(admin_client):
     page = admin_client.get("/").get_data(as_text=True)
     assert 'id="card-cardtest"' in page
-    assert 'hx-trigger="cardtest.tick from:body, socket.reconnected from:body"' in page
+    assert 'hx-trigger="load, cardtest.tick from:body, socket.reconnected from:body"' in page
     fragment = admin_client.get("/dashboard/cards/cardtest", headers={"HX-Request": "true"})
     assert fragment.status_code == 200
     assert 'data-count="0"' in fragment.get_data(as_text=True)

@@ -56,7 +56,7 @@ def test_blackhole_opens_the_breaker_and_later_checks_fail_fast(app, monkeypatch
 
         status = status_of(app)
         assert status["breaker"] == {"state": "open", "failures": 3}
-        page = user_client.get("/").get_data(as_text=True)
+        page = user_client.get("/?cards=inline").get_data(as_text=True)
         assert 'data-service="uptime_kuma" data-status="offline"' in page
         assert "Calls paused after 3 failures" in page
     finally:

@@ -73,7 +73,7 @@ def test_check_reads_the_status_page_and_the_card_and_api_show_the_monitors(app,
     assert monitors["medianest-up"]["beats"][-1]["time"].endswith("Z")  # UTC made explicit
     assert data["counts"]["up"] == 1 and data["counts"]["down"] == 1
 
-    page = user_client.get("/").get_data(as_text=True)
+    page = user_client.get("/?cards=inline").get_data(as_text=True)
     assert (
         'id="card-uptime-kuma"' in page
         and 'hx-trigger="service.status from:body, socket.reconnected from:body"' in page
@@ -192,7 +192,7 @@ def test_unconfigured_is_reported_not_failed(app, user_client, monkeypatch):
     assert run_checks(app)["uptime_kuma"].status == "unconfigured"
     data = user_client.get("/api/v1/uptime/monitors").get_json()["data"]
     assert data["configured"] is False and data["groups"] == []
-    assert "Not configured" in user_client.get("/").get_data(as_text=True)
+    assert "Not configured" in user_client.get("/?cards=inline").get_data(as_text=True)
 
 
 class NotKuma(Standin):

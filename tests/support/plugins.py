@@ -20,6 +20,7 @@ TEST_PLUGINS = {
     "hookfailtest": ("tests.plugins.hookfailtest", "medianest-test-hookfailtest"),
     "clashtest": ("tests.plugins.clashtest", "medianest-test-clashtest"),
     "typotest": ("tests.plugins.typotest", "medianest-test-typotest"),
+    "slowcard": ("tests.plugins.slowcard", "medianest-test-slowcard"),
 }
 
 REPO = Path(__file__).resolve().parents[2]
