@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, request, send_from_directory
 
 from medianest.database import engine_options
+from medianest.proxies import TrustedProxies
 from medianest.settings import Settings, SettingsError, load_settings
 
 PACKAGE = Path(__file__).resolve().parent
@@ -311,10 +312,8 @@ def configure_requests(app: Flask) -> None:
     from medianest import correlation, errors, metrics, security
     from medianest.api import budget
 
-    if app.config["MEDIANEST"].behind_proxy:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    # Outermost, around Socket.IO too: X-Forwarded-* only from MEDIANEST_TRUSTED_PROXIES.
+    app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["MEDIANEST"].proxy_networks)  # type: ignore[method-assign]
     correlation.init_app(app)
     budget.init_app(app)
     metrics.init_app(app)
