@@ -309,7 +309,7 @@ def configure_background(app: Flask) -> None:
 
 
 def configure_requests(app: Flask) -> None:
-    from medianest import correlation, errors, metrics, security
+    from medianest import correlation, errors, metrics, request_checks, security
     from medianest.api import budget
 
     # Outermost, around Socket.IO too: X-Forwarded-* only from MEDIANEST_TRUSTED_PROXIES.
@@ -317,6 +317,7 @@ def configure_requests(app: Flask) -> None:
     correlation.init_app(app)
     budget.init_app(app)
     metrics.init_app(app)
+    request_checks.init_app(app)  # before the CSRF check, which reads the form
     security.init_app(app)
     errors.init_app(app)
 
