@@ -163,6 +163,7 @@ def configure_rate_limits(app: Flask) -> None:
 
 def configure_socketio(app: Flask) -> None:
     from medianest.extensions import socketio
+    from medianest.realtime import allowed_origins
 
     settings = app.config["MEDIANEST"]
     try:
@@ -178,13 +179,12 @@ def configure_socketio(app: Flask) -> None:
         app,
         async_mode=async_mode,
         message_queue=settings.redis_url,
-        cors_allowed_origins=[],
+        cors_allowed_origins=allowed_origins(settings.base_url),
         manage_session=False,
         logger=False,
         engineio_logger=False,
         ping_interval=25,
     )
-    import medianest.realtime  # noqa: F401  (registers the handlers)
 
 
 def configure_plugins(app: Flask) -> None:
