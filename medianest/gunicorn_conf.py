@@ -77,6 +77,18 @@ forwarded_allow_ips = os.environ.get("MEDIANEST_FORWARDED_ALLOW_IPS") or (
     _trusted_proxies() if _env_true("MEDIANEST_BEHIND_PROXY") else "127.0.0.1"
 )
 
+# gunicorn answers a request line or a header past these limits itself, with
+# an HTML page (414, 431) written before MediaNest sees the request; no
+# setting changes that page.  The request line is raised to gunicorn's
+# maximum (its default is 4094), so every request line up to 8190 bytes
+# reaches MediaNest and gets its JSON envelope (a long query string is then
+# a VALIDATION_ERROR, an unknown long path a 404).  "0" would lift the limit
+# altogether, which gunicorn's own parser reads without bound: not offered.
+# Headers keep gunicorn's 8190 bytes per field and 100 fields.
+limit_request_line = 8190
+limit_request_field_size = 8190
+limit_request_fields = 100
+
 # MediaNest logs each request itself (JSON with the correlation id).
 accesslog = None
 errorlog = "-"

@@ -121,3 +121,15 @@ def test_the_limit_is_the_setting_and_holds_on_every_database(app, user_client):
     assert fits.status_code == 201
     names = [t["name"] for t in user_client.get("/api/v1/auth/tokens").get_json()["data"]]
     assert names == ["fits"]
+
+
+@pytest.mark.sqlite_only
+def test_request_lines_up_to_gunicorns_maximum_get_the_envelope(live_server_factory):
+    """gunicorn answers past its limits itself, in HTML; up to 8190 bytes the request reaches MediaNest."""
+    server = live_server_factory(redis=True, backend="postgresql")
+    long_query = "q=" + "a" * 6000  # past gunicorn's default limit of 4094
+    answer = requests.get(server.url + "/api/v1/auth/session?" + long_query, timeout=10)
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "AUTH_REQUIRED"
+    beyond = requests.get(server.url + "/api/v1/auth/session?q=" + "a" * 9000, timeout=10)
+    assert beyond.status_code == 414 and "text/html" in beyond.headers["Content-Type"]
