@@ -38,19 +38,22 @@ _READ = 64 * 1024
 
 def init_app(app: Flask) -> None:
     """Register the checks; call before any step that reads the body (the CSRF check reads the form)."""
-    app.before_request(check_request)
+    config = app.config
 
-
-def check_request() -> None:
-    limit = request.max_content_length
-    if limit is not None:
-        _limit_body(request.environ, limit)
-    _refuse_nul_in_address()
-    if request.method in BODY_METHODS:
-        if request.mimetype in FORM_TYPES:
-            _refuse_nul_in_form()
-        elif request.is_json:
-            check_json_text(request.get_data(cache=True))
+    @app.before_request
+    def _check_request() -> None:
+        # Every request passes here: the WSGI environment is read directly, and
+        # the request object only for a body.
+        environ = request.environ
+        limit = config["MAX_CONTENT_LENGTH"]
+        if limit is not None:
+            _limit_body(environ, limit)
+        _refuse_nul_in_address(environ)
+        if environ["REQUEST_METHOD"] in BODY_METHODS:
+            if request.mimetype in FORM_TYPES:
+                _refuse_nul_in_form()
+            elif request.is_json:
+                check_json_text(request.get_data(cache=True))
 
 
 def _too_large(limit: int) -> ApiError:
@@ -109,11 +112,11 @@ def _has_nul(values: Iterable[str]) -> bool:
     return any("\x00" in value for value in values)
 
 
-def _refuse_nul_in_address() -> None:
-    if "\x00" in request.path:
+def _refuse_nul_in_address(environ: dict[str, Any]) -> None:
+    if "\x00" in environ.get("PATH_INFO", ""):  # already percent-decoded by the server
         raise _invalid("address")
-    query = request.query_string
-    if b"%00" in query or b"\x00" in query:  # the only ways a NUL can be written there
+    query = environ.get("QUERY_STRING", "")
+    if "%00" in query or "\x00" in query:  # the only ways a NUL can be written there
         for key, values in request.args.lists():
             if "\x00" in key or _has_nul(values):
                 raise _invalid(f"query parameter {key!r}".replace("\x00", "\\x00"))
