@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, request, send_from_directory
 
 from medianest.database import engine_options
+from medianest.proxies import TrustedProxies
 from medianest.settings import Settings, SettingsError, load_settings
 
 PACKAGE = Path(__file__).resolve().parent
@@ -162,6 +163,7 @@ def configure_rate_limits(app: Flask) -> None:
 
 def configure_socketio(app: Flask) -> None:
     from medianest.extensions import socketio
+    from medianest.realtime import allowed_origins
 
     settings = app.config["MEDIANEST"]
     try:
@@ -177,13 +179,12 @@ def configure_socketio(app: Flask) -> None:
         app,
         async_mode=async_mode,
         message_queue=settings.redis_url,
-        cors_allowed_origins=[],
+        cors_allowed_origins=allowed_origins(settings.base_url),
         manage_session=False,
         logger=False,
         engineio_logger=False,
         ping_interval=25,
     )
-    import medianest.realtime  # noqa: F401  (registers the handlers)
 
 
 def configure_plugins(app: Flask) -> None:
@@ -308,16 +309,15 @@ def configure_background(app: Flask) -> None:
 
 
 def configure_requests(app: Flask) -> None:
-    from medianest import correlation, errors, metrics, security
+    from medianest import correlation, errors, metrics, request_checks, security
     from medianest.api import budget
 
-    if app.config["MEDIANEST"].behind_proxy:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    # Outermost, around Socket.IO too: X-Forwarded-* only from MEDIANEST_TRUSTED_PROXIES.
+    app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["MEDIANEST"].proxy_networks)  # type: ignore[method-assign]
     correlation.init_app(app)
     budget.init_app(app)
     metrics.init_app(app)
+    request_checks.init_app(app)  # before the CSRF check, which reads the form
     security.init_app(app)
     errors.init_app(app)
 

@@ -23,16 +23,19 @@ Socket.IO connections; the browser reconnects).  Keep the container's stop
 grace period longer than that (compose: ``stop_grace_period``).
 
 Behind a proxy: ``MEDIANEST_BEHIND_PROXY=true`` makes the app trust one hop
-of ``X-Forwarded-For/-Proto/-Host`` (werkzeug's ProxyFix); gunicorn's own
-``forwarded_allow_ips`` then defaults to every address, since the proxy's
-address on a container network is not fixed.  Without it only 127.0.0.1 is
-trusted.  ``MEDIANEST_FORWARDED_ALLOW_IPS`` overrides either default.
+of ``X-Forwarded-For/-Proto/-Host`` from the addresses in
+``MEDIANEST_TRUSTED_PROXIES`` only (``medianest/proxies.py``); gunicorn's own
+``forwarded_allow_ips`` (it reads the scheme) defaults to the same list, so
+the two never disagree.  Without a proxy gunicorn trusts 127.0.0.1 only.
+``MEDIANEST_FORWARDED_ALLOW_IPS`` overrides gunicorn's list.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+
+from medianest.settings import Settings, SettingsError, load_settings
 
 
 def _env_int(name: str, default: int) -> int:
@@ -50,6 +53,15 @@ def _env_true(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _trusted_proxies() -> str:
+    """``MEDIANEST_TRUSTED_PROXIES`` (or its ``_FILE``), as the app reads it."""
+    try:
+        return load_settings().trusted_proxies
+    except SettingsError:
+        # on_starting reports the bad setting in one line; until then, trust the default.
+        return Settings.model_fields["trusted_proxies"].default
+
+
 worker_class = "gevent"
 workers = 1
 worker_connections = _env_int("MEDIANEST_WORKER_CONNECTIONS", 1000)
@@ -61,9 +73,21 @@ bind = os.environ.get("MEDIANEST_BIND", "0.0.0.0:5000")
 timeout = _env_int("MEDIANEST_WORKER_TIMEOUT", 60)
 graceful_timeout = _env_int("MEDIANEST_GRACEFUL_TIMEOUT", 30)
 keepalive = 5
-forwarded_allow_ips = os.environ.get(
-    "MEDIANEST_FORWARDED_ALLOW_IPS", "*" if _env_true("MEDIANEST_BEHIND_PROXY") else "127.0.0.1"
+forwarded_allow_ips = os.environ.get("MEDIANEST_FORWARDED_ALLOW_IPS") or (
+    _trusted_proxies() if _env_true("MEDIANEST_BEHIND_PROXY") else "127.0.0.1"
 )
+
+# gunicorn answers a request line or a header past these limits itself, with
+# an HTML page (414, 431) written before MediaNest sees the request; no
+# setting changes that page.  The request line is raised to gunicorn's
+# maximum (its default is 4094), so every request line up to 8190 bytes
+# reaches MediaNest and gets its JSON envelope (a long query string is then
+# a VALIDATION_ERROR, an unknown long path a 404).  "0" would lift the limit
+# altogether, which gunicorn's own parser reads without bound: not offered.
+# Headers keep gunicorn's 8190 bytes per field and 100 fields.
+limit_request_line = 8190
+limit_request_field_size = 8190
+limit_request_fields = 100
 
 # MediaNest logs each request itself (JSON with the correlation id).
 accesslog = None
@@ -83,7 +107,6 @@ def on_starting(server) -> None:
     from flask import Flask
 
     from medianest.app import configure_settings
-    from medianest.settings import SettingsError, load_settings
 
     try:
         settings = load_settings()

@@ -4,12 +4,20 @@ On connect the signed-in identity (session cookie, or a Bearer token in the
 ``Authorization`` header) decides the rooms: ``user:<id>``, ``household`` and,
 for admins, ``admins``.  Anonymous connections are refused.  Clients cannot
 join or leave rooms.
+
+Origins: a browser connection (one that sends ``Origin``) is accepted only
+from MediaNest's own pages: the origin of ``MEDIANEST_BASE_URL`` when it is
+set, else the origin the request came to (scheme and host, as the trusted
+proxy reported them).  Engine.IO refuses any other before the connect
+handler runs, so a foreign page cannot open a socket with the household's
+cookies.  Scripts send no ``Origin`` and are not affected.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from urllib.parse import urlsplit
 
 from flask import request
 from flask_login import current_user
@@ -28,6 +36,22 @@ log = logging.getLogger("medianest.realtime")
 _local_users: dict[str, int] = {}
 _local_lock = threading.Lock()
 SOCKETS_KEY = "medianest:sockets:user:{}"
+
+
+def allowed_origins(base_url: str | None) -> list[str] | None:
+    """Engine.IO's ``cors_allowed_origins``: the base URL's origin, or ``None`` for the request's own.
+
+    Never ``[]``: to Engine.IO that means "no CORS handling", which accepts every origin.
+    """
+    parts = urlsplit((base_url or "").strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme not in ("http", "https") or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    default_port = {"http": 80, "https": 443}.get(scheme)
+    port = parts.port
+    return [f"{scheme}://{host}" if port in (None, default_port) else f"{scheme}://{host}:{port}"]
 
 
 def _redis():

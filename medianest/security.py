@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask.wrappers import Response
+from flask_login import current_user
 
+from medianest.api.envelope import ApiError
+from medianest.auth.sessions import remember_cookie_name
 from medianest.extensions import csrf
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -43,8 +46,8 @@ def init_app(app: Flask) -> None:
         view = current_app.view_functions.get(request.endpoint or "")
         if view is not None and getattr(view, "medianest_csrf_exempt", False):
             return
-        if request.headers.get("Authorization", "").startswith("Bearer "):
-            return  # scripts authenticate with a token a browser never sends on its own
+        if _script_request():
+            return
         csrf.protect()
 
     @app.after_request
@@ -56,3 +59,26 @@ def init_app(app: Flask) -> None:
             if name.lower() not in present:
                 headers.add(name, value)
         return response
+
+
+def _script_request() -> bool:
+    """A request authenticated by an API token alone: no CSRF token needed.
+
+    Only when it carries no session or remember cookie: with either, the
+    cookie is what signs the request in (the session's user wins over a
+    token), so any ``Authorization: Bearer`` header, even a made-up one,
+    would otherwise switch the check off for a browser's own credentials.
+    A cookieless request whose token was refused gets that refusal
+    (``INVALID_TOKEN``), not a CSRF error it could do nothing about.
+    """
+    if not request.headers.get("Authorization", "").startswith("Bearer "):
+        return False
+    cookies = request.cookies
+    if cookies.get(current_app.config["SESSION_COOKIE_NAME"]) or cookies.get(remember_cookie_name()):
+        return False
+    if current_user.is_authenticated and g.get("auth_via_token"):
+        return True
+    auth_error = g.get("medianest_auth_error")
+    if auth_error:
+        raise ApiError(*auth_error)
+    return False

@@ -8,6 +8,7 @@ embedded defaults apply: SQLite in the instance folder, no Redis.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -72,6 +73,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     behind_proxy: bool = False
+    # Peers whose X-Forwarded-* headers are believed (with behind_proxy):
+    # addresses or networks, comma-separated.
+    trusted_proxies: str = "127.0.0.1,::1"
     max_body_bytes: int = 1024 * 1024
 
     # Rate limits, in Flask-Limiter's notation.
@@ -117,6 +121,12 @@ class Settings(BaseSettings):
             raise ValueError("REDIS_URL must be a redis:// URL")
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -134,6 +144,11 @@ class Settings(BaseSettings):
         return self.redis_url is None
 
     @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The networks whose ``X-Forwarded-*`` headers count; none unless ``behind_proxy``."""
+        return parse_networks(self.trusted_proxies) if self.behind_proxy else ()
+
+    @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             # psycopg2 is the driver (psycogreen makes it cooperate with gevent).
@@ -141,6 +156,21 @@ class Settings(BaseSettings):
                 return "postgresql+psycopg2://" + self.database_url[len("postgresql://") :]
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'medianest.db').resolve()}"
+
+
+def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``"127.0.0.1, 10.0.0.0/8"`` -> networks; a bare address is a network of one."""
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError:
+            raise ValueError(
+                f"{item!r} is not an IP address or network (e.g. 172.18.0.2 or 172.18.0.0/16, host bits zero)"
+            ) from None
+    return tuple(networks)
 
 
 def _check_database_url_parts(value: str) -> None:

@@ -187,6 +187,28 @@ def test_worker_stops_without_losing_jobs(compose):
     assert seconds(web["stop_grace_period"]) > gunicorn_conf.graceful_timeout
 
 
+def test_web_port_can_be_kept_off_the_network_and_trusts_only_caddy(compose):
+    """With the proxy profile the web port can be published on loopback only, and
+    X-Forwarded-* counts only from Caddy's fixed address."""
+    import ipaddress
+
+    web, proxy = compose["services"]["web"], compose["services"]["proxy"]
+    assert web["ports"] == ["${MEDIANEST_PUBLISH_ADDR:-0.0.0.0}:${MEDIANEST_PORT:-5000}:5000"]
+    env_example = (ROOT / ".env.example").read_text()
+    assert re.search(r"^#MEDIANEST_PUBLISH_ADDR=0\.0\.0\.0$", env_example, re.MULTILINE)
+    guide = (ROOT / "docs" / "install-compose.md").read_text()
+    proxy_steps = guide.split("## 3. HTTPS with the proxy profile", 1)[1].split("\n## ", 1)[0]
+    assert "MEDIANEST_PUBLISH_ADDR=127.0.0.1" in proxy_steps and "MEDIANEST_BEHIND_PROXY=true" in proxy_steps
+    caddy_address = proxy["networks"]["edge"]["ipv4_address"]
+    subnet = compose["networks"]["edge"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(caddy_address) in ipaddress.ip_network(subnet)
+    assert set(web["networks"]) == {"default", "edge"}
+    trusted = web["environment"]["MEDIANEST_TRUSTED_PROXIES"]
+    assert trusted == f"${{MEDIANEST_TRUSTED_PROXIES:-{caddy_address}}}"
+    # web keeps every other setting the app services share.
+    assert web["environment"]["REDIS_URL"] == compose["services"]["worker"]["environment"]["REDIS_URL"]
+
+
 def test_proxy_passes_websocket_and_forwarded_headers():
     caddyfile = (ROOT / "docker" / "Caddyfile").read_text()
     assert "reverse_proxy web:5000" in caddyfile

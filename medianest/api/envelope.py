@@ -17,6 +17,7 @@ from flask.wrappers import Response
 ERROR_CODES: dict[str, int] = {
     "BAD_REQUEST": 400,
     "INVALID_JSON": 400,
+    "INVALID_INPUT": 400,  # a NUL character anywhere, JSON nested too deep
     "VALIDATION_ERROR": 400,
     "UNSUPPORTED_MEDIA_TYPE": 415,
     "PAYLOAD_TOO_LARGE": 413,

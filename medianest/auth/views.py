@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -115,10 +117,45 @@ def session_payload(user: User) -> dict:
     }
 
 
+def is_local_path(target: object) -> bool:
+    """Whether ``target`` is a path on this site, safe to send a browser to after it signs in.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a
+    slash, so ``/<tab>/evil.example`` leads off the site as ``//evil.example``
+    does; a value may also arrive percent-encoded once more than it is used.
+    So the value and each decoding of it must start with one ``/``, and
+    carry no backslash, no control character and no scheme or host.
+    """
+    if not isinstance(target, str) or len(target) > 2048:
+        return False
+    value = target
+    for _ in range(4):
+        if not _plain_path(value):
+            return False
+        decoded = unquote(value)
+        if decoded == value:
+            return True
+        value = decoded
+    return False  # encoded deeper than any page of ours writes it
+
+
+def _plain_path(value: str) -> bool:
+    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return False
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value):
+        return False
+    parts = urlsplit(value)
+    return not parts.scheme and not parts.netloc
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("dashboard.index")
+    """Where to go after signing in: ``target`` when it is a path on this site, else the dashboard."""
+    return target if is_local_path(target) else url_for("dashboard.index")
+
+
+def _next_field(target: str | None) -> str:
+    """The sign-in form carries ``next`` on only when it is safe to follow."""
+    return target if is_local_path(target) else ""
 
 
 # ---------------------------------------------------------------- local sign-in
@@ -128,7 +165,7 @@ def login_page():
     """The sign-in page."""
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
-    return render_template("auth/login.html", next=request.args.get("next", ""))
+    return render_template("auth/login.html", next=_next_field(request.args.get("next")))
 
 
 @bp.post("/auth/login")
@@ -140,7 +177,9 @@ def login_form():
         user = authenticate_local(request.form.get("username", ""), request.form.get("password", ""))
     except ApiError as exc:
         flash(exc.message, "error")
-        return render_template("auth/login.html", next=request.form.get("next", ""), error_code=exc.code), exc.status
+        return render_template(
+            "auth/login.html", next=_next_field(request.form.get("next")), error_code=exc.code
+        ), exc.status
     start_session(user, remember=bool(request.form.get("remember")))
     return redirect(_safe_next(request.form.get("next")))
 
