@@ -14,6 +14,7 @@ import socket
 import sys
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 from flask import current_app
@@ -210,6 +211,8 @@ def run(host: str, port: int) -> None:
     settings = app.config["MEDIANEST"]
     _stop_unless_writable(app)
     _stop_unless_free(host, port)
+    if not settings.embedded:
+        _stop_unless_redis_answers(settings.redis_url)
     url = (settings.base_url or local_url(host, port)).rstrip("/")
     if upgrade_database(app, base_url=url):
         click.echo(f"MediaNest: the admin password is already set; sign in at {url}/auth/login")
@@ -277,6 +280,21 @@ def _stop_unless_free(host: str, port: int) -> None:
             if exc.errno == errno.EACCES:
                 _stop(f"port {port} on {host} needs root: choose a port of 1024 or above with --port")
             _stop(f"cannot listen on {host}:{port}: {exc.strerror} (check --host and --port)")
+
+
+def _stop_unless_redis_answers(url: str) -> None:
+    """Production mode needs Redis (jobs, rate limits, Socket.IO): one line instead of a web process that fails."""
+    from redis.exceptions import RedisError
+
+    from medianest.redis_connection import redis_client
+
+    try:
+        redis_client(timeout=3.0).ping()
+    except RedisError as exc:
+        parts = urlsplit(url)
+        if parts.password:
+            parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+        _stop(f"setting REDIS_URL: cannot connect to {urlunsplit(parts)} ({exc})")
 
 
 def _stop(message: str) -> NoReturn:

@@ -300,6 +300,19 @@ def test_an_address_that_cannot_be_listened_on_names_it(args, expected, data_dir
     assert expected in line
 
 
+def test_production_with_redis_not_answering_names_the_setting(data_dir):
+    from tests.support.services import free_port
+
+    env = {
+        "MEDIANEST_DATA_DIR": str(data_dir),
+        "REDIS_URL": f"redis://:redis-secret@127.0.0.1:{free_port()}/0",
+        "MEDIANEST_SECRET_KEY": "startup-test-secret-0123456789abcdef",
+    }
+    line = the_one_line(run([*MEDIANEST, "run", "--port", str(free_port())], env))
+    assert "setting REDIS_URL: cannot connect to redis://:***@127.0.0.1:" in line
+    assert "redis-secret" not in line
+
+
 # ------------------------------------------------------------------ what a start prints
 def wait_for_port(port: int, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
