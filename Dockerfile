@@ -35,7 +35,8 @@ FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE} AS python
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
-RUN python -m venv /opt/venv
+# --upgrade-deps: the image's own pip backtracks for minutes over celery's and Flask-Limiter's Redis extras.
+RUN python -m venv --upgrade-deps /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 # The dependencies first (from pyproject.toml), so a code change does not reinstall them.
 COPY pyproject.toml /tmp/
