@@ -17,26 +17,36 @@ WORKDIR /build
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
+# ---------------------------------------------------------------- the wheel
+# Built as anywhere else (setup.py copies the front-end libraries from
+# node_modules into the package); the image installs this wheel, not the source.
+FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE} AS wheel
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml setup.py MANIFEST.in README.md package.json package-lock.json ./
+COPY medianest ./medianest
+COPY plugins ./plugins
+COPY --from=assets /build/node_modules ./node_modules
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
+
 # ---------------------------------------------------------------- Python packages
 FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE} AS python
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
-RUN python -m venv /opt/venv
+# --upgrade-deps: the image's own pip backtracks for minutes over celery's and Flask-Limiter's Redis extras.
+RUN python -m venv --upgrade-deps /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-WORKDIR /app
 # The dependencies first (from pyproject.toml), so a code change does not reinstall them.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+COPY pyproject.toml /tmp/
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
     && pip install --no-cache-dir -r /tmp/requirements.txt
-COPY README.md wsgi.py ./
-COPY medianest ./medianest
-COPY plugins ./plugins
-COPY docker ./docker
-# Installed in place: the app finds its templates, migrations and node_modules beside the code.
-RUN pip install --no-cache-dir --no-deps -e . \
-    && python -m compileall -q medianest plugins wsgi.py
+COPY --from=wheel /dist /dist
+RUN pip install --no-cache-dir --no-deps /dist/*.whl \
+    && pip check \
+    && python -m compileall -q /opt/venv/lib
 
 # ---------------------------------------------------------------- runtime
 FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE}
@@ -60,8 +70,7 @@ RUN groupadd --system --gid 1000 medianest \
     && chown medianest:medianest /data /downloads
 
 COPY --from=python /opt/venv /opt/venv
-COPY --from=python /app /app
-COPY --from=assets /build/node_modules /app/node_modules
+COPY docker/entrypoint.sh /app/docker/entrypoint.sh
 
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

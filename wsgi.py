@@ -1,6 +1,1 @@
-"""``app = create_app()`` for gunicorn (``gunicorn -c python:medianest.gunicorn_conf wsgi:app``)."""
-
-from medianest import create_app
-
-app = create_app()
-celery = app.extensions["celery"]
+from medianest.wsgi import app, celery  # noqa: F401  (a source checkout's shim for ``wsgi:app``)

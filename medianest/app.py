@@ -13,7 +13,6 @@ from medianest.proxies import TrustedProxies
 from medianest.settings import Settings, SettingsError, load_settings
 
 PACKAGE = Path(__file__).resolve().parent
-ROOT = PACKAGE.parent
 # Blueprint names and URL prefixes the core keeps for itself.
 CORE_PREFIXES = {"", "api", "auth", "admin", "dashboard", "static", "setup", "healthz", "metrics", "socket.io"}
 CORE_API_PREFIXES = {"auth", "admin", "dashboard", "health", "openapi.json"}
@@ -73,7 +72,7 @@ def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=False,
-        MEDIANEST_ASSETS_DIR=str(ROOT / "node_modules"),
+        MEDIANEST_ASSETS_DIR=str(PACKAGE / "static" / "vendor"),
     )
     app.config.update(overrides)
     from medianest.api.json_provider import OrjsonProvider
@@ -260,26 +259,21 @@ def register_plugin_blueprints(app: Flask) -> None:
 
 
 def _vendor_assets_blueprint() -> Blueprint:
-    """Front-end libraries installed from the npm registry at set-up (never copied into the repo)."""
+    """Front-end libraries from the npm registry, copied into ``static/vendor/`` by the package build."""
     from medianest.access import public
 
-    files = {
-        "htmx.js": ("htmx.org/dist", "htmx.min.js"),
-        "socket.io.js": ("socket.io-client/dist", "socket.io.min.js"),
-    }
+    files = {"htmx.js", "socket.io.js"}
     bp = Blueprint("vendor", __name__)
 
     @bp.get("/static/vendor/<name>")
     @public
     def vendor(name: str):
-        """A front-end library from node_modules."""
+        """htmx or the Socket.IO client, as pinned in package-lock.json."""
         from flask import current_app
 
         if name not in files:
             abort(404)
-        folder, filename = files[name]
-        root = Path(current_app.config["MEDIANEST_ASSETS_DIR"]) / folder
-        return send_from_directory(root, filename, max_age=86400)
+        return send_from_directory(current_app.config["MEDIANEST_ASSETS_DIR"], name, max_age=86400)
 
     return bp
 

@@ -7,9 +7,14 @@ naming it, never a traceback.
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import os
+import socket
 import sys
 from pathlib import Path
+from typing import NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 from flask import current_app
@@ -159,8 +164,12 @@ def migration_locations(app) -> list[str]:
 MIGRATION_LOCK = 0x6D6E_6D69  # PostgreSQL advisory lock id: two starters never migrate at once
 
 
-def upgrade_database(app, revision: str = "heads") -> None:
-    """Apply every migration branch, then make sure the local admin exists."""
+def upgrade_database(app, revision: str = "heads", base_url: str | None = None) -> bool:
+    """Apply every migration branch, then make sure the local admin exists; True when it has a password.
+
+    Without a password the admin's one-time setup link is printed, at
+    ``base_url`` unless ``MEDIANEST_BASE_URL`` says where MediaNest is reached.
+    """
     from flask_migrate import upgrade
     from sqlalchemy import text
 
@@ -178,7 +187,8 @@ def upgrade_database(app, revision: str = "heads") -> None:
                     lock.commit()
         else:
             upgrade(revision=revision)
-        ensure_local_admin(app)
+        admin = ensure_local_admin(app, base_url)
+        return admin is not None and admin.password_hash is not None
 
 
 @db.command("upgrade")
@@ -200,7 +210,12 @@ def run(host: str, port: int) -> None:
     app = current_app._get_current_object()
     settings = app.config["MEDIANEST"]
     _stop_unless_writable(app)
-    upgrade_database(app)
+    _stop_unless_free(host, port)
+    if not settings.embedded:
+        _stop_unless_redis_answers(settings.redis_url)
+    url = (settings.base_url or local_url(host, port)).rstrip("/")
+    if upgrade_database(app, base_url=url):
+        click.echo(f"MediaNest: the admin password is already set; sign in at {url}/auth/login")
     if not settings.embedded:
         from medianest.extensions import db
 
@@ -215,7 +230,7 @@ def run(host: str, port: int) -> None:
                 "python:medianest.gunicorn_conf",
                 "--bind",
                 f"{host}:{port}",
-                "wsgi:app",
+                "medianest.wsgi:app",
             ],
         )
     from medianest.celery_app import EmbeddedWorker
@@ -223,8 +238,68 @@ def run(host: str, port: int) -> None:
 
     if settings.embedded_worker:
         EmbeddedWorker(app, settings.worker_concurrency).start()
-    click.echo(f"MediaNest is running on http://{host}:{port}")
+    click.echo(f"MediaNest is running on {local_url(host, port)} (Ctrl-C stops it)")
     socketio.run(app, host=host, port=port, use_reloader=False, log_output=False, allow_unsafe_werkzeug=True)
+
+
+def local_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches a server listening on ``host``: every address means loopback."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return f"http://{host}:{port}"
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    return f"http://[{address}]:{port}" if address.version == 6 else f"http://{address}:{port}"
+
+
+def _stop_unless_free(host: str, port: int) -> None:
+    """A port that cannot be listened on stops ``run`` with one line before anything else starts.
+
+    The probe sets SO_REUSEADDR as gevent's server and gunicorn do, so a port
+    left in TIME_WAIT by the previous run counts as free, a listening one not.
+    """
+    if not 0 < port < 65536:
+        _stop(f"cannot listen on port {port}: choose a port from 1 to 65535 with --port")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        _stop(f"cannot listen on {host}:{port}: {exc.strerror} (check --host)")
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                _stop(
+                    f"port {port} on {host} is already in use (is MediaNest already running?): "
+                    f"stop that program or choose another port with --port (./scripts/start: PORT={port + 1})"
+                )
+            if exc.errno == errno.EACCES:
+                _stop(f"port {port} on {host} needs root: choose a port of 1024 or above with --port")
+            _stop(f"cannot listen on {host}:{port}: {exc.strerror} (check --host and --port)")
+
+
+def _stop_unless_redis_answers(url: str) -> None:
+    """Production mode needs Redis (jobs, rate limits, Socket.IO): one line instead of a web process that fails."""
+    from redis.exceptions import RedisError
+
+    from medianest.redis_connection import redis_client
+
+    try:
+        redis_client(timeout=3.0).ping()
+    except RedisError as exc:
+        parts = urlsplit(url)
+        if parts.password:
+            parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+        _stop(f"setting REDIS_URL: cannot connect to {urlunsplit(parts)} ({exc})")
+
+
+def _stop(message: str) -> NoReturn:
+    click.echo(f"medianest: {message}", err=True)
+    sys.exit(2)
 
 
 @cli.command("worker", context_settings={"ignore_unknown_options": True})

@@ -1,7 +1,7 @@
 """gunicorn settings for the web process (production mode).
 
 ``medianest run`` starts gunicorn with this file when ``REDIS_URL`` is set;
-by hand: ``gunicorn --config python:medianest.gunicorn_conf wsgi:app``.
+by hand: ``gunicorn --config python:medianest.gunicorn_conf medianest.wsgi:app``.
 
 Workers: Socket.IO (Engine.IO) keeps a client's long-polling requests and its
 WebSocket on the process that opened the session, and gunicorn's arbiter
@@ -101,7 +101,7 @@ proc_name = "medianest-web"
 def on_starting(server) -> None:
     """Check the settings in the arbiter, before any worker: one line, no traceback.
 
-    ``wsgi.py`` builds the app in the worker, where a wrong setting would only
+    ``medianest.wsgi`` builds the app in the worker, where a wrong setting would only
     show as a traceback and gunicorn's "Worker failed to boot".
     """
     from flask import Flask

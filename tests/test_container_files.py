@@ -90,6 +90,33 @@ def test_dockerfile_shape():
     assert json.loads([rest for word, rest in runtime if word == "CMD"][-1])[:2] == ["medianest", "run"]
 
 
+def _stages() -> list[list[tuple[str, str]]]:
+    stages: list[list[tuple[str, str]]] = []
+    for word, rest in _instructions():
+        if word == "FROM":
+            stages.append([])
+        if stages:
+            stages[-1].append((word, rest))
+    return stages
+
+
+def test_the_image_installs_the_built_wheel_not_the_source_tree():
+    """What runs in the container is the wheel every user installs: its templates, migrations and vendor files."""
+    stages = _stages()
+    runs = [" ".join(rest for word, rest in stage if word == "RUN") for stage in stages]
+    builds = [i for i, run in enumerate(runs) if "pip wheel" in run or "-m build" in run]
+    installs = [i for i, run in enumerate(runs) if re.search(r"pip install [^&]*\.whl", run)]
+    assert builds and installs and builds[0] < installs[0], runs
+    assert not any(re.search(r"pip install [^&]*(-e|--editable)\b", run) for run in runs)
+    build_stage = stages[builds[0]]
+    assert any(word == "COPY" and "node_modules" in rest for word, rest in build_stage), "the build gets npm's files"
+    runtime_copies = [rest for word, rest in stages[-1] if word == "COPY"]
+    for rest in runtime_copies:
+        sources = rest.split()[:-1]
+        assert not {"medianest", "plugins", "wsgi.py", "/app"} & {s.rstrip("/") for s in sources}, rest
+        assert "node_modules" not in rest, rest
+
+
 def test_everything_the_dockerfile_copies_is_in_the_build_context():
     ignore = [
         line.strip()

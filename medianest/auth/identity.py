@@ -210,11 +210,12 @@ def count_guess() -> None:
         )
 
 
-def ensure_local_admin(app: Flask) -> User | None:
+def ensure_local_admin(app: Flask, base_url: str | None = None) -> User | None:
     """The local ``admin`` exists from the first start; there is no default password.
 
     With ``MEDIANEST_ADMIN_PASSWORD`` set, that is its password.  Without it, a
-    one-time setup link is written to the log until a password is chosen.
+    one-time setup link is written to the log until a password is chosen, at
+    ``MEDIANEST_BASE_URL`` or else ``base_url`` (where ``medianest run`` listens).
     """
     from medianest.auth.passwords import hash_password, verify_password
     from medianest.models import InstallationValue
@@ -229,7 +230,7 @@ def ensure_local_admin(app: Flask) -> User | None:
     db.session.commit()
     if admin.password_hash is None:
         token = InstallationValue.get_or_create("admin_setup_token", lambda: secrets.token_urlsafe(32))
-        base = settings.base_url or "http://127.0.0.1:5000"
+        base = settings.base_url or base_url or "http://127.0.0.1:5000"
         log.warning("No admin password is set. Choose one at %s/setup/%s", base.rstrip("/"), token)
         print(f"MediaNest: choose the admin password at {base.rstrip('/')}/setup/{token}", flush=True)
     return admin
