@@ -263,9 +263,9 @@ class EgressPolicy:
         if address is not None:
             kind = self.address_problem(address, port)
             if kind is not None:
-                spelled = str(_plain(address))
-                where = shown if spelled == shown else f"{shown} ({spelled})"
-                raise EgressRefused(_with_port(where, port), f"is a private address ({kind})")
+                spelled = _shown(str(_plain(address)))
+                where = _with_port(shown, port) + ("" if spelled == shown else f" ({spelled})")
+                raise EgressRefused(where, f"is a private address ({kind})")
         elif not _HOST_NAME.match(canonical_host(host)):
             raise EgressRefused(shown[:100], "is not a valid host name")
 
