@@ -279,5 +279,18 @@ def test_the_allowed_private_port_is_not_the_whole_address(app, user_client, ope
     """127.0.0.1:<site port> is allowed; the same address on another port is not."""
     site.add_video("fine", 10_000)
     assert _download(app, user_client, site.url_for_video("fine"))["status"] == "completed"
-    data = _download(app, user_client, f"http://127.0.0.1:{target.port}/secret.mp4")
+    url = f"{site.url}/chain/308?to={quote(f'http://127.0.0.1:{target.port}/secret.mp4', safe='')}"
+    data = _download(app, user_client, url)
     _assert_refused(data, open_hosts, target, says=f"127.0.0.1:{target.port} is a private address (loopback)")
+
+
+# ----------------------------------------------------------------- the early, friendly check
+@pytest.mark.parametrize("host", ["127.0.0.1", "2130706433", "[::1]", "169.254.169.254"])
+def test_a_private_address_typed_in_is_refused_at_once(app, user_client, open_hosts, target, host):
+    response = user_client.post(API, json={"url": f"http://{host}:{target.port}/x.mp4", "format": "best"})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "HOST_NOT_ALLOWED"
+    assert "is a private address" in error["message"]
+    assert user_client.get(API).get_json()["data"] == []
+    assert target.accepts == 0
