@@ -97,13 +97,15 @@ class AttackSite(MediaFeedStandin):
 
         @app.get("/enclosure-feed.xml")
         def enclosure_feed():
-            url = html.escape(request.args["enclosure"])
+            """An RSS feed with one item per ``?enclosure=`` (in order)."""
+            items = "".join(
+                f'<item><title>Item {n}</title><guid isPermaLink="false">item-{n}</guid>'
+                f'<enclosure url="{html.escape(url)}" type="video/mp4" length="1000"/></item>'
+                for n, url in enumerate(request.args.getlist("enclosure"), start=1)
+            )
             return Response(
                 '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>Trap feed</title>'
-                "<link>http://example.invalid/</link><description>x</description>"
-                f'<item><title>Trap</title><guid isPermaLink="false">trap-1</guid>'
-                f'<enclosure url="{url}" type="video/mp4" length="1000"/></item>'
-                "</channel></rss>\n",
+                f"<link>http://example.invalid/</link><description>x</description>{items}</channel></rss>\n",
                 content_type="application/rss+xml; charset=utf-8",
             )
 
@@ -293,4 +295,56 @@ def test_a_private_address_typed_in_is_refused_at_once(app, user_client, open_ho
     assert error["code"] == "HOST_NOT_ALLOWED"
     assert "is a private address" in error["message"]
     assert user_client.get(API).get_json()["data"] == []
+    assert target.accepts == 0
+
+
+# ----------------------------------------------------------------- in the running processes
+def _live_env(root, site) -> dict[str, str]:
+    return {
+        "MEDIANEST_YOUTUBE_ALLOWED_HOSTS": f"127.0.0.1:{site.port}",
+        "MEDIANEST_YOUTUBE_ALLOWED_PRIVATE": f"127.0.0.1:{site.port}",
+        "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT": str(root),
+        "MEDIANEST_YOUTUBE_SOCKET_TIMEOUT": "5",
+        "MEDIANEST_YOUTUBE_MIN_FREE_GB": "0",
+        "MEDIANEST_RATE_LIMIT_API": "10000/minute",
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["embedded", pytest.param("worker", marks=[pytest.mark.redis, pytest.mark.postgres])])
+def test_the_guard_holds_in_the_embedded_server_and_in_the_celery_worker(
+    live_server_factory, site, target, tmp_path, mode
+):
+    """gevent in one process, and a prefork Celery worker: the good entry arrives, the bad one never connects."""
+    root = tmp_path / "downloads"
+    site.add_video("good", 30_000)
+    bounce = f"{site.url}/chain/301-302?to={quote(f'http://127.0.0.1:{target.port}/secret.mp4', safe='')}"
+    feed = f"{site.url}/enclosure-feed.xml?enclosure={quote(site.url_for_video('good'), safe='')}"
+    feed += f"&enclosure={quote(bounce, safe='')}"
+    if mode == "embedded":
+        server = live_server_factory(env=_live_env(root, site))
+    else:
+        server = live_server_factory(backend="postgresql", redis=True, env=_live_env(root, site))
+        live_server_factory.process(["worker", "--pool", "prefork", "-c", "1"], server, "worker").wait_for_log(
+            "ready", timeout=60
+        )
+    http = server.session()
+    response = http.post(server.url + API, json={"url": feed, "format": "best"}, timeout=10)
+    assert response.status_code == 201, response.text
+    download_id = response.json()["data"]["id"]
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        data = http.get(f"{server.url}{API}/{download_id}", timeout=10).json()["data"]
+        if data["status"] in ("completed", "failed"):
+            break
+        time.sleep(0.3)
+    assert data["status"] == "completed", data
+    assert [f["index"] for f in data["files"]] == [1]
+    assert http.get(f"{server.url}{API}/{download_id}/files/0", timeout=10).content == site.content_of("good")
+    assert http.get(f"{server.url}{API}/{download_id}/files/1", timeout=10).status_code == 404
+    (failure,) = data["failures"]
+    assert failure["index"] == 2
+    assert failure["error"] == f"Refused to connect: 127.0.0.1:{target.port} is not on the allowed hosts list."
+    for path in files_under(root):
+        assert SECRET not in path.read_bytes()
     assert target.accepts == 0
