@@ -4,6 +4,7 @@ and the filtering proxy against servers on 127.0.0.1."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import threading
 
@@ -293,3 +294,10 @@ def test_stop_closes_the_proxy():
         port = int(proxy.url.rsplit(":", 1)[1])
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2)
+
+
+def test_starting_a_proxy_removes_no_proxy_which_helper_programs_would_obey(monkeypatch):
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with EgressProxy(EgressPolicy([]), timeout=5):
+        assert "no_proxy" not in os.environ and "NO_PROXY" not in os.environ

@@ -236,13 +236,21 @@ def test_an_hls_fragment_off_the_list_is_refused(app, user_client, pinned, site,
     _assert_refused(data, pinned, target, says=_off_list(target.port))
 
 
-def test_ffmpeg_handed_an_hls_playlist_fetches_nothing_off_the_list(app, user_client, pinned, site, target):
-    """SAMPLE-AES is beyond yt-dlp's own HLS downloader, so it runs ffmpeg on the playlist."""
+def test_ffmpeg_handed_an_hls_playlist_fetches_nothing_off_the_list(
+    app, user_client, pinned, site, target, monkeypatch
+):
+    """SAMPLE-AES is beyond yt-dlp's own HLS downloader, so it runs ffmpeg on the playlist.
+
+    ``no_proxy`` in the environment would let ffmpeg connect directly to loopback: the guard removes it.
+    """
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     segment = f"http://127.0.0.1:{target.port}/seg0.ts"
     data = _download(app, user_client, f"{site.url}/hls/sample-aes.m3u8?seg={quote(segment, safe='')}")
     _assert_refused(data, pinned, target, says=_off_list(target.port))
-    # ffmpeg itself asked: it fetched the playlist's key through the guard (yt-dlp never reads it)
-    assert any(r.path == "/key.bin" for r in site.requests)
+    # ffmpeg itself asked (it announces itself with Icy-MetaData): it read the playlist and its key through
+    # the guard, and the segment was refused there
+    by_ffmpeg = [r.path for r in site.requests if "Icy-Metadata" in r.headers]
+    assert "/hls/sample-aes.m3u8" in by_ffmpeg and "/key.bin" in by_ffmpeg, [(r.path, r.headers) for r in site.requests]
 
 
 # ----------------------------------------------------------------- names and spellings of private addresses
