@@ -220,8 +220,9 @@ class EgressPolicy:
     """Which hosts and addresses a connection made for a person may reach.
 
     ``allowed_hosts``: host names or addresses, ``host:port`` to allow one port
-    only. ``allowed_private``: private addresses or networks an admin opened
-    (see :func:`parse_allowed_network`); everything else that is not a public
+    only, ``*.example.com`` for every sub-domain of example.com.
+    ``allowed_private``: private addresses or networks an admin opened (see
+    :func:`parse_allowed_network`); everything else that is not a public
     address is refused, whatever the host list says. ``resolver`` turns a
     name into addresses (the system's by default).
     """
@@ -239,8 +240,12 @@ class EgressPolicy:
         self.resolver = resolver or system_resolver
 
     def host_listed(self, host: str, port: int) -> bool:
+        """On the allowed hosts list: the same host (``*.example.com`` for any sub-domain), and port if pinned."""
         host = canonical_host(host)
-        return any(host == name and pinned in (None, port) for name, pinned in self.allowed_hosts)
+        return any(
+            (host == name or (name.startswith("*.") and host.endswith(name[1:]))) and pinned in (None, port)
+            for name, pinned in self.allowed_hosts
+        )
 
     def address_problem(self, address: IPAddress, port: int) -> str | None:
         """Why ``address:port`` may not be reached (its kind), or None."""

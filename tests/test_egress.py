@@ -301,3 +301,10 @@ def test_starting_a_proxy_removes_no_proxy_which_helper_programs_would_obey(monk
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     with EgressProxy(EgressPolicy([]), timeout=5):
         assert "no_proxy" not in os.environ and "NO_PROXY" not in os.environ
+
+
+def test_a_wildcard_entry_allows_sub_domains_only():
+    policy = EgressPolicy(["*.googlevideo.com"], resolver=_resolver({"rr1.sn-x.googlevideo.com": ["142.250.1.1"]}))
+    assert policy.check("rr1.sn-x.googlevideo.com", 443) == [ipaddress.ip_address("142.250.1.1")]
+    assert not policy.host_listed("googlevideo.com", 443)
+    assert not policy.host_listed("evilgooglevideo.com", 443)

@@ -15,7 +15,17 @@ from medianest.settings import folder_problem
 log = logging.getLogger("medianest.youtube")
 
 SERVICE = "youtube"
-DEFAULT_HOSTS = ("youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be")
+# The pages a download may start from, and where YouTube serves them from: the media itself comes from
+# *.googlevideo.com, and a consent page may come in between.
+DEFAULT_HOSTS = (
+    "youtube.com",
+    "www.youtube.com",
+    "m.youtube.com",
+    "music.youtube.com",
+    "youtu.be",
+    "consent.youtube.com",
+    "*.googlevideo.com",
+)
 GB = 1024**3
 
 
@@ -59,8 +69,9 @@ def settings_form() -> ServiceSettings:
                 "Allowed hosts",
                 default=",".join(DEFAULT_HOSTS),
                 help=(
-                    "Comma-separated host names (host:port to pin a port). Every connection a download makes,"
-                    " after redirects and for embedded media and fragments too, must go to one of them."
+                    "Comma-separated host names (host:port to pin a port, *.example.com for its sub-domains)."
+                    " Every connection a download makes, after redirects and for embedded media and fragments"
+                    " too, must go to one of them: YouTube's media comes from *.googlevideo.com."
                 ),
             ),
             SettingField(

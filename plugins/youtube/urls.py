@@ -19,23 +19,15 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def host_allowed(url: str, allowed_hosts: tuple[str, ...]) -> bool:
+    """The URL's host (and port) is on the list, read the way the egress guard reads it."""
     try:
         parts = urlsplit(url)
-        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
     except ValueError:
         return False
-    host = (parts.hostname or "").rstrip(".").lower()
-    if not host:
+    if not parts.hostname or port is None:
         return False
-    for entry in allowed_hosts:
-        name, sep, pinned = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-        if not sep:
-            name = entry
-        if host != name:
-            continue
-        if not sep or (pinned.isdigit() and int(pinned) == port):
-            return True
-    return False
+    return EgressPolicy(allowed_hosts).host_listed(parts.hostname, port)
 
 
 def check_url(url: str, allowed_hosts: tuple[str, ...], policy: EgressPolicy | None = None) -> str:
