@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import pytest
 from flask import Response, redirect, request
+from medianest_youtube import config as youtube_config
 
 from tests.standins.media_feed import MediaFeedStandin
 from tests.test_youtube_support import files_under, row_of, run_job, yt_env_fixture  # noqa: F401
@@ -356,3 +357,21 @@ def test_the_guard_holds_in_the_embedded_server_and_in_the_celery_worker(
     for path in files_under(root):
         assert SECRET not in path.read_bytes()
     assert target.accepts == 0
+
+
+# ----------------------------------------------------------------- the setting
+def test_the_admin_lists_private_addresses_not_host_names(app, admin_client, yt_env, monkeypatch):
+    monkeypatch.delenv("MEDIANEST_YOUTUBE_ALLOWED_PRIVATE")
+    url = "/api/v1/admin/services/youtube"
+    refused = admin_client.put(url, json={"values": {"allowed_private": "10.0.0.0/8, nas.local:8096"}})
+    assert refused.status_code == 400
+    error = refused.get_json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert "nas.local:8096: list an address or network" in str(error["details"])
+
+    saved = admin_client.put(url, json={"values": {"allowed_private": "10.0.0.0/8, [::1]:8096, 192.168.1.20:8080"}})
+    assert saved.status_code == 200, saved.get_json()
+    with app.test_request_context():
+        policy = youtube_config.load().egress_policy
+    assert [str(n.network) for n in policy.allowed_private] == ["10.0.0.0/8", "::1/128", "192.168.1.20/32"]
+    assert [n.port for n in policy.allowed_private] == [None, 8096, 8080]
