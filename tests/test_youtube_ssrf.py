@@ -375,3 +375,14 @@ def test_the_admin_lists_private_addresses_not_host_names(app, admin_client, yt_
         policy = youtube_config.load().egress_policy
     assert [str(n.network) for n in policy.allowed_private] == ["10.0.0.0/8", "::1/128", "192.168.1.20/32"]
     assert [n.port for n in policy.allowed_private] == [None, 8096, 8080]
+
+
+@pytest.mark.parametrize("scheme", ["rtmp", "rtsp"])
+def test_media_over_a_protocol_the_guard_cannot_carry_is_not_downloaded(app, user_client, pinned, site, target, scheme):
+    """ffmpeg and rtmpdump would open these themselves, past the proxy."""
+    src = f"{scheme}://127.0.0.1:{target.port}/live/clip"
+    data = _download(app, user_client, f"{site.url}/page.html?src={quote(src, safe='')}")
+    assert data["status"] == "failed", data
+    assert data["files"] in ([], None)
+    assert data["error"] == f"This entry is served over {scheme}, which is not downloaded."
+    assert target.accepts == 0

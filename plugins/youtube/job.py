@@ -376,7 +376,7 @@ class DownloadJob:
             except DownloadCancelled:
                 raise
             except DownloadError as exc:
-                if isinstance(getattr(exc, "exc_info", (None, None))[1], DownloadCancelled):
+                if isinstance((getattr(exc, "exc_info", None) or (None, None))[1], DownloadCancelled):
                     raise exc.exc_info[1] from None
                 refused = self.proxy.refusals_since(mark) if self.proxy else []
                 if refused:  # the guard said no: asking again gets the same answer
