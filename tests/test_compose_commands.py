@@ -125,6 +125,7 @@ def container_env(service: dict, folder: Path, database_url: str, redis_url: str
             "MEDIANEST_HEALTH_CHECK_INTERVAL": "2",
             # the test's local playlist, not YouTube
             "MEDIANEST_YOUTUBE_ALLOWED_HOSTS": "127.0.0.1",
+            "MEDIANEST_YOUTUBE_ALLOWED_PRIVATE": "127.0.0.1",  # the local stand-ins are on loopback
             "MEDIANEST_YOUTUBE_MIN_FREE_GB": "0",
             "MEDIANEST_METRICS_TOKEN": "compose-metrics",
         }

@@ -58,6 +58,7 @@ STEADY_PATHS = [
 def youtube_env(root: Path) -> dict[str, str]:
     return {
         "MEDIANEST_YOUTUBE_ALLOWED_HOSTS": "127.0.0.1",
+        "MEDIANEST_YOUTUBE_ALLOWED_PRIVATE": "127.0.0.1",  # the local stand-ins are on loopback
         "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT": str(root),
         "MEDIANEST_YOUTUBE_MIN_FREE_GB": "0",
         "MEDIANEST_YOUTUBE_SOCKET_TIMEOUT": "5",

@@ -193,6 +193,7 @@ def running_stack(work: Path) -> Iterator[Stack]:
         "MEDIANEST_UPTIME_KUMA_SLUG": "household",
         "MEDIANEST_UPTIME_KUMA_READ_TIMEOUT": "2",
         "MEDIANEST_YOUTUBE_ALLOWED_HOSTS": "127.0.0.1",
+        "MEDIANEST_YOUTUBE_ALLOWED_PRIVATE": "127.0.0.1",  # the local stand-ins are on loopback
         "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT": str(work / "downloads"),
         "MEDIANEST_YOUTUBE_MIN_FREE_GB": "0",
         "MEDIANEST_YOUTUBE_SOCKET_TIMEOUT": "3",

@@ -52,6 +52,7 @@ def test_youtube_download_lands_in_a_plex_collection_with_plex_down_at_first(liv
         env={
             **plex_env(pms),
             "MEDIANEST_YOUTUBE_ALLOWED_HOSTS": "127.0.0.1",
+            "MEDIANEST_YOUTUBE_ALLOWED_PRIVATE": "127.0.0.1",  # the local stand-ins are on loopback
             "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT": str(root),
             "MEDIANEST_YOUTUBE_SOCKET_TIMEOUT": "5",
             "MEDIANEST_YOUTUBE_MIN_FREE_GB": "0",

@@ -26,14 +26,19 @@ pytestmark = pytest.mark.slow
 def youtube_env(root: Path) -> dict[str, str]:
     return {
         "MEDIANEST_YOUTUBE_ALLOWED_HOSTS": "127.0.0.1",
+        "MEDIANEST_YOUTUBE_ALLOWED_PRIVATE": "127.0.0.1",  # the local stand-ins are on loopback
         "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT": str(root),
         "MEDIANEST_YOUTUBE_SOCKET_TIMEOUT": "5",
         "MEDIANEST_YOUTUBE_MIN_FREE_GB": "0",
+        # the tests poll the download's state five times a second, for up to a minute and a half
+        "MEDIANEST_RATE_LIMIT_API": "10000/minute",
     }
 
 
 def download_state(http: requests.Session, server, download_id: int) -> dict:
-    return http.get(f"{server.url}{API}/{download_id}", timeout=10).json()["data"]
+    response = http.get(f"{server.url}{API}/{download_id}", timeout=10)
+    assert response.status_code == 200, (response.status_code, response.text[:500])
+    return response.json()["data"]
 
 
 class EventRecorder:

@@ -24,6 +24,7 @@ def yt_env_fixture(monkeypatch, tmp_path) -> Path:
     root = tmp_path / "downloads"
     for name, value in {
         "ALLOWED_HOSTS": "127.0.0.1,youtube.com,www.youtube.com,youtu.be",
+        "ALLOWED_PRIVATE": "127.0.0.1",  # the media feed stand-in is on loopback
         "DOWNLOAD_ROOT": str(root),
         "SOCKET_TIMEOUT": "5",
         "RETRIES": "1",

@@ -9,6 +9,7 @@ See ``docs/plugins.md`` for every hook, with its signature and an example.
 
 import pluggy
 
+from medianest.egress import EgressPolicy, EgressProxy, EgressRefused, parse_allowed_network
 from medianest.events import publish
 from medianest.plugins.hookspecs import hookspec
 from medianest.plugins.types import (
@@ -26,6 +27,9 @@ hookimpl = pluggy.HookimplMarker("medianest")
 __all__ = [
     "ConnectionResult",
     "DashboardCard",
+    "EgressPolicy",
+    "EgressProxy",
+    "EgressRefused",
     "HealthCheck",
     "HealthResult",
     "NavItem",
@@ -33,5 +37,6 @@ __all__ = [
     "SettingField",
     "hookimpl",
     "hookspec",
+    "parse_allowed_network",
     "publish",
 ]

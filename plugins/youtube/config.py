@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
 
-from medianest.plugins import ServiceSettings, SettingField
+from medianest.plugins import EgressPolicy, ServiceSettings, SettingField, parse_allowed_network
 from medianest.settings import folder_problem
 
+log = logging.getLogger("medianest.youtube")
+
 SERVICE = "youtube"
-DEFAULT_HOSTS = ("youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be")
+# The pages a download may start from, and where YouTube serves them from: the media itself comes from
+# *.googlevideo.com, and a consent page may come in between.
+DEFAULT_HOSTS = (
+    "youtube.com",
+    "www.youtube.com",
+    "m.youtube.com",
+    "music.youtube.com",
+    "youtu.be",
+    "consent.youtube.com",
+    "*.googlevideo.com",
+)
 GB = 1024**3
 
 
@@ -26,6 +39,13 @@ class YoutubeConfig:
     retries: int  # extra attempts for network errors, per entry
     retry_backoff: float  # seconds before the first retry, doubled each time
     min_free_gb: float  # a job does not start when the disk has less free
+    allowed_private: tuple[str, ...] = ()  # private addresses/networks (optionally :port) downloads may reach
+
+    @property
+    def egress_policy(self) -> EgressPolicy:
+        """What a download's connections may reach: the allowed hosts, and only public addresses
+        unless listed in ``allowed_private``."""
+        return EgressPolicy(self.allowed_hosts, self.allowed_private)
 
     @property
     def quota_bytes(self) -> int | None:
@@ -48,7 +68,20 @@ def settings_form() -> ServiceSettings:
                 "allowed_hosts",
                 "Allowed hosts",
                 default=",".join(DEFAULT_HOSTS),
-                help="Comma-separated host names (host:port to pin a port). Other URLs are refused.",
+                help=(
+                    "Comma-separated host names (host:port to pin a port, *.example.com for its sub-domains)."
+                    " Every connection a download makes, after redirects and for embedded media and fragments"
+                    " too, must go to one of them: YouTube's media comes from *.googlevideo.com."
+                ),
+            ),
+            SettingField(
+                "allowed_private",
+                "Private addresses downloads may reach",
+                help=(
+                    "Comma-separated addresses or networks, optionally with :port (192.168.1.20:8080,"
+                    " 10.0.0.0/8, [::1]:8096). Loopback, link-local and private addresses are refused"
+                    " unless listed here, even for a host on the allowed list. Empty: none."
+                ),
             ),
             SettingField("quota_gb", "Quota per user (GB)", kind="number", default="50", help="0 for no quota."),
             SettingField("max_concurrent", "Downloads at the same time", kind="number", default="2"),
@@ -88,6 +121,12 @@ def validate(values: dict) -> dict[str, str]:
             _number(values, name, 0, minimum)
         except ValueError as exc:
             errors[name] = str(exc)
+    for entry in split_list(values.get("allowed_private")):
+        try:
+            parse_allowed_network(entry)
+        except ValueError as exc:
+            errors["allowed_private"] = str(exc)
+            break
     root = str(values.get("download_root") or "").strip()
     if root:
         folder = Path(root).expanduser()
@@ -97,10 +136,27 @@ def validate(values: dict) -> dict[str, str]:
     return errors
 
 
+def split_list(raw: str | None) -> tuple[str, ...]:
+    return tuple(h.strip() for h in str(raw or "").replace("\n", ",").split(",") if h.strip())
+
+
 def parse_hosts(raw: str | None) -> tuple[str, ...]:
     if not raw:
         return DEFAULT_HOSTS
-    return tuple(h.strip().lower().rstrip(".") for h in raw.replace("\n", ",").split(",") if h.strip())
+    return tuple(h.lower().rstrip(".") for h in split_list(raw))
+
+
+def parse_private(raw: str | None) -> tuple[str, ...]:
+    """The entries that parse; one that does not opens nothing (the form refuses it; the environment may not)."""
+    kept = []
+    for entry in split_list(raw):
+        try:
+            parse_allowed_network(entry)
+        except ValueError as exc:
+            log.warning("youtube allowed_private: %s; ignored", exc)
+            continue
+        kept.append(entry)
+    return tuple(kept)
 
 
 def load() -> YoutubeConfig:
@@ -128,4 +184,5 @@ def _build(values: dict, data_dir: Path) -> YoutubeConfig:
         retries=int(_number(values, "retries", 3)),
         retry_backoff=_number(values, "retry_backoff", 2),
         min_free_gb=_number(values, "min_free_gb", 1),
+        allowed_private=parse_private(values.get("allowed_private")),
     )

@@ -156,7 +156,7 @@ def submit(user: User, url: str, fmt: str) -> Download:
     from medianest_youtube.urls import check_url
 
     conf = cfg()
-    url = check_url(url, conf.allowed_hosts)
+    url = check_url(url, conf.allowed_hosts, conf.egress_policy)
     existing = db.session.scalar(
         select(Download).where(Download.user_id == user.id, Download.url == url, Download.status.in_(ACTIVE))
     )

@@ -18,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 from medianest_youtube import downloads
@@ -32,11 +33,13 @@ from yt_dlp.utils import DownloadCancelled, DownloadError
 
 from medianest.extensions import db
 from medianest.models import utcnow
+from medianest.plugins import EgressProxy, EgressRefused
 
 log = logging.getLogger("medianest.youtube.job")
 
 PROGRESS_INTERVAL = 0.3  # seconds between progress events (and row writes) of one download
 HEARTBEAT_INTERVAL = 15.0
+PROXY_GRACE = 2.0  # seconds the egress proxy waits beyond yt-dlp's socket timeout
 
 FORMAT_SELECTORS = {
     "best": "bv*+ba/b",
@@ -44,6 +47,12 @@ FORMAT_SELECTORS = {
     "720p": "bv*[height<=?720]+ba/b[height<=?720]",
     "audio": "ba/b",
 }
+
+# What yt-dlp fetches through its own HTTP layer, or through ffmpeg over HTTP(S): both go through the
+# egress proxy. Anything else (rtmp, rtsp, mms, ftp...) would connect past it, so it is not downloaded.
+PROXIED_PROTOCOLS = frozenset(
+    {"http", "https", "m3u8", "m3u8_native", "http_dash_segments", "http_dash_segments_generator", "ism", "f4m"}
+)
 
 _NETWORK_WORDS = re.compile(
     r"timed? ?out|connection (refused|reset|aborted)|temporary failure|name or service not known|network is unreachable"
@@ -94,6 +103,8 @@ def is_network_error(exc: BaseException) -> bool:
 
 def readable_error(exc: BaseException) -> str:
     """yt-dlp's message without its prefixes: "Unable to download webpage: HTTP Error 404: File not found"."""
+    if isinstance(exc, EgressRefused):
+        return f"Refused to connect: {exc.message}."[:500]
     text = str(exc).strip()
     text = re.sub(r"^(ERROR:\s*)", "", text)
     text = re.sub(r"^\[[\w:.-]+\]\s*[^:\s]*:\s*", "", text)
@@ -143,6 +154,12 @@ class _GuardPath(PostProcessor):
         target = self._downloader.prepare_filename(info)
         if not inside(self.job.folder, target):
             raise UnsafePath(f"refusing to write outside the download folder: {target!r}")
+        for chosen in info.get("requested_formats") or [info]:
+            protocol = str(chosen.get("protocol") or "")
+            if any(p not in PROXIED_PROTOCOLS for p in protocol.split("+")):
+                raise DownloadError(
+                    f"This entry is served over {protocol or 'an unknown protocol'}, which is not downloaded."
+                )
         return [], info
 
 
@@ -166,6 +183,7 @@ class DownloadJob:
         self.bytes_this_run = 0
         self._last_report = 0.0
         self._stop_heartbeat = threading.Event()
+        self.proxy: EgressProxy | None = None
 
     # ------------------------------------------------------------- lifecycle
     def run(self) -> None:
@@ -174,7 +192,12 @@ class DownloadJob:
         heartbeat = threading.Thread(target=self._heartbeat, args=(current_app._get_current_object(),), daemon=True)
         heartbeat.start()
         try:
-            self._run()
+            # Every connection of this run (yt-dlp's and ffmpeg's) goes through the egress guard.
+            # The proxy waits a little longer than yt-dlp does, so a silent server is reported by yt-dlp
+            # as its own timeout, the way it is without the proxy.
+            proxy_timeout = self.conf.socket_timeout + PROXY_GRACE
+            with EgressProxy(self.conf.egress_policy, timeout=proxy_timeout) as self.proxy:
+                self._run()
         except Superseded:
             db.session.rollback()
             self._cleanup_after_delete()
@@ -307,18 +330,25 @@ class DownloadJob:
         self.fraction_current = 0.0
         self._report(force=True, speed=None, eta=None)
         url = entry.get("url") or entry.get("webpage_url") or ""
-        if not host_allowed(url, self.conf.allowed_hosts):
+        if urlsplit(url).scheme.lower() not in ("http", "https") or not host_allowed(url, self.conf.allowed_hosts):
             self._fail_entry(index, entry, f"Entry on a host that is not allowed: {url[:200]}")
             return
         stem = entry_file_stem(index, self.entry_title, entry.get("id"), self.index_width)
         self.stems_this_run.append(f"{index:0{self.index_width}d} - ")
 
+        mark = len(self.proxy.refusals) if self.proxy else 0
         outcome = self._with_retries(lambda: ydl.process_ie_result(dict(entry), download=True), what=f"entry {index}")
         if isinstance(outcome, Exception):
             self._fail_entry(index, entry, readable_error(outcome))
             return
         info = outcome
         path = self._final_path(info)
+        refused = self.proxy.refusals_since(mark) if self.proxy else []
+        if refused:  # a helper skipped what the guard refused (ffmpeg drops a segment it cannot open)
+            if path is not None:
+                path.unlink(missing_ok=True)
+            self._fail_entry(index, entry, readable_error(refused[0]))
+            return
         if path is None:
             self._fail_entry(index, entry, "yt-dlp finished without a file.")
             return
@@ -340,13 +370,17 @@ class DownloadJob:
         """Run ``action``; network errors are retried with exponential backoff, others returned."""
         delay = self.conf.retry_backoff
         for attempt in range(self.conf.retries + 1):
+            mark = len(self.proxy.refusals) if self.proxy else 0
             try:
                 return action()
             except DownloadCancelled:
                 raise
             except DownloadError as exc:
-                if isinstance(getattr(exc, "exc_info", (None, None))[1], DownloadCancelled):
+                if isinstance((getattr(exc, "exc_info", None) or (None, None))[1], DownloadCancelled):
                     raise exc.exc_info[1] from None
+                refused = self.proxy.refusals_since(mark) if self.proxy else []
+                if refused:  # the guard said no: asking again gets the same answer
+                    return refused[0]
                 if not is_network_error(exc) or attempt == self.conf.retries:
                     return exc
                 log.info(
@@ -381,6 +415,10 @@ class DownloadJob:
             "ignoreerrors": False,
             "color": {"stdout": "never", "stderr": "never"},
             "cachedir": False,
+            # yt-dlp sends every request through the guard, and hands the proxy to ffmpeg
+            "proxy": self.proxy.url if self.proxy else None,
+            # a fragment the guard refuses fails the entry instead of leaving a hole in the file
+            "skip_unavailable_fragments": False,
         }
 
     def _ydl_options(self) -> dict[str, Any]:

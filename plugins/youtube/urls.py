@@ -2,7 +2,9 @@
 
 Only http(s) URLs on the allowed hosts: yt-dlp fetches whatever it is given,
 so an open door here would let anyone with an account make the server read
-the household's own network.
+the household's own network. This is the early check, with a friendly
+answer; what a download really connects to (after redirects, embedded media,
+fragments, ffmpeg) is checked by the egress guard the job runs it through.
 """
 
 from __future__ import annotations
@@ -10,33 +12,31 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from medianest.api import ApiError
+from medianest.plugins import EgressPolicy, EgressRefused
 
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def host_allowed(url: str, allowed_hosts: tuple[str, ...]) -> bool:
+    """The URL's host (and port) is on the list, read the way the egress guard reads it."""
     try:
         parts = urlsplit(url)
-        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
     except ValueError:
         return False
-    host = (parts.hostname or "").rstrip(".").lower()
-    if not host:
+    if not parts.hostname or port is None:
         return False
-    for entry in allowed_hosts:
-        name, sep, pinned = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-        if not sep:
-            name = entry
-        if host != name:
-            continue
-        if not sep or (pinned.isdigit() and int(pinned) == port):
-            return True
-    return False
+    return EgressPolicy(allowed_hosts).host_listed(parts.hostname, port)
 
 
-def check_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
-    """The URL, stripped, or an :class:`ApiError` saying why it cannot be downloaded."""
+def check_url(url: str, allowed_hosts: tuple[str, ...], policy: EgressPolicy | None = None) -> str:
+    """The URL, stripped, or an :class:`ApiError` saying why it cannot be downloaded.
+
+    This is the early, friendly answer; the egress guard (``policy``) checks
+    every connection the download really makes. Given a policy, an address
+    it refuses (``http://127.0.0.1/``, in any spelling) is refused here too.
+    """
     url = (url or "").strip()
     if len(url) > MAX_URL_LENGTH:
         raise ApiError("INVALID_URL", f"The URL is longer than {MAX_URL_LENGTH} characters.")
@@ -61,4 +61,11 @@ def check_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
             f"Downloads from {parts.hostname} are not allowed here.",
             details={"host": parts.hostname, "allowed_hosts": list(allowed_hosts)},
         )
+    if policy is not None:
+        try:
+            policy.check_literal(parts.hostname, parts.port or DEFAULT_PORTS[parts.scheme.lower()])
+        except EgressRefused as refused:
+            raise ApiError(
+                "HOST_NOT_ALLOWED", f"Not downloaded: {refused.message}.", details={"host": parts.hostname}
+            ) from None
     return url
