@@ -7,6 +7,7 @@ correlation id, and the answer names only that id.
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from flask import Flask, g, render_template, request
@@ -16,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from medianest.access import wants_json
 from medianest.api.envelope import ApiError, error_response
+from medianest.extensions import limiter
 
 log = logging.getLogger("medianest.errors")
 
@@ -47,15 +49,14 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(exc: RateLimitExceeded):
-        limit = exc.limit
         reset_in = 60
         try:
-            window = getattr(limit, "limit", None)
-            stats = app.extensions["limiter"].limiter.get_window_stats(window, *limit.scope_keys) if window else None
-        except Exception:
-            stats = None
-        if stats:
-            reset_in = max(1, int(stats.reset_time - time.time()))
+            # The limit this request broke, with its own window (a 15-minute one says so).
+            breached = limiter.current_limit
+            if breached is not None:
+                reset_in = max(1, math.ceil(breached.reset_at - time.time()))
+        except Exception:  # the storage went away meanwhile: the default wait
+            log.warning("could not read the window of a broken rate limit")
         headers = {"Retry-After": str(reset_in)}
         message = f"Too many requests: the limit is {exc.description}. Try again in {reset_in} s."
         if wants_json():
