@@ -257,7 +257,10 @@ def api_users(query: UserQuery):
 )
 @admin_required
 def api_user_patch(user_id: int, body: UserPatch):
-    """Promote, demote, suspend or reactivate; the user is signed out everywhere at once."""
+    """Promote, demote, suspend or reactivate; the user is signed out everywhere at once.
+
+    A suspension also revokes the user's API tokens; reactivation does not bring them back.
+    """
     return ok(change_user(current_user, user_id, role=body.role, status=body.status).to_public())
 
 
@@ -265,7 +268,7 @@ def api_user_patch(user_id: int, body: UserPatch):
 @api_route(response=UserOut, summary="Delete a user", tags=["admin"], errors=(404, 409))
 @admin_required
 def api_user_delete(user_id: int):
-    """Delete a user (their tokens and sessions go with them)."""
+    """Delete a user (their tokens and sessions go with them; plugins remove their files, e.g. downloads)."""
     return ok(delete_user(current_user, user_id))
 
 

@@ -27,6 +27,7 @@ from medianest.access import csrf_exempt, login_required, public
 from medianest.api import ApiError, Schema, api_route, ok
 from medianest.auth import plex as plex_signin
 from medianest.auth import tokens as api_tokens
+from medianest.auth.identity import bearer_token
 from medianest.auth.passwords import hash_password, needs_rehash, verify_password
 from medianest.auth.sessions import end_session, start_session
 from medianest.extensions import csrf, db, limiter
@@ -213,12 +214,19 @@ def api_login(body: LoginBody):
 
 
 @bp.post("/api/v1/auth/logout")
-@api_route(summary="End the session", tags=["auth"])
+@api_route(summary="End the session, or revoke the API token used", tags=["auth"])
 @login_required
 def api_logout():
-    """End this session (its cookie stops working, also any copy of it)."""
+    """End this session (its cookie stops working, also any copy of it).
+
+    Called with an API token, it revokes that token and nothing else: the
+    person's browsers stay signed in.
+    """
+    if g.get("auth_via_token"):
+        api_tokens.revoke_presented_token(current_user, bearer_token(request) or "")
+        return ok({"signed_out": True, "token_revoked": True})
     end_session()
-    return ok({"signed_out": True})
+    return ok({"signed_out": True, "token_revoked": False})
 
 
 @bp.get("/api/v1/auth/session")
