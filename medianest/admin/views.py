@@ -18,9 +18,11 @@ from medianest.extensions import db
 from medianest.models import AuditEvent, User
 from medianest.plugins.types import ConnectionResult
 from medianest.services import (
+    MASK,
     SettingsRejected,
     describe_service,
     merged_values,
+    service_config,
     service_definitions,
     update_service,
 )
@@ -301,6 +303,49 @@ def _save(name: str, values: dict[str, Any]) -> list[str]:
     return changed
 
 
+def _same_url(a: Any, b: Any) -> bool:
+    return str(a or "").strip().rstrip("/") == str(b or "").strip().rstrip("/")
+
+
+def _given(value: Any) -> bool:
+    return value not in (None, "", MASK)
+
+
+def _withhold_saved_secrets(definition: Any, values: dict[str, Any], merged: dict[str, Any]) -> None:
+    """A stored secret goes only to the saved URL: testing another URL needs every secret typed again.
+
+    Otherwise an admin (or whoever holds an admin's session) could type a URL
+    of their own and receive the stored API key or token.  The secrets not
+    given anew are taken out of ``merged``; the outbound ones that were stored
+    are named in a ``SECRET_REQUIRED`` error.
+    """
+    saved = service_config(definition.service, [f.name for f in definition.fields])
+    moved = [
+        f
+        for f in definition.fields
+        if f.kind == "url" and _given(values.get(f.name)) and not _same_url(values[f.name], saved.get(f.name))
+    ]
+    if not moved:
+        return
+    missing = []
+    for f in definition.fields:
+        if not f.secret or _given(values.get(f.name)):
+            continue
+        merged[f.name] = ""
+        if saved.get(f.name) and not f.inbound:
+            missing.append(f)
+    if missing:
+        where = ", ".join(f.label for f in moved)
+        raise ApiError(
+            "SECRET_REQUIRED",
+            f"{' and '.join(f.label for f in missing)}: enter it again to test a {where} other than the saved one "
+            "(a saved secret is only ever sent to the saved address).",
+            details={
+                "fields": [{"field": f.name, "message": "Enter it again for this address."} for f in missing],
+            },
+        )
+
+
 def _test(name: str, values: dict[str, Any]) -> dict[str, Any]:
     definition = _definition(name)
     if definition.test_connection is None:
@@ -308,6 +353,7 @@ def _test(name: str, values: dict[str, Any]) -> dict[str, Any]:
     from medianest.http import check_base_url
 
     merged = merged_values(definition, values)
+    _withhold_saved_secrets(definition, values, merged)
     for f in definition.fields:
         if f.kind == "url" and merged.get(f.name):
             problem = check_base_url(str(merged[f.name]))
@@ -359,7 +405,10 @@ def services_test(name: str):
     """Run the plugin's connection test with the form's values (stored ones fill the rest)."""
     definition = _definition(name)
     values = {f.name: request.form.get(f.name) for f in definition.fields if f.name in request.form}
-    result = _test(name, values)
+    try:
+        result = _test(name, values)
+    except ApiError as exc:
+        result = {"ok": False, "message": exc.message, "details": {"code": exc.code, **exc.details}}
     if _is_htmx():
         return render_template("admin/connection_result.html", result=result, service=name)
     return _page("admin/services.html", services=_services(), results={name: result})
@@ -384,11 +433,15 @@ def api_service_put(name: str, body: ServicePut):
 
 @bp.post("/api/v1/admin/services/<name>/test")
 @api_route(
-    body=ServiceTestIn, response=ConnectionOut, summary="Test a service's connection", tags=["admin"], errors=(404,)
+    body=ServiceTestIn, response=ConnectionOut, summary="Test a service's connection", tags=["admin"], errors=(400, 404)
 )
 @admin_required
 def api_service_test(name: str, body: ServiceTestIn):
-    """Run the plugin's ``test_connection`` with the stored settings, or with unsaved values given here."""
+    """Run the plugin's ``test_connection`` with the stored settings, or with unsaved values given here.
+
+    A stored secret is only sent to the saved URL: with another URL, give every secret
+    field anew (else ``SECRET_REQUIRED`` names them).
+    """
     return ok(_test(name, dict(body.values)))
 
 
