@@ -10,6 +10,7 @@ See ``docs/plugins.md`` for every hook, with its signature and an example.
 import pluggy
 
 from medianest.events import publish
+from medianest.plex_identifier import plex_client_identifier
 from medianest.plugins.hookspecs import hookspec
 from medianest.plugins.types import (
     ConnectionResult,
@@ -33,5 +34,6 @@ __all__ = [
     "SettingField",
     "hookimpl",
     "hookspec",
+    "plex_client_identifier",
     "publish",
 ]
