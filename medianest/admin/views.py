@@ -353,12 +353,12 @@ def _test(name: str, values: dict[str, Any]) -> dict[str, Any]:
     from medianest.http import check_base_url
 
     merged = merged_values(definition, values)
-    _withhold_saved_secrets(definition, values, merged)
     for f in definition.fields:
         if f.kind == "url" and merged.get(f.name):
             problem = check_base_url(str(merged[f.name]))
             if problem:
                 return {"ok": False, "message": f"{f.label}: {problem}", "details": {"field": f.name}}
+    _withhold_saved_secrets(definition, values, merged)
     try:
         result = definition.test_connection(merged)
     except ApiError as exc:
