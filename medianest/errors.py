@@ -48,10 +48,15 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(exc: RateLimitExceeded):
-        # The wait as Flask-Limiter computes its own Retry-After header (whole seconds, rounded down),
-        # so the message and the header name the same number.
-        breached = limiter.current_limit
-        reset_in = max(1, int(breached.reset_at - time.time())) if breached is not None else 60
+        # The wait of the limit this request broke, as Flask-Limiter computes its own Retry-After
+        # header (whole seconds, rounded down), so the message and the header name one number.
+        reset_in = 60
+        try:
+            breached = limiter.current_limit
+            if breached is not None:
+                reset_in = max(1, int(breached.reset_at - time.time()))
+        except Exception:  # the storage went away meanwhile: the default wait
+            log.warning("could not read the window of a broken rate limit")
         headers = {"Retry-After": str(reset_in)}
         message = f"Too many requests: the limit is {exc.description}. Try again in {reset_in} s."
         if wants_json():

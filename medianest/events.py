@@ -17,7 +17,7 @@ from flask import current_app
 log = logging.getLogger("medianest.events")
 
 # Events the core itself publishes; plugins declare theirs with ``published_events``.
-CORE_EVENTS = ("service.status", "notification")
+CORE_EVENTS = ("service.status", "notification", "user.deleted")
 
 HOUSEHOLD_ROOM = "household"
 ADMINS_ROOM = "admins"

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     # Rate limits, in Flask-Limiter's notation.
     rate_limit_api: str = "100/minute"
     rate_limit_login: str = "5/minute"
+    # Failed sign-ins to one account from any number of addresses (docs/configuration.md).
+    rate_limit_login_account: str = "10 per 15 minutes"
     rate_limit_youtube: str = "5/hour"
     rate_limit_media_requests: str = "20/hour"
 

@@ -70,11 +70,16 @@ def test_revoke_suspend_role_and_bulk_changes_take_effect_on_the_next_call(app, 
     assert admin_client.patch(f"/api/v1/admin/users/{alice.id}", json={"role": "user"}).status_code == 200
     assert _as_token(app, token, "/api/v1/admin/users").status_code == 403
 
-    # a suspension
+    # a suspension (it revokes the tokens: reactivation brings none back)
     assert admin_client.patch(f"/api/v1/admin/users/{alice.id}", json={"status": "suspended"}).status_code == 200
     refused = _as_token(app, token)
-    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "ACCOUNT_SUSPENDED"
+    assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "INVALID_TOKEN"
     assert admin_client.patch(f"/api/v1/admin/users/{alice.id}", json={"status": "active"}).status_code == 200
+    assert _as_token(app, token).status_code == 401
+    with app.app_context():
+        from medianest.auth.tokens import create_token
+
+        _row, token = create_token(db.session.get(User, alice.id), "after reactivation")
     assert _as_token(app, token).status_code == 200
 
     # a bulk UPDATE whose rows the session never saw
@@ -87,7 +92,9 @@ def test_revoke_suspend_role_and_bulk_changes_take_effect_on_the_next_call(app, 
     with app.app_context():
         from medianest.models import ApiToken
 
-        token_id = db.session.scalar(db.select(ApiToken.id).where(ApiToken.user_id == alice.id))
+        token_id = db.session.scalar(
+            db.select(ApiToken.id).where(ApiToken.user_id == alice.id, ApiToken.revoked_at.is_(None))
+        )
     assert admin_client.delete(f"/api/v1/auth/tokens/{token_id}").status_code == 200
     revoked = _as_token(app, token)
     assert revoked.status_code == 401 and revoked.get_json()["error"]["code"] == "INVALID_TOKEN"

@@ -116,7 +116,7 @@ def test_browse_libraries_items_collections_details_and_search(app, user_client,
     with app.app_context():
         from medianest.models import InstallationValue
 
-        client_id = InstallationValue.get("plex_client_id")
+        client_id = InstallationValue.get("plex_client_identifier")  # the one the sign-in sends too
     assert client_id and {r.headers.get("X-Plex-Client-Identifier") for r in plex.requests} == {client_id}
     assert all(r.headers.get("X-Plex-Product") == "MediaNest" for r in plex.requests)
 

@@ -1,7 +1,9 @@
 """What admins do to people: promote, demote, suspend, reactivate, delete — each audited.
 
 A role or status change signs the person out everywhere at once (sessions,
-remember cookies, open Socket.IO connections).  No admin can lock the
+remember cookies, open Socket.IO connections); a suspension also revokes
+their API tokens.  Deleting someone publishes ``user.deleted``, so plugins
+remove what they keep for that person outside the database.  No admin can lock the
 household out: the last active admin can't be demoted, suspended or deleted,
 and nobody changes their own role or status.
 """
@@ -16,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from medianest.admin.audit import record
 from medianest.api import ApiError
 from medianest.auth.sessions import sign_out_everywhere
+from medianest.auth.tokens import revoke_all_tokens
+from medianest.events import publish
 from medianest.extensions import db
 from medianest.models import User
 
@@ -58,8 +62,13 @@ def change_user(actor: Any, user_id: int, role: str | None = None, status: str |
         user.role = role
     if status is not None:
         user.status = status
+    details: dict[str, Any] = {"username": user.username, **changes}
+    if changes.get("status", [None, None])[1] == "suspended":
+        # Tokens die with the suspension: a later reactivation restores the
+        # account, not every script that held a key to it.
+        details["tokens_revoked"] = revoke_all_tokens(user)
     sign_out_everywhere(user)  # commits
-    record("user.updated", f"user:{user.id}", {"username": user.username, **changes}, actor=actor)
+    record("user.updated", f"user:{user.id}", details, actor=actor)
     return user
 
 
@@ -80,4 +89,6 @@ def delete_user(actor: Any, user_id: int) -> dict:
         db.session.rollback()
         raise ApiError("CONFLICT", "Other records still point at this user; suspend the account instead.") from None
     record("user.deleted", f"user:{public['id']}", {"username": public["username"]}, actor=actor)
+    # What plugins keep outside the database (a downloads folder) goes through the event.
+    publish("user.deleted", {"user_id": public["id"], "username": public["username"]})
     return public

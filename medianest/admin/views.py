@@ -18,9 +18,11 @@ from medianest.extensions import db
 from medianest.models import AuditEvent, User
 from medianest.plugins.types import ConnectionResult
 from medianest.services import (
+    MASK,
     SettingsRejected,
     describe_service,
     merged_values,
+    service_config,
     service_definitions,
     update_service,
 )
@@ -257,7 +259,10 @@ def api_users(query: UserQuery):
 )
 @admin_required
 def api_user_patch(user_id: int, body: UserPatch):
-    """Promote, demote, suspend or reactivate; the user is signed out everywhere at once."""
+    """Promote, demote, suspend or reactivate; the user is signed out everywhere at once.
+
+    A suspension also revokes the user's API tokens; reactivation does not bring them back.
+    """
     return ok(change_user(current_user, user_id, role=body.role, status=body.status).to_public())
 
 
@@ -265,7 +270,7 @@ def api_user_patch(user_id: int, body: UserPatch):
 @api_route(response=UserOut, summary="Delete a user", tags=["admin"], errors=(404, 409))
 @admin_required
 def api_user_delete(user_id: int):
-    """Delete a user (their tokens and sessions go with them)."""
+    """Delete a user (their tokens and sessions go with them; plugins remove their files, e.g. downloads)."""
     return ok(delete_user(current_user, user_id))
 
 
@@ -298,6 +303,49 @@ def _save(name: str, values: dict[str, Any]) -> list[str]:
     return changed
 
 
+def _same_url(a: Any, b: Any) -> bool:
+    return str(a or "").strip().rstrip("/") == str(b or "").strip().rstrip("/")
+
+
+def _given(value: Any) -> bool:
+    return value not in (None, "", MASK)
+
+
+def _withhold_saved_secrets(definition: Any, values: dict[str, Any], merged: dict[str, Any]) -> None:
+    """A stored secret goes only to the saved URL: testing another URL needs every secret typed again.
+
+    Otherwise an admin (or whoever holds an admin's session) could type a URL
+    of their own and receive the stored API key or token.  The secrets not
+    given anew are taken out of ``merged``; the outbound ones that were stored
+    are named in a ``SECRET_REQUIRED`` error.
+    """
+    saved = service_config(definition.service, [f.name for f in definition.fields])
+    moved = [
+        f
+        for f in definition.fields
+        if f.kind == "url" and _given(values.get(f.name)) and not _same_url(values[f.name], saved.get(f.name))
+    ]
+    if not moved:
+        return
+    missing = []
+    for f in definition.fields:
+        if not f.secret or _given(values.get(f.name)):
+            continue
+        merged[f.name] = ""
+        if saved.get(f.name) and not f.inbound:
+            missing.append(f)
+    if missing:
+        where = ", ".join(f.label for f in moved)
+        raise ApiError(
+            "SECRET_REQUIRED",
+            f"{' and '.join(f.label for f in missing)}: enter it again to test a {where} other than the saved one "
+            "(a saved secret is only ever sent to the saved address).",
+            details={
+                "fields": [{"field": f.name, "message": "Enter it again for this address."} for f in missing],
+            },
+        )
+
+
 def _test(name: str, values: dict[str, Any]) -> dict[str, Any]:
     definition = _definition(name)
     if definition.test_connection is None:
@@ -310,6 +358,7 @@ def _test(name: str, values: dict[str, Any]) -> dict[str, Any]:
             problem = check_base_url(str(merged[f.name]))
             if problem:
                 return {"ok": False, "message": f"{f.label}: {problem}", "details": {"field": f.name}}
+    _withhold_saved_secrets(definition, values, merged)
     try:
         result = definition.test_connection(merged)
     except ApiError as exc:
@@ -356,7 +405,10 @@ def services_test(name: str):
     """Run the plugin's connection test with the form's values (stored ones fill the rest)."""
     definition = _definition(name)
     values = {f.name: request.form.get(f.name) for f in definition.fields if f.name in request.form}
-    result = _test(name, values)
+    try:
+        result = _test(name, values)
+    except ApiError as exc:
+        result = {"ok": False, "message": exc.message, "details": {"code": exc.code, **exc.details}}
     if _is_htmx():
         return render_template("admin/connection_result.html", result=result, service=name)
     return _page("admin/services.html", services=_services(), results={name: result})
@@ -381,11 +433,15 @@ def api_service_put(name: str, body: ServicePut):
 
 @bp.post("/api/v1/admin/services/<name>/test")
 @api_route(
-    body=ServiceTestIn, response=ConnectionOut, summary="Test a service's connection", tags=["admin"], errors=(404,)
+    body=ServiceTestIn, response=ConnectionOut, summary="Test a service's connection", tags=["admin"], errors=(400, 404)
 )
 @admin_required
 def api_service_test(name: str, body: ServiceTestIn):
-    """Run the plugin's ``test_connection`` with the stored settings, or with unsaved values given here."""
+    """Run the plugin's ``test_connection`` with the stored settings, or with unsaved values given here.
+
+    A stored secret is only sent to the saved URL: with another URL, give every secret
+    field anew (else ``SECRET_REQUIRED`` names them).
+    """
     return ok(_test(name, dict(body.values)))
 
 

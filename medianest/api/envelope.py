@@ -45,6 +45,7 @@ ERROR_CODES: dict[str, int] = {
     "PASSWORD_FROM_ENVIRONMENT": 409,
     "LAST_ADMIN": 409,
     "SET_BY_ENVIRONMENT": 409,
+    "SECRET_REQUIRED": 400,
     # media requests (Overseerr): the service's own refusals, as clear answers
     "MEDIA_USER_UNMATCHED": 403,
     "MEDIA_REQUEST_REFUSED": 403,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -9,6 +10,7 @@ from datetime import datetime
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
 from medianest.extensions import db, login_manager
@@ -98,17 +100,14 @@ def resolve_bearer_token() -> None:
     try:
         user = _user_from_token(token)
     except Exception:
-        # The database is unreachable: as on Flask-Login's path (where the
-        # loader's exception leaves the caller anonymous), the view's own
-        # query reports the real error.
+        # Not the database (``_user_from_token`` answers 503 for that):
+        # the caller stays anonymous and the view reports the real error.
         db.session.rollback()
         return
     login_manager._update_request_context_with_user(user)
 
 
 def _user_from_token(token: str) -> User | None:
-    from medianest.auth import identity_cache
-
     if g.get("bearer_attempted"):
         return None  # already judged (and counted) in this request
     g.bearer_attempted = True
@@ -116,7 +115,32 @@ def _user_from_token(token: str) -> User | None:
         g.medianest_auth_error = ("INVALID_TOKEN", "This API token is not valid.")
         count_guess()
         return None
-    token_hash = hash_token(token)
+    try:
+        return _token_owner(hash_token(token))
+    except SQLAlchemyError:
+        # A token that can't be checked is not a wrong token: the caller
+        # should retry, not throw the token away (503, never 401).
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
+        g.pop("auth_via_token", None)
+        log.warning("could not check an API token: the database is unavailable", exc_info=True)
+        g.medianest_auth_error = (
+            "SERVICE_UNAVAILABLE",
+            "The database is not answering, so the API token can't be checked. Try again shortly.",
+            503,
+            {"service": "database"},
+            {"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
+        return None
+
+
+# Seconds a client is asked to wait when the database did not answer.
+DATABASE_RETRY_AFTER = 5
+
+
+def _token_owner(token_hash: str) -> User | None:
+    from medianest.auth import identity_cache
+
     cached = identity_cache.cached_user(token_hash, db.session, User)
     if cached is not None:
         entry, user = cached

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from medianest.api import ApiError
 from medianest.extensions import db
 from medianest.http import ServiceClient, ServiceError, json_of
 from medianest.models import InstallationValue, User, utcnow
+from medianest.plex_identifier import plex_client_identifier
 
 log = logging.getLogger("medianest.auth.plex")
 
@@ -35,8 +35,12 @@ AUTH_APP_URL = "https://app.plex.tv/auth"
 
 
 def client_identifier() -> str:
-    """One stable ``X-Plex-Client-Identifier`` per installation (plex.tv binds PINs to it)."""
-    return InstallationValue.get_or_create("plex_client_identifier", lambda: str(uuid.uuid4()))
+    """One stable ``X-Plex-Client-Identifier`` per installation (plex.tv binds PINs to it).
+
+    The same one the Plex plugin sends (``medianest.plex_identifier``): Plex
+    lists MediaNest as one device.
+    """
+    return plex_client_identifier()
 
 
 def _version() -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from medianest.api import ApiError
 from medianest.auth.identity import hash_token, new_api_token
 from medianest.extensions import db
@@ -50,3 +52,25 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     row.revoked_at = utcnow()
     db.session.commit()
     return row
+
+
+def revoke_presented_token(user: User, token: str) -> ApiToken | None:
+    """Revoke the token a request authenticated with (signing out a script ends that token only)."""
+    row = db.session.scalar(
+        db.select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.user_id == user.id)
+    )
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+    return row
+
+
+def revoke_all_tokens(user: User) -> int:
+    """Revoke every live token of ``user``, for a suspension: reactivating the account brings none back.
+
+    Not committed: the caller commits it with the change it belongs to.
+    """
+    result = db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    return result.rowcount or 0

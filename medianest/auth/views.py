@@ -19,17 +19,20 @@ from flask import (
     session,
     url_for,
 )
+from flask.wrappers import Response
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from limits import parse as parse_limit
 from pydantic import Field
 
 from medianest.access import csrf_exempt, login_required, public
 from medianest.api import ApiError, Schema, api_route, ok
 from medianest.auth import plex as plex_signin
 from medianest.auth import tokens as api_tokens
+from medianest.auth.identity import bearer_token
 from medianest.auth.passwords import hash_password, needs_rehash, verify_password
 from medianest.auth.sessions import end_session, start_session
-from medianest.extensions import db, limiter
+from medianest.extensions import csrf, db, limiter
 from medianest.models import InstallationValue, User
 
 bp = Blueprint("auth", __name__)
@@ -49,6 +52,42 @@ def _ip_key() -> str:
 # form and JSON, starting a Plex PIN, the setup link and the password change.
 # Failed API tokens are counted into the same budget (identity.count_guess).
 sign_in_limit = limiter.shared_limit(_login_limit, scope="sign-in", key_func=_ip_key, methods=["POST"])
+
+
+def _account_limit() -> str:
+    return current_app.config["MEDIANEST"].rate_limit_login_account
+
+
+def _account_key() -> str:
+    """The account a sign-in names, the same from every address: its user name, trimmed and case-folded."""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        name = body.get("username") if isinstance(body, dict) else None
+    else:
+        name = request.form.get("username")
+    return "account:" + str(name or "").strip().casefold()[:255]
+
+
+def _account_limit_message() -> str:
+    return f"{parse_limit(_account_limit())} failed sign-ins to one account"
+
+
+def _failed_sign_in(response: Response) -> bool:
+    return response.status_code == 401
+
+
+# And one budget per account, whatever the address: many addresses guessing one
+# password share it.  Only failures count (a right password is never refused
+# because the owner signed in often); a success does not reset it, so the owner
+# waits out the window like anyone else, and no longer.
+account_sign_in_limit = limiter.shared_limit(
+    _account_limit,
+    scope="sign-in-account",
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_failed_sign_in,
+    error_message=_account_limit_message,
+)
 
 
 def _is_htmx() -> bool:
@@ -76,6 +115,9 @@ class PinOut(Schema):
     expires_at: str | None = None
     user: SessionOut | None = None
     message: str | None = None
+    csrf_token: str | None = Field(
+        default=None, description="Send it as X-CSRFToken when starting again with the cookie this answer set"
+    )
 
 
 class TokenIn(Schema):
@@ -97,7 +139,9 @@ class NewTokenOut(TokenOut):
 
 def authenticate_local(username: str, password: str) -> User:
     user = db.session.scalar(db.select(User).where(User.username == username, User.is_local.is_(True)))
-    if user is None or not verify_password(user.password_hash, password):
+    # Always one Argon2 verification (against a dummy hash without an account),
+    # so the answer's timing does not tell whether the account exists.
+    if not verify_password(user.password_hash if user is not None else None, password) or user is None:
         raise ApiError("INVALID_CREDENTIALS", "Wrong user name or password.")
     if user.status != "active":
         raise ApiError("ACCOUNT_SUSPENDED", "This account is suspended.")
@@ -170,6 +214,7 @@ def login_page():
 
 @bp.post("/auth/login")
 @sign_in_limit
+@account_sign_in_limit
 @public
 def login_form():
     """Sign in with the local account from the form."""
@@ -194,6 +239,7 @@ def logout_form():
 
 @bp.post("/api/v1/auth/login")
 @sign_in_limit
+@account_sign_in_limit
 @api_route(
     body=LoginBody, response=SessionOut, summary="Sign in with a local account", tags=["auth"], errors=(401, 403, 429)
 )
@@ -207,12 +253,19 @@ def api_login(body: LoginBody):
 
 
 @bp.post("/api/v1/auth/logout")
-@api_route(summary="End the session", tags=["auth"])
+@api_route(summary="End the session, or revoke the API token used", tags=["auth"])
 @login_required
 def api_logout():
-    """End this session (its cookie stops working, also any copy of it)."""
+    """End this session (its cookie stops working, also any copy of it).
+
+    Called with an API token, it revokes that token and nothing else: the
+    person's browsers stay signed in.
+    """
+    if g.get("auth_via_token"):
+        api_tokens.revoke_presented_token(current_user, bearer_token(request) or "")
+        return ok({"signed_out": True, "token_revoked": True})
     end_session()
-    return ok({"signed_out": True})
+    return ok({"signed_out": True, "token_revoked": False})
 
 
 @bp.get("/api/v1/auth/session")
@@ -295,7 +348,14 @@ def _password_problem(user: User, from_env: bool) -> ApiError | None:
 
 # ---------------------------------------------------------------- Plex PIN
 def _pin_json(state: plex_signin.PinState) -> dict:
-    data = {"status": state.status, "code": state.code, "auth_url": state.auth_url, "expires_at": state.expires_at}
+    data = {
+        "status": state.status,
+        "code": state.code,
+        "auth_url": state.auth_url,
+        "expires_at": state.expires_at,
+        # The answer sets the session cookie: starting again with it needs this token.
+        "csrf_token": generate_csrf(),
+    }
     if state.status == "expired":
         data.update(code=None, auth_url=None, message="The PIN expired before it was used; start again.")
     return data
@@ -303,10 +363,20 @@ def _pin_json(state: plex_signin.PinState) -> dict:
 
 @bp.post("/api/v1/auth/plex/pin")
 @sign_in_limit
-@api_route(response=PinOut, status=201, summary="Start signing in with Plex", tags=["auth"], errors=(429, 502, 503))
+@api_route(
+    response=PinOut, status=201, summary="Start signing in with Plex", tags=["auth"], errors=(403, 429, 502, 503)
+)
+@csrf_exempt  # checked below, when there is a cookie to forge with
 @public
 def api_plex_pin_start():
-    """Ask plex.tv for a PIN; open ``auth_url``, then poll ``GET /api/v1/auth/plex/pin`` every 2 s."""
+    """Ask plex.tv for a PIN; open ``auth_url``, then poll ``GET /api/v1/auth/plex/pin`` every 2 s.
+
+    A client without cookies needs no CSRF token: a forged request would carry
+    the browser's cookies, and a request without any has no session to abuse.
+    A client that sends cookies sends the ``csrf_token`` of its last answer here.
+    """
+    if request.cookies:
+        csrf.protect()
     state = plex_signin.start_pin()
     return ok(_pin_json(state), status=201)
 

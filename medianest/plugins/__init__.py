@@ -11,6 +11,7 @@ import pluggy
 
 from medianest.egress import EgressPolicy, EgressProxy, EgressRefused, parse_allowed_network
 from medianest.events import publish
+from medianest.plex_identifier import plex_client_identifier
 from medianest.plugins.hookspecs import hookspec
 from medianest.plugins.types import (
     ConnectionResult,
@@ -38,5 +39,6 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "parse_allowed_network",
+    "plex_client_identifier",
     "publish",
 ]

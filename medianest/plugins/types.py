@@ -71,6 +71,9 @@ class SettingField:
     help: str = ""
     default: str | None = None
     choices: tuple[str, ...] = ()
+    # A secret the service sends to MediaNest (a webhook's), never one MediaNest
+    # sends out: a connection test against a new URL does not ask for it again.
+    inbound: bool = False
 
 
 @dataclass

@@ -45,6 +45,7 @@ FIELDS = (
         "webhook_secret",
         "Webhook secret",
         secret=True,
+        inbound=True,
         kind="password",
         help="Overseerr sends it in the Authorization header of its webhooks. Left empty, MediaNest generates one.",
     ),
@@ -129,15 +130,17 @@ def webhook_url() -> str:
 
 
 def webhook_instructions() -> str:
-    try:
-        secret = webhook_secret(generate=False)
-    except Exception:
-        db.session.rollback()
-        secret = None
-    header = f"Bearer {secret}" if secret else "Bearer <the webhook secret, generated at the next start>"
+    """The settings section's description: where to point Overseerr, never the secret itself.
+
+    The description is shown on the page and in ``GET /api/v1/admin/services``
+    beside the masked field; the secret is revealed only on the webhook page,
+    which an admin opens on purpose.
+    """
+    help_page = url_for("overseerr.webhook_help") if has_request_context() else "/media/admin/webhook"
     return (
         "Status updates: in Overseerr open Settings → Notifications → Webhook, enable it, set "
-        f"Webhook URL to {webhook_url()} and Authorization Header to {header} , keep the default JSON payload, "
-        "tick every request notification type, then press Test. Without the webhook MediaNest still checks "
-        "open requests every few minutes."
+        f"Webhook URL to {webhook_url()} and Authorization Header to Bearer followed by the webhook secret "
+        f"(open {help_page} to see the header to paste, or type a secret of your own above and save it), "
+        "keep the default JSON payload, tick every request notification type, then press Test. "
+        "Without the webhook MediaNest still checks open requests every few minutes."
     )

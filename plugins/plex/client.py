@@ -10,37 +10,23 @@ parses only XML.
 from __future__ import annotations
 
 import contextlib
-import uuid
 from typing import Any
 
-from flask import current_app
 from medianest_plex.config import SERVICE, PlexConfig
-from sqlalchemy.exc import IntegrityError
 
 import medianest
 from medianest.api import ApiError
-from medianest.extensions import db
 from medianest.http import ServiceBadAnswer, ServiceClient, ServiceUnauthorized, json_of
-from medianest.models import InstallationValue
+from medianest.plugins import plex_client_identifier
 
 PRODUCT = "MediaNest"
-CLIENT_ID_KEY = "plex_client_id"  # shared with the Plex sign-in: one identity per installation
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
 SECTION_TYPE_NUMBERS = {"movie": 1, "show": 2, "artist": 8, "photo": 13}
 
 
 def client_identifier() -> str:
-    """This installation's X-Plex-Client-Identifier (created once, stored in the database)."""
-    cached = current_app.extensions.get("plex.client_id")
-    if cached:
-        return cached
-    try:
-        value = InstallationValue.get_or_create(CLIENT_ID_KEY, lambda: str(uuid.uuid4()))
-    except IntegrityError:  # the sign-in created it at the same moment
-        db.session.rollback()
-        value = InstallationValue.get(CLIENT_ID_KEY) or ""
-    current_app.extensions["plex.client_id"] = value
-    return value
+    """This installation's X-Plex-Client-Identifier: the core's, the one the Plex sign-in sends too."""
+    return plex_client_identifier()
 
 
 def plex_headers(token: str | None) -> dict[str, str]:

@@ -31,9 +31,10 @@ def published_events():
 
 @hookimpl
 def event_subscriptions():
+    from medianest_youtube.accounts import on_user_deleted
     from medianest_youtube.downloads import on_collection_ready
 
-    return [("plex.collection.ready", on_collection_ready)]
+    return [("plex.collection.ready", on_collection_ready), ("user.deleted", on_user_deleted)]
 
 
 @hookimpl
