@@ -112,7 +112,7 @@ class PluginHost:
         self._firstresult: set[str] = set()
         self._static: dict[str, tuple[tuple[bool, ...], list[tuple[str, Any]]]] = {}
         self._starting = True
-        self._next_check = 0.0
+        self._checked_at = float("-inf")
         self._unsaved: dict[str, str] = {}  # faults not yet written to the database
         self.add_hookspecs(hookspecs)
 
@@ -125,7 +125,9 @@ class PluginHost:
                 self._firstresult.add(name)
 
     def init_app(self, app: Flask) -> None:
-        """Read the saved states now, and save a fault when the app context it happened in ends."""
+        """Read the saved states now and before requests (at most every ``check_interval`` seconds),
+        and save a fault when the app context it happened in ends."""
+        app.before_request(self._refresh_before_request)
         app.teardown_appcontext(self._save_faults)
         with app.app_context():
             self.refresh(force=True)
@@ -250,9 +252,9 @@ class PluginHost:
     def refresh(self, force: bool = False) -> None:
         """Take over the states saved by other processes, at most every ``check_interval`` seconds."""
         now = time.monotonic()
-        if not force and now < self._next_check:
+        if not force and now - self._checked_at < self.check_interval:
             return
-        self._next_check = now + self.check_interval
+        self._checked_at = now
         if not has_app_context():
             return
         saved = states.read_states()
@@ -265,6 +267,9 @@ class PluginHost:
             info.enabled = enabled
             if name not in self._unsaved:
                 info.fault = fault
+
+    def _refresh_before_request(self) -> None:
+        self.refresh()
 
     def is_active(self, name: str) -> bool:
         self.refresh()
