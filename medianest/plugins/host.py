@@ -225,7 +225,6 @@ class PluginHost:
             "plugin %s disabled: %s",
             name,
             message,
-            exc_info=exc,
             extra={"plugin": name, "trace": "".join(traceback.format_exception(exc))},
         )
         if info is None or name == CORE:
