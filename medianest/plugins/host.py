@@ -106,7 +106,7 @@ class PluginHost:
 
     def __init__(self, check_interval: float = CHECK_INTERVAL) -> None:
         self.pm = pluggy.PluginManager(PROJECT)
-        self.plugins: dict[str, PluginInfo] = {}
+        self._plugins: dict[str, PluginInfo] = {}  # by name, in load order
         self.check_interval = check_interval
         self._guarded: dict[str, object] = {}  # plugin name -> the object registered with pluggy
         self._firstresult: set[str] = set()
@@ -124,10 +124,15 @@ class PluginHost:
             if opts and opts.get("firstresult"):
                 self._firstresult.add(name)
 
+    @property
+    def plugins(self) -> dict[str, PluginInfo]:
+        """Every installed plugin by name, with the states saved by any process (read at most every
+        ``check_interval`` seconds)."""
+        self.refresh()
+        return self._plugins
+
     def init_app(self, app: Flask) -> None:
-        """Read the saved states now and before requests (at most every ``check_interval`` seconds),
-        and save a fault when the app context it happened in ends."""
-        app.before_request(self._refresh_before_request)
+        """Read the saved states now, and save a fault when the app context it happened in ends."""
         app.teardown_appcontext(self._save_faults)
         with app.app_context():
             self.refresh(force=True)
@@ -135,10 +140,10 @@ class PluginHost:
     # -- loading -----------------------------------------------------------
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
         for ep in sorted(importlib.metadata.entry_points(group=group), key=lambda e: e.name):
-            if ep.name in self.plugins:
+            if ep.name in self._plugins:
                 continue
             info = PluginInfo(name=ep.name, version=ep.dist.version if ep.dist else None)
-            self.plugins[ep.name] = info
+            self._plugins[ep.name] = info
             try:
                 module = ep.load()
                 self._register(info, module)
@@ -150,7 +155,7 @@ class PluginHost:
         """Register an already-imported plugin object (the core's own hooks, a test's plugin)."""
         info = PluginInfo(name=name, version=version)
         self._register(info, module)
-        self.plugins[name] = info
+        self._plugins[name] = info
         return info
 
     def _register(self, info: PluginInfo, plugin: object) -> None:
@@ -191,7 +196,7 @@ class PluginHost:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             plugin_name = self.pm.get_name(exc.plugin) if exc.plugin else None
-            info = self.plugins.get(plugin_name or "")
+            info = self._plugins.get(plugin_name or "")
             if info is None:
                 raise
             self._refuse(info, f"invalid hook: {exc}", exc)
@@ -214,12 +219,12 @@ class PluginHost:
 
     def fail(self, name: str, message: str, exc: BaseException | None = None) -> None:
         """Refuse a plugin in this process (a name it claims is taken); tried again at the next start."""
-        info = self.plugins.get(name)
+        info = self._plugins.get(name)
         if info is not None and info.load_error is None:
             self._refuse(info, message, exc)
 
     def _hook_raised(self, name: str, hook_name: str, exc: Exception) -> None:
-        info = self.plugins.get(name)
+        info = self._plugins.get(name)
         message = f"{hook_name} raised {exc.__class__.__name__}: {exc}"
         log.error(
             "plugin %s disabled: %s",
@@ -242,7 +247,7 @@ class PluginHost:
 
     def set_enabled(self, name: str, enabled: bool) -> None:
         """This process's copy of an admin's switch (``medianest.admin.plugins`` saves it); enabling clears a fault."""
-        info = self.plugins[name]
+        info = self._plugins[name]
         info.enabled = enabled
         if enabled:
             info.fault = None
@@ -259,7 +264,7 @@ class PluginHost:
         saved = states.read_states()
         if saved is None:
             return  # no table yet (before the first ``db upgrade``): every plugin starts enabled
-        for name, info in self.plugins.items():
+        for name, info in self._plugins.items():
             if name == CORE:
                 continue
             enabled, fault = saved.get(name, (True, None))
@@ -267,22 +272,19 @@ class PluginHost:
             if name not in self._unsaved:
                 info.fault = fault
 
-    def _refresh_before_request(self) -> None:
-        self.refresh()
-
     def is_active(self, name: str) -> bool:
         self.refresh()
-        info = self.plugins.get(name)
+        info = self._plugins.get(name)
         return info is None or info.active  # names the host does not know (the core) are always on
 
     def is_loaded(self, name: str) -> bool:
         """Loaded and not refused at start (enabled or not)."""
-        info = self.plugins.get(name)
+        info = self._plugins.get(name)
         return info is not None and info.module is not None and info.load_error is None
 
     def failed(self) -> list[PluginInfo]:
         self.refresh()
-        return [p for p in self.plugins.values() if p.error]
+        return [p for p in self._plugins.values() if p.error]
 
     # -- calling -----------------------------------------------------------
     def call(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
@@ -300,7 +302,7 @@ class PluginHost:
         return self._call(hook_name, lambda info: self.is_loaded(info.name), kwargs)
 
     def _call(self, hook_name: str, wanted: Callable[[PluginInfo], bool], kwargs: dict[str, Any]) -> list:
-        left_out = [self._guarded[n] for n, info in self.plugins.items() if n in self._guarded and not wanted(info)]
+        left_out = [self._guarded[n] for n, info in self._plugins.items() if n in self._guarded and not wanted(info)]
         caller = self.pm.subset_hook_caller(hook_name, remove_plugins=left_out)
         owners: dict[int, tuple[Any, str]] = {}
         token = _owners.set(owners)
@@ -329,7 +331,7 @@ class PluginHost:
         For names claimed at start: the plugin loaded earlier keeps a name,
         whatever order pluggy calls the hooks in.
         """
-        order = {name: index for index, name in enumerate(self.plugins)}
+        order = {name: index for index, name in enumerate(self._plugins)}
         return sorted(pairs, key=lambda pair: order.get(pair[0], len(order)))
 
     def collect_static(self, hook_name: str) -> list[tuple[str, Any]]:
@@ -348,7 +350,7 @@ class PluginHost:
         return found[1]
 
     def _active_state(self) -> tuple[bool, ...]:
-        return tuple(info.active for info in self.plugins.values())
+        return tuple(info.active for info in self._plugins.values())
 
 
 def _flatten(pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
