@@ -309,3 +309,45 @@ def test_plugins_remove_refuses_what_it_cannot_remove(runner):
     result = runner.invoke(cli, ["plugins", "remove", "uptime_kuma", "--yes"])
     assert result.exit_code == 2
     assert "plugin uptime_kuma has no tables of its own" in result.output
+
+
+# ------------------------------------------------------------------ real processes
+@pytest.mark.slow
+@pytest.mark.plugins("cardtest")
+def test_medianest_run_starts_again_with_a_plugin_disabled_then_uninstalled(
+    live_server_factory, installed_plugins, tmp_path
+):
+    """`medianest run` itself, twice more on the same instance folder: youtube and cardtest off, then cardtest gone."""
+    from tests.support.apps import LiveServer
+    from tests.support.services import free_port
+
+    first = live_server_factory(plugins=installed_plugins, name="first")
+    http = first.session()
+    assert http.post(first.url + "/api/v1/cardtest/bump", timeout=10).status_code == 200
+    for name in ("youtube", "cardtest"):
+        assert http.patch(f"{first.url}/api/v1/admin/plugins/{name}", json={"enabled": False}, timeout=10).ok
+    first.stop()
+
+    again = LiveServer(first.env, free_port(), tmp_path / "again.log")
+    try:
+        again.start()
+        http = again.session()
+        assert http.get(again.url + "/api/v1/youtube/downloads", timeout=10).status_code == 404
+        assert http.get(again.url + "/api/v1/cardtest/count", timeout=10).status_code == 404
+        assert http.get(again.url + "/api/v1/media/requests", timeout=10).status_code == 200
+        assert http.patch(f"{again.url}/api/v1/admin/plugins/cardtest", json={"enabled": True}, timeout=10).ok
+        assert http.get(again.url + "/api/v1/cardtest/count", timeout=10).json()["data"]["count"] == 1
+    finally:
+        again.stop()
+
+    uninstalled = dict(first.env, PYTHONPATH=str(Path(__file__).resolve().parent.parent))  # cardtest's site is gone
+    gone = LiveServer(uninstalled, free_port(), tmp_path / "gone.log")
+    try:
+        gone.start()
+        http = gone.session()
+        assert http.get(gone.url + "/api/v1/cardtest/count", timeout=10).status_code == 404
+        plugins = {p["name"] for p in http.get(gone.url + "/api/v1/admin/plugins", timeout=10).json()["data"]}
+        assert "cardtest" not in plugins and "youtube" in plugins
+        assert "Can't locate revision" not in gone.log()
+    finally:
+        gone.stop()
