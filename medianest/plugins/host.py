@@ -114,6 +114,9 @@ class PluginHost:
         self._starting = True
         self._checked_at = float("-inf")
         self._unsaved: dict[str, str] = {}  # faults not yet written to the database
+        # Bumped whenever a plugin's state changes: the subset callers below are built once per state.
+        self._generation = 0
+        self._callers: dict[tuple[str, bool], tuple[int, pluggy.HookCaller]] = {}
         self.add_hookspecs(hookspecs)
 
     def add_hookspecs(self, module_or_class: object) -> None:
@@ -164,6 +167,7 @@ class PluginHost:
         self._guarded[info.name] = guarded
         info.module = plugin
         info.hooks = sorted(caller.name for caller in self.pm.get_hookcallers(guarded) or [])
+        self._generation += 1
 
     def _guard(self, name: str, plugin: object) -> object:
         """What pluggy registers for ``plugin``: the same hook implementations, each behind a guard.
@@ -210,6 +214,7 @@ class PluginHost:
     # -- state -------------------------------------------------------------
     def _refuse(self, info: PluginInfo, message: str, exc: BaseException | None = None) -> None:
         info.load_error = message
+        self._generation += 1
         log.error(
             "plugin %s disabled: %s",
             info.name,
@@ -239,6 +244,7 @@ class PluginHost:
         elif info.fault is None:
             info.fault = message
             self._unsaved[name] = message
+        self._generation += 1
 
     def _save_faults(self, _exc: BaseException | None = None) -> None:
         if self._unsaved:
@@ -252,6 +258,7 @@ class PluginHost:
         if enabled:
             info.fault = None
             self._unsaved.pop(name, None)
+        self._generation += 1
 
     def refresh(self, force: bool = False) -> None:
         """Take over the states saved by other processes, at most every ``check_interval`` seconds."""
@@ -268,9 +275,11 @@ class PluginHost:
             if name == CORE:
                 continue
             enabled, fault = saved.get(name, (True, None))
-            info.enabled = enabled
-            if name not in self._unsaved:
-                info.fault = fault
+            if name in self._unsaved:
+                fault = info.fault
+            if (info.enabled, info.fault) != (enabled, fault):
+                info.enabled, info.fault = enabled, fault
+                self._generation += 1
 
     def is_active(self, name: str) -> bool:
         self.refresh()
@@ -295,15 +304,27 @@ class PluginHost:
         out.  A ``firstresult`` hook gives at most one pair.
         """
         self.refresh()
-        return self._call(hook_name, lambda info: info.active, kwargs)
+        return self._call(hook_name, False, kwargs)
 
     def call_installed(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """``call`` on every loaded plugin, enabled or not: for what start-up sets up once (routes, tasks, events)."""
-        return self._call(hook_name, lambda info: self.is_loaded(info.name), kwargs)
+        return self._call(hook_name, True, kwargs)
 
-    def _call(self, hook_name: str, wanted: Callable[[PluginInfo], bool], kwargs: dict[str, Any]) -> list:
-        left_out = [self._guarded[n] for n, info in self._plugins.items() if n in self._guarded and not wanted(info)]
-        caller = self.pm.subset_hook_caller(hook_name, remove_plugins=left_out)
+    def _caller(self, hook_name: str, installed: bool) -> pluggy.HookCaller:
+        """pluggy's caller for the hook without the plugins left out (not active; or not loaded, for ``installed``)."""
+        found = self._callers.get((hook_name, installed))
+        if found is None or found[0] != self._generation:
+            left_out = [
+                self._guarded[name]
+                for name, info in self._plugins.items()
+                if name in self._guarded and not (self.is_loaded(name) if installed else info.active)
+            ]
+            caller = self.pm.subset_hook_caller(hook_name, remove_plugins=left_out)
+            found = self._callers[(hook_name, installed)] = (self._generation, caller)
+        return found[1]
+
+    def _call(self, hook_name: str, installed: bool, kwargs: dict[str, Any]) -> list:
+        caller = self._caller(hook_name, installed)
         owners: dict[int, tuple[Any, str]] = {}
         token = _owners.set(owners)
         try:
