@@ -1,6 +1,6 @@
 """The ``medianest`` command: a Flask CLI group with the commands DESIGN.md pins.
 
-``run``, ``worker``, ``beat``, ``db upgrade``, ``plugins``, ``rotate-key``,
+``run``, ``worker``, ``beat``, ``db upgrade``, ``plugins`` (and ``plugins remove``), ``rotate-key``,
 ``backup`` and ``restore``.  A wrong setting stops any of them with one line
 naming it, never a traceback.
 """
