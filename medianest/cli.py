@@ -286,14 +286,13 @@ def migration_lock(app):
             lock.commit()
 
 
-def upgrade_database(app, revision: str = "heads") -> list[str]:
-    """Apply the core's migrations, then every installed plugin's, then make sure the local admin exists.
+def migrate_every_branch(app, revision: str = "heads") -> list[str]:
+    """Apply the core's migrations (to ``revision``), then every installed plugin's, under the migration lock.
 
     Returns one line per plugin whose migrations could not run: that plugin
-    is refused in this process and MediaNest goes on without it.
+    is refused in this process, the line is logged, and MediaNest goes on
+    without it.
     """
-    from medianest.auth.identity import ensure_local_admin
-
     host = app.extensions["medianest.plugins"]
     problems: list[str] = []
     with app.app_context(), migration_lock(app):
@@ -303,6 +302,7 @@ def upgrade_database(app, revision: str = "heads") -> list[str]:
             try:
                 branches[plugin] = _revisions(alembic_config(app, plugin, folders), plugin)
             except MigrationProblem as exc:
+                log.error("%s", exc)
                 problems.append(str(exc))
                 host.fail(plugin, str(exc))
         adopt_plugin_versions(app, branches)
@@ -315,10 +315,17 @@ def upgrade_database(app, revision: str = "heads") -> list[str]:
                 log.exception("%s", message)
                 problems.append(message)
                 host.fail(plugin, message)
-    with app.app_context():
-        ensure_local_admin(app)
         host.refresh(force=True)
     return problems
+
+
+def upgrade_database(app, revision: str = "heads") -> None:
+    """Apply every migration branch, then make sure the local admin exists."""
+    from medianest.auth.identity import ensure_local_admin
+
+    with app.app_context():
+        app.extensions["medianest.migration_problems"] = migrate_every_branch(app, revision)
+        ensure_local_admin(app)
 
 
 @db.command("upgrade")
@@ -326,7 +333,9 @@ def upgrade_database(app, revision: str = "heads") -> list[str]:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Upgrade the database: the core to REVISION (default: newest), every installed plugin to its newest."""
-    problems = upgrade_database(current_app._get_current_object(), revision)
+    app = current_app._get_current_object()
+    upgrade_database(app, revision)
+    problems = app.extensions["medianest.migration_problems"]
     for problem in problems:
         click.echo(f"medianest: {problem}", err=True)
     click.echo("database upgraded" if not problems else "database upgraded, except the plugins named above")
@@ -344,8 +353,7 @@ def run(host: str, port: int) -> None:
     app = current_app._get_current_object()
     settings = app.config["MEDIANEST"]
     _stop_unless_writable(app)
-    for problem in upgrade_database(app):  # a plugin whose migrations failed is off; the rest serves
-        click.echo(f"medianest: {problem}", err=True)
+    upgrade_database(app)
     if not settings.embedded:
         from medianest.extensions import db
 
