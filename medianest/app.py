@@ -188,15 +188,13 @@ def configure_socketio(app: Flask) -> None:
 
 def configure_plugins(app: Flask) -> None:
     from medianest import core_hooks
-    from medianest.admin.plugins import load_plugin_states
-    from medianest.plugins.host import PluginHost
+    from medianest.plugins.host import CHECK_INTERVAL, PluginHost
 
-    host = PluginHost()
+    host = PluginHost(check_interval=app.config.get("PLUGIN_STATE_CHECK_SECONDS", CHECK_INTERVAL))
     host.register(core_hooks, name="core")
     host.load_entry_points()
     app.extensions["medianest.plugins"] = host
-    with app.app_context():
-        load_plugin_states(app)
+    host.init_app(app)  # the admins' switches and the faults saved by any process
 
 
 def register_core_blueprints(app: Flask) -> None:
@@ -219,15 +217,19 @@ def _prefix_of(rule: str) -> str:
 
 
 def register_plugin_blueprints(app: Flask) -> None:
-    """Register each plugin's blueprints, refusing names and prefixes already taken."""
+    """Register every installed plugin's blueprints, refusing names and prefixes already taken.
+
+    Disabled plugins' too: an admin may enable one at run time, in any
+    process.  A request to a plugin that is not active answers 404.
+    """
     host = app.extensions["medianest.plugins"]
     owners: dict[str, str] = app.extensions["medianest.blueprint_owners"]
     prefix_owner: dict[str, str] = {p: "core" for p in CORE_PREFIXES}
     prefix_owner.update({f"api/v1/{p}": "core" for p in CORE_API_PREFIXES})
     with app.app_context():
-        results = host.collect("register_blueprints", app=app)
+        results = host.in_load_order(host.collect_installed("register_blueprints", app=app))
     for plugin_name, bp in results:
-        if not host.is_active(plugin_name):
+        if not host.is_loaded(plugin_name):
             continue
         if not isinstance(bp, Blueprint):
             host.fail(plugin_name, f"register_blueprints returned {type(bp).__name__}, not a Blueprint")
@@ -281,14 +283,16 @@ def _vendor_assets_blueprint() -> Blueprint:
 def configure_events(app: Flask) -> None:
     host = app.extensions["medianest.plugins"]
     declared: dict[str, str] = {}
+    # Every installed plugin's: one enabled at run time publishes and receives
+    # at once; the bus skips the handlers of a plugin that is not active.
     with app.app_context():
-        for plugin_name, name in host.collect("published_events"):
+        for plugin_name, name in host.in_load_order(host.collect_installed("published_events")):
             if name in declared and declared[name] != plugin_name:
                 host.fail(plugin_name, f"event {name!r} is already published by {declared[name]!r}")
                 continue
             declared[name] = plugin_name
         subscriptions: dict[str, list] = {}
-        for plugin_name, (event_name, handler) in host.collect("event_subscriptions"):
+        for plugin_name, (event_name, handler) in host.collect_installed("event_subscriptions"):
             subscriptions.setdefault(event_name, []).append((plugin_name, handler))
     app.extensions["medianest.events"] = declared
     app.extensions["medianest.subscriptions"] = subscriptions
@@ -328,6 +332,8 @@ def configure_requests(app: Flask) -> None:
 
 
 def run_startup_hooks(app: Flask) -> None:
+    """Every installed plugin starts, enabled or not, so that enabling one at run time needs no restart."""
     host = app.extensions["medianest.plugins"]
     with app.app_context():
-        host.call("startup", app=app)
+        host.call_installed("startup", app=app)
+    host.started()

@@ -221,10 +221,13 @@ def _pg_dump(url: str, destination: Path) -> None:
 
 def _revisions_in(dump: Path, engine: str) -> list[str]:
     """The schema revisions the copied database is at (read from the copy itself)."""
+    # The core's ``alembic_version`` and each plugin's ``alembic_version_<plugin>``.
+    tables = "SELECT {name} FROM {catalog} WHERE {name} LIKE 'alembic\\_version%' ESCAPE '\\'"
     if engine == "sqlite":
         con = sqlite3.connect(dump)
         try:
-            return sorted(r[0] for r in con.execute("SELECT version_num FROM alembic_version"))
+            names = [r[0] for r in con.execute(tables.format(name="name", catalog="sqlite_master"))]
+            return sorted(r[0] for n in names for r in con.execute(f'SELECT version_num FROM "{n}"'))  # noqa: S608
         except sqlite3.OperationalError:
             return []
         finally:
@@ -232,7 +235,8 @@ def _revisions_in(dump: Path, engine: str) -> list[str]:
     from medianest.extensions import db
 
     try:
-        return sorted(db.session.scalars(text("SELECT version_num FROM alembic_version")))
+        names = list(db.session.scalars(text(tables.format(name="tablename", catalog="pg_tables"))))
+        return sorted(v for n in names for v in db.session.scalars(text(f'SELECT version_num FROM "{n}"')))  # noqa: S608
     except Exception:
         db.session.rollback()
         return []
@@ -355,12 +359,10 @@ def _read_manifest(archive: tarfile.TarFile, archive_path: Path) -> dict[str, An
 
 def _check_revisions(app: Flask, revisions: list[str]) -> None:
     """An archive from a newer MediaNest (unknown schema revisions) would not start: refuse it up front."""
-    from alembic.script import ScriptDirectory
+    from medianest.cli import known_revisions
 
     with app.app_context():
-        config = app.extensions["migrate"].migrate.get_config()
-        script = ScriptDirectory.from_config(config)
-        known = {rev.revision for rev in script.walk_revisions()}
+        known = known_revisions(app)
     unknown = [r for r in revisions if r not in known]
     if unknown:
         raise BackupError(
@@ -373,7 +375,7 @@ def _rows_present(app: Flask) -> str:
     """``""`` for an empty database, else a short description of what is there."""
     from medianest.extensions import db
 
-    tables = [t for t in inspect(db.engine).get_table_names() if t != "alembic_version"]
+    tables = [t for t in inspect(db.engine).get_table_names() if not t.startswith("alembic_version")]
     counts = []
     with db.engine.connect() as connection:
         for table in sorted(tables):

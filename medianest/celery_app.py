@@ -55,6 +55,10 @@ def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args: object, **kwargs: object) -> object:
             with app.app_context():
+                owner = app.extensions.get("medianest.periodic_owners", {}).get(self.name)
+                if owner and not app.extensions["medianest.plugins"].is_active(owner):
+                    log.info("task %s skipped: plugin %s is not active", self.name, owner)
+                    return None
                 return self.run(*args, **kwargs)
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
@@ -80,16 +84,20 @@ def celery_init_app(app: Flask) -> Celery:
 
 
 def build_beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:
+    """Every installed plugin's entries; a task whose plugin is not active when it runs does nothing."""
     host = app.extensions["medianest.plugins"]
     schedule: dict[str, dict[str, Any]] = {}
     owners: dict[str, str] = {}
-    for plugin_name, entry in host.collect("periodic_tasks"):
+    task_owners: dict[str, str] = {}
+    for plugin_name, entry in host.in_load_order(host.collect_installed("periodic_tasks")):
         name, seconds, task = entry
         if name in owners:
             host.fail(plugin_name, f"periodic task {name!r} is already used by plugin {owners[name]!r}")
             continue
         owners[name] = plugin_name
+        task_owners[task.name] = plugin_name
         schedule[name] = {"task": task.name, "schedule": float(seconds)}
+    app.extensions["medianest.periodic_owners"] = task_owners
     return schedule
 
 

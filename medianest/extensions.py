@@ -39,7 +39,7 @@ limiter = Limiter(key_func=_rate_limit_key, default_limits=[], headers_enabled=T
 
 @migrate.configure
 def _alembic_version_locations(config):
-    """Every plugin's migration branch sits beside the core's (``migration_locations``)."""
+    """The core's revisions; ``medianest db upgrade`` runs each plugin's branch on its own (``medianest.cli``)."""
     import os
 
     from flask import current_app

@@ -67,15 +67,17 @@ def test_hook_startup(app):
 
 @pytest.mark.plugins("cardtest")
 def test_hook_migration_locations(app, admin_client):
-    """The plugin's own Alembic branch ran with the core's: its table exists and takes rows."""
+    """The plugin's own Alembic branch ran after the core's, recorded in a version table of its own."""
     from sqlalchemy import inspect
 
     from medianest.extensions import db
 
     with app.app_context():
         assert "cardtest_ticks" in inspect(db.engine).get_table_names()
-        versions = {row[0] for row in db.session.execute(db.text("SELECT version_num FROM alembic_version"))}
-    assert "c001_cardtest" in versions
+        core = {row[0] for row in db.session.execute(db.text("SELECT version_num FROM alembic_version"))}
+        mine = {row[0] for row in db.session.execute(db.text("SELECT version_num FROM alembic_version_cardtest"))}
+    assert mine == {"c001_cardtest"}
+    assert "c001_cardtest" not in core and "0003_plugin_faults" in core
     assert admin_client.post("/api/v1/cardtest/bump").get_json()["data"]["count"] == 1
 
 

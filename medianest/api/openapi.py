@@ -87,7 +87,8 @@ def _error_response(description: str) -> dict[str, Any]:
     }
 
 
-def build_document(app: Flask) -> dict[str, Any]:
+def build_document(app: Flask, left_out: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The document of every JSON route except those of the blueprints in ``left_out``."""
     components = _Components()
     components.schemas["ErrorEnvelope"] = {
         "type": "object",
@@ -137,7 +138,7 @@ def build_document(app: Flask) -> dict[str, Any]:
     }
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if not rule.rule.startswith("/api/"):
+        if not rule.rule.startswith("/api/") or rule.endpoint.split(".")[0] in left_out:
             continue
         view = app.view_functions[rule.endpoint]
         doc: RouteDoc = getattr(view, "medianest_api_doc", None) or RouteDoc(
@@ -217,10 +218,14 @@ def build_document(app: Flask) -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
-    cached = current_app.extensions.get("medianest.openapi")
-    if cached is None:
-        cached = current_app.extensions["medianest.openapi"] = build_document(current_app)
-    return cached
+    """Built once per set of plugins that are not active: a plugin switched off takes its routes with it."""
+    host = current_app.extensions["medianest.plugins"]
+    owners: dict[str, str] = current_app.extensions["medianest.blueprint_owners"]
+    left_out = frozenset(name for name, owner in owners.items() if not host.is_active(owner))
+    built = current_app.extensions.setdefault("medianest.openapi", {})
+    if left_out not in built:
+        built[left_out] = build_document(current_app, left_out)
+    return built[left_out]
 
 
 @bp.get("/api/v1/openapi.json")

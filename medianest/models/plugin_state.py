@@ -1,10 +1,10 @@
-"""Whether an admin has disabled an installed plugin; survives restarts."""
+"""An installed plugin's state shared by every process: an admin's switch, and the fault that stopped it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medianest.extensions import db
@@ -18,3 +18,6 @@ class PluginState(db.Model):
     enabled: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by: Mapped[int | None]
+    # A hook that raised after start-up; cleared when an admin enables the plugin again.
+    error: Mapped[str | None] = mapped_column(Text)
+    failed_at: Mapped[datetime | None]

@@ -5,9 +5,19 @@ parameters it uses (pluggy passes an implementation just the arguments it
 asks for, so parameters are only ever added here, never removed).  A misspelt
 implementation is an error at start-up (``check_pending``).
 
-The host calls each plugin's implementation on its own: a plugin that raises is
-logged and disabled, the others' results are kept.  "Concatenated" below means
-the host joins the lists every enabled plugin returned, in load order.
+Hooks are called by pluggy, with pluggy's rules: the implementation
+registered last runs first (plugins are registered by entry-point name, the
+core before them), ``@hookimpl(tryfirst=True)`` / ``trylast=True`` move an
+implementation to the front / the back, ``wrapper=True`` (and the older
+``hookwrapper=True``) implementations surround the others and see, and may
+change, their result, and a ``firstresult`` hook stops at the first result
+that is not ``None``.  Only active plugins are called (enabled by the admin,
+not failed).
+
+Each implementation runs behind a guard: one that raises is logged, its
+plugin is marked failed (for every process, until an admin enables it again)
+and the call goes on with the others.  "Concatenated" below means the host
+joins the lists the active plugins returned, in pluggy's call order.
 """
 
 from __future__ import annotations
@@ -40,9 +50,12 @@ def register_blueprints(app: Flask) -> list[Blueprint]:
         ``login_required``, ``admin_required``); JSON views use
         :func:`medianest.api.api_route` so they are validated and documented.
 
-    Results are concatenated.  A blueprint name or URL prefix already taken by
-    the core or by a plugin loaded earlier is refused with both names; the
-    later plugin is disabled.
+    Called once at start for every installed plugin, enabled or not: its
+    routes exist from the start and answer 404 while the plugin is not
+    active, so an admin can enable it at run time.  Results are
+    concatenated.  A blueprint name or URL prefix already taken by the core
+    or by a plugin loaded earlier is refused with both names; the later
+    plugin is disabled.
     """
 
 
@@ -96,8 +109,9 @@ def periodic_tasks() -> list[tuple[str, float, Task]]:
         (prefixed with the plugin's name), the interval in seconds and a Celery
         task (``@shared_task`` with a name of ``<plugin>.<task>``).
 
-    Results are concatenated; a name already used is refused with both plugins
-    named.
+    Called once at start for every installed plugin, enabled or not; a task
+    whose plugin is not active when it comes due does nothing.  Results are
+    concatenated; a name already used is refused with both plugins named.
     """
 
 
@@ -108,9 +122,11 @@ def event_subscriptions() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
     :returns: a list of ``(event name, handler)``.  ``handler(payload)`` runs in
         the publishing process (a web request or a Celery worker), with an app
         context; it must be quick — queue a task for slow work.  A handler that
-        raises is logged; the event still reaches everyone else.
+        raises is logged; the event still reaches everyone else.  A handler
+        whose plugin is not active is skipped.
 
-    Results are concatenated.
+    Called once at start for every installed plugin, enabled or not.  Results
+    are concatenated.
     """
 
 
@@ -142,9 +158,14 @@ def nav_items(user: User | None) -> list[NavItem]:
 def migration_locations() -> list[str]:
     """Folders of Alembic revisions for this plugin's own tables.
 
-    :returns: a list of absolute paths.  Each folder holds a branch with its own
-        label (the plugin's name) whose first revision ``depends_on`` the core
-        revision it needs; ``medianest db upgrade`` applies every branch.
+    :returns: a list of absolute paths.  Together they hold the plugin's own
+        Alembic branch, labelled with the plugin's name, whose first revision
+        has ``down_revision = None`` and names no core revision (no
+        ``depends_on``): ``medianest db upgrade`` migrates the core first, then
+        each installed plugin's branch, enabled or not, as an environment of
+        its own with the version table ``alembic_version_<plugin>``.  A
+        disabled or uninstalled plugin's tables stay; ``medianest plugins
+        remove NAME`` backs up, then undoes the branch and drops that table.
 
     Results are concatenated.
     """
@@ -156,5 +177,7 @@ def startup(app: Flask) -> None:
 
     :param app: the application; an app context is active.
 
-    Return values are ignored.  A plugin that raises here is disabled.
+    Called for every installed plugin, enabled or not, so that an admin can
+    enable it at run time without a restart.  Return values are ignored.  A
+    plugin that raises here is refused until the next start.
     """

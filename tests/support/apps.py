@@ -56,7 +56,10 @@ def truncate_postgres(app: Flask) -> None:
         names = [
             r[0]
             for r in db.session.execute(
-                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                    " AND tablename NOT LIKE 'alembic\\_version%' ESCAPE '\\'"
+                )
             )
         ]
         if names:

@@ -11,7 +11,7 @@ from alembic import op
 revision = "c001_cardtest"
 down_revision = None
 branch_labels = ("cardtest",)
-depends_on = "0001_core"
+depends_on = None  # a branch of its own: the core is always migrated first
 
 
 def upgrade():
