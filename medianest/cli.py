@@ -218,13 +218,10 @@ def run(host: str, port: int) -> None:
                 "wsgi:app",
             ],
         )
-    from medianest.celery_app import EmbeddedWorker
-    from medianest.extensions import socketio
+    from medianest import embedded
 
-    if settings.embedded_worker:
-        EmbeddedWorker(app, settings.worker_concurrency).start()
     click.echo(f"MediaNest is running on http://{host}:{port}")
-    socketio.run(app, host=host, port=port, use_reloader=False, log_output=False, allow_unsafe_werkzeug=True)
+    embedded.serve(app, host, port)
 
 
 @cli.command("worker", context_settings={"ignore_unknown_options": True})

@@ -1,11 +1,16 @@
-"""Both running modes: a task queued before a restart runs after it."""
+"""Both running modes: a task queued before a restart runs after it; the embedded server's connections."""
 
 from __future__ import annotations
 
+import http.client
+import signal
+import statistics
 import time
 
 import pytest
 import requests
+
+from tests.support.sockets import RecordingClient
 
 pytestmark = [pytest.mark.plugins("cardtest")]
 
@@ -59,3 +64,42 @@ def test_embedded_server_runs_the_beat_schedule_in_process(live_server_factory, 
     assert _wait_count(server, http, 2, timeout=30) >= 2
     health = http.get(server.url + "/api/v1/health", timeout=10).json()["data"]
     assert health["services"]["cardtest"]["status"] == "online"
+
+
+def test_embedded_server_answers_fast_on_a_kept_alive_connection(live_server_factory, installed_plugins):
+    """Browsers and htmx reuse one connection; every request on it, not only the first, must answer at once.
+
+    With Nagle's algorithm on, the body of each response after the first waited
+    for the client's delayed ACK of its headers: about 40 ms per request.
+    """
+    server = live_server_factory(plugins=installed_plugins)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("GET", "/healthz")
+    first = connection.getresponse()
+    assert first.status == 200 and first.read()
+    local_port = connection.sock.getsockname()[1]
+    timings = []
+    for _ in range(20):
+        started = time.perf_counter()
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        assert response.status == 200 and response.read()
+        timings.append((time.perf_counter() - started) * 1000)
+    assert connection.sock.getsockname()[1] == local_port, "the connection was not kept alive"
+    connection.close()
+    assert statistics.median(timings) < 15, timings
+
+
+def test_embedded_server_serves_websocket_and_stops_cleanly_on_ctrl_c(live_server_factory, installed_plugins):
+    server = live_server_factory(plugins=installed_plugins)
+    http = server.session()
+    client = RecordingClient(server.url, http).connect(transports=["websocket"])
+    assert client.sio.transport() == "websocket"
+    client.sio.disconnect()
+    started = time.monotonic()
+    server.proc.send_signal(signal.SIGINT)
+    assert server.proc.wait(timeout=15) == 0
+    assert time.monotonic() - started < 10
+    log = server.log()
+    assert "stopping the embedded server" in log
+    assert "Traceback" not in log, log[-3000:]

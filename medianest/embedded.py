@@ -1,0 +1,69 @@
+"""The embedded server: ``medianest run`` with nothing configured.
+
+One process serves everything: gevent's WSGI server (``gevent.pywsgi``,
+which Flask-SocketIO's ``socketio.run()`` starts in its gevent mode) answers
+HTTP and the Socket.IO WebSocket (simple-websocket), and Celery's worker and
+beat run as threads beside it (``EmbeddedWorker``; green threads, since
+``medianest.cli.main`` patches the standard library with gevent before the app
+is built).
+
+Every accepted connection gets ``TCP_NODELAY``.  gevent's server sends a
+response's headers and its body in two writes; with Nagle's algorithm on, the
+body of every response after the first on a kept-alive connection waited for
+the client's delayed ACK of the headers, about 40 ms on Linux, which is how
+browsers and htmx send their requests.  gunicorn sets the same option on its
+sockets, so production never had the stall.
+
+Ctrl-C (SIGINT) and SIGTERM stop the server: it stops accepting, gives open
+requests a second to finish, stops beat and the worker, and returns.  A
+download cut short is resumed by the worker at the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+from typing import Any
+
+import gevent
+from flask import Flask
+from gevent import pywsgi
+
+from medianest.celery_app import EmbeddedWorker
+from medianest.extensions import socketio
+
+log = logging.getLogger("medianest.embedded")
+
+
+class NoDelayHandler(pywsgi.WSGIHandler):
+    """gevent's request handler, with Nagle's algorithm off on its connection."""
+
+    def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().__init__(sock, address, server, rfile)
+
+
+def serve(app: Flask, host: str, port: int) -> None:
+    """Serve ``app`` on ``host:port``, with its worker and beat, until SIGINT or SIGTERM."""
+    if socketio.async_mode != "gevent":
+        raise RuntimeError("the embedded server needs gevent's monkey-patching before the app is built")
+    settings = app.config["MEDIANEST"]
+    worker = EmbeddedWorker(app, settings.worker_concurrency) if settings.embedded_worker else None
+    if worker is not None:
+        worker.start()
+
+    def stop() -> None:
+        log.info("stopping the embedded server")
+        socketio.stop()  # gevent's server: stop accepting, give open requests a second, close the rest
+
+    # gevent runs these in the hub's loop, not inside whatever code the signal interrupted.
+    handlers = [gevent.signal_handler(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)]
+    try:
+        socketio.run(app, host=host, port=port, use_reloader=False, log_output=False, handler_class=NoDelayHandler)
+    finally:
+        for handler in handlers:
+            handler.cancel()
+        if worker is not None:
+            worker.stop()
