@@ -14,6 +14,12 @@ the client's delayed ACK of the headers, about 40 ms on Linux, which is how
 browsers and htmx send their requests.  gunicorn sets the same option on its
 sockets, so production never had the stall.
 
+After each background task the C heap is trimmed (glibc's ``malloc_trim``):
+a download leaves megabytes of freed memory inside the process's heap that
+glibc keeps for later; given back, the one process stays within its memory
+budget (bench/household_budgets.py).  In production the worker's children
+hold that memory, not the web process.
+
 Ctrl-C (SIGINT) and SIGTERM stop the server: it stops accepting, gives open
 requests a second to finish, stops beat and the worker, and returns.  A
 download cut short is resumed by the worker at the next start.
@@ -21,12 +27,15 @@ download cut short is resumed by the worker at the next start.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import signal
 import socket
 from typing import Any
 
 import gevent
+from celery.signals import task_postrun
 from flask import Flask
 from gevent import pywsgi
 
@@ -45,6 +54,23 @@ class NoDelayHandler(pywsgi.WSGIHandler):
         super().__init__(sock, address, server, rfile)
 
 
+def _c_library_trim() -> Any:
+    """glibc's ``malloc_trim``, or ``None`` on a C library without it (musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    return getattr(ctypes.CDLL(name), "malloc_trim", None)
+
+
+_malloc_trim = _c_library_trim()
+
+
+def give_back_freed_memory(**_: Any) -> None:
+    """Return the C heap's free pages to the system."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
 def serve(app: Flask, host: str, port: int) -> None:
     """Serve ``app`` on ``host:port``, with its worker and beat, until SIGINT or SIGTERM."""
     if socketio.async_mode != "gevent":
@@ -52,6 +78,7 @@ def serve(app: Flask, host: str, port: int) -> None:
     settings = app.config["MEDIANEST"]
     worker = EmbeddedWorker(app, settings.worker_concurrency) if settings.embedded_worker else None
     if worker is not None:
+        task_postrun.connect(give_back_freed_memory, weak=False)
         worker.start()
 
     def stop() -> None:
