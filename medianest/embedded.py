@@ -9,9 +9,9 @@ is built).
 
 Every accepted connection gets ``TCP_NODELAY``.  gevent's server sends a
 response's headers and its body in two writes; with Nagle's algorithm on, the
-body of every response after the first on a kept-alive connection waited for
-the client's delayed ACK of the headers, about 40 ms on Linux, which is how
-browsers and htmx send their requests.  gunicorn sets the same option on its
+body of every response after the first on a kept-alive connection (the way
+browsers and htmx send their requests) waited for the client's delayed ACK of
+the headers, about 40 ms on Linux.  gunicorn sets the same option on its
 sockets, so production never had the stall.
 
 After each background task the C heap is trimmed (glibc's ``malloc_trim``):
