@@ -21,8 +21,10 @@ budget (bench/household_budgets.py).  In production the worker's children
 hold that memory, not the web process.
 
 Ctrl-C (SIGINT) and SIGTERM stop the server: it stops accepting, gives open
-requests a second to finish, stops beat and the worker, and returns.  A
-download cut short is resumed by the worker at the next start.
+requests a second to finish, and stops beat and the worker.  A task still
+running (a download) is not waited for: the process ends at once, and the
+worker re-queues the download when it next starts (``medianest_youtube``'s
+``worker_init`` handler), as after a crash.
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 import signal
 import socket
 from typing import Any
 
 import gevent
 from celery.signals import task_postrun
+from celery.worker import state as worker_state
 from flask import Flask
 from gevent import pywsgi
 
@@ -94,3 +98,10 @@ def serve(app: Flask, host: str, port: int) -> None:
             handler.cancel()
         if worker is not None:
             worker.stop()
+            running = len(worker_state.active_requests)
+            if running:
+                # The pool's threads are not daemons: the interpreter would wait
+                # at exit for a download to finish, minutes after Ctrl-C.
+                log.warning("stopped with %d task(s) running; they run again at the next start", running)
+                logging.shutdown()
+                os._exit(0)
