@@ -302,7 +302,7 @@ def rows(result: dict) -> list[tuple[str, str, str, str]]:
             load = result[mode]["load"][name]
             out.append(
                 (
-                    f"7. {mode}, {what}, {RATE}/s over {CONNECTIONS} kept-alive connections, open loop",
+                    f"8. {mode}, {what}, {RATE}/s over {CONNECTIONS} kept-alive connections, open loop",
                     f"p50 {load['p50']:.1f} ms, p99 {load['p99']:.1f} ms",
                     f"p99 <= {LOAD_P99_MS} ms",
                     verdict(load["p99"] <= LOAD_P99_MS),
@@ -311,25 +311,25 @@ def rows(result: dict) -> list[tuple[str, str, str, str]]:
     embedded, production = result["embedded"], result["production"]
     out += [
         (
-            "8. PSS after a download, embedded medianest run",
+            "9. PSS after a download, embedded medianest run",
             f"{embedded['pss_mib']:.0f} MiB",
             f"<= {PSS_EMBEDDED_MIB} MiB",
             verdict(embedded["pss_mib"] <= PSS_EMBEDDED_MIB),
         ),
         (
-            "8. PSS after a download, production web (arbiter + gevent worker)",
+            "9. PSS after a download, production web (arbiter + gevent worker)",
             f"{production['web_mib']:.0f} MiB (arbiter {production['arbiter_mib']:.0f})",
             f"<= {PSS_WEB_MIB} MiB",
             verdict(production["web_mib"] <= PSS_WEB_MIB),
         ),
         (
-            "8. PSS after a download, medianest worker + children (prefork x2)",
+            "9. PSS after a download, medianest worker + children (prefork x2)",
             f"{production['worker_mib']:.0f} MiB",
             f"<= {PSS_WORKER_MIB} MiB",
             verdict(production["worker_mib"] <= PSS_WORKER_MIB),
         ),
         (
-            f"9. start-up, embedded medianest run -> first /healthz (SQLite, migrated; median of {STARTS})",
+            f"10. start-up, embedded medianest run -> first /healthz (SQLite, migrated; median of {STARTS})",
             f"{embedded['startup_s']:.2f} s (CPU {embedded['startup_cpu_s']:.2f} s)",
             f"<= {STARTUP_S:g} s",
             verdict(embedded["startup_s"] <= STARTUP_S),

@@ -13,11 +13,11 @@ About 10-12 minutes on a 2-core machine (``--quick``: shorter rounds).
 5. a playlist through MediaNest vs the ``yt-dlp`` command (bench/youtube_vs_cli.py)
 6. 1000 Socket.IO clients, an event emitted through Redis, vs a bare python-socketio server (bench/socketio_fanout.py;
    needs the ``bench`` extra: ``pip install -e ".[bench]"``)
-7-9. a household's budgets in both running modes: p99 at 100 requests/s over 20 connections (open loop),
+8-10. a household's budgets in both running modes: p99 at 100 requests/s over 20 connections (open loop),
    PSS after a download, embedded start-up (bench/household_budgets.py)
 
 Benchmarks 1-3 share one production stack (gunicorn + gevent, PostgreSQL,
-Redis, ``medianest worker``); 4 and 5 start their own, as subprocesses; 7-9
+Redis, ``medianest worker``); 4 and 5 start their own, as subprocesses; 8-10
 start a production stack and an embedded ``medianest run`` of their own.
 """
 
