@@ -172,7 +172,13 @@ class EmbeddedWorker:
         log.info("embedded worker started", extra={"concurrency": self.concurrency})
 
     def stop(self) -> None:
+        """Stop beat and the worker without waiting for running tasks.
+
+        A warm shutdown would wait for a download to finish; one cut short is
+        resumed at the next start (the queue and the download's row outlive
+        the process).
+        """
         if self.beat is not None:
             self.beat.stop()
         if self.worker is not None:
-            self.worker.stop(in_sighandler=False)
+            self.worker.terminate(in_sighandler=False)

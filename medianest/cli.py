@@ -386,13 +386,10 @@ def run(host: str, port: int) -> None:
                 "medianest.wsgi:app",
             ],
         )
-    from medianest.celery_app import EmbeddedWorker
-    from medianest.extensions import socketio
+    from medianest import embedded
 
-    if settings.embedded_worker:
-        EmbeddedWorker(app, settings.worker_concurrency).start()
     click.echo(f"MediaNest is running on {local_url(host, port)} (Ctrl-C stops it)")
-    socketio.run(app, host=host, port=port, use_reloader=False, log_output=False, allow_unsafe_werkzeug=True)
+    embedded.serve(app, host, port)
 
 
 def local_url(host: str, port: int) -> str:
