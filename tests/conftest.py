@@ -62,10 +62,10 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("true", "1")
 
 
-def _vendor_layer_off_line(missing: list[Path]) -> str:
+def _vendor_files_missing(missing: list[Path]) -> str:
     names = ", ".join(str(path.relative_to(VENDOR_CONTRACTS)) for path in missing)
     return (
-        f"vendor-contract layer did not run: {names} not found in {VENDOR_CONTRACTS}; "
+        f"{names} not found in {VENDOR_CONTRACTS}; "
         "set MEDIANEST_CONTRACTS to the folder holding the vendors' API documents to run it"
     )
 
@@ -79,7 +79,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     missing = missing_vendor_files()
     if missing and not _in_ci():
-        terminalreporter.write_line(_vendor_layer_off_line(missing), yellow=True, bold=True)
+        line = f"vendor-contract layer did not run: {_vendor_files_missing(missing)}"
+        terminalreporter.write_line(line, yellow=True, bold=True)
 
 
 @pytest.fixture(autouse=True)
@@ -88,7 +89,7 @@ def _vendor_documents_present(request: pytest.FixtureRequest) -> None:
         return
     missing = missing_vendor_files()
     if missing:  # only reached in CI: elsewhere these tests are deselected
-        pytest.fail(f"CI must run the vendor-contract layer, but {_vendor_layer_off_line(missing)}", pytrace=False)
+        pytest.fail(f"CI must run the vendor-contract layer: {_vendor_files_missing(missing)}", pytrace=False)
 
 
 # ------------------------------------------------------------------ services
