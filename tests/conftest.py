@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.standins.base import VENDOR_CONTRACTS, missing_vendor_files
 from tests.support.apps import (
     ADMIN_PASSWORD,
     SECRET,
@@ -47,6 +48,48 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "plugins(*names): install these test plugins (tests/plugins) for the test")
     config.addinivalue_line("markers", "settings(**values): override MediaNest settings for the test's app")
     config.addinivalue_line("markers", "sqlite_only: this test's subject does not depend on the database engine")
+    config.addinivalue_line(
+        "markers", "vendor_contracts: checks against the vendors' own API documents (read from MEDIANEST_CONTRACTS)"
+    )
+
+
+# ------------------------------------------------------------------ vendor contracts
+# The vendors' OpenAPI documents are third-party files and not in the repository.
+# Tests marked vendor_contracts read them; without the files those tests are
+# deselected (not skipped one by one) and the summary says so in one line. CI
+# always has the files, so there a missing file fails every one of those tests.
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1")
+
+
+def _vendor_files_missing(missing: list[Path]) -> str:
+    names = ", ".join(str(path.relative_to(VENDOR_CONTRACTS)) for path in missing)
+    return (
+        f"{names} not found in {VENDOR_CONTRACTS}; "
+        "set MEDIANEST_CONTRACTS to the folder holding the vendors' API documents to run it"
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    missing = missing_vendor_files()
+    state = "missing, layer off" if missing and not _in_ci() else ("MISSING" if missing else "present")
+    return f"vendor contracts (MEDIANEST_CONTRACTS): {VENDOR_CONTRACTS} ({state})"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    missing = missing_vendor_files()
+    if missing and not _in_ci():
+        line = f"vendor-contract layer did not run: {_vendor_files_missing(missing)}"
+        terminalreporter.write_line(line, yellow=True, bold=True)
+
+
+@pytest.fixture(autouse=True)
+def _vendor_documents_present(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("vendor_contracts") is None:
+        return
+    missing = missing_vendor_files()
+    if missing:  # only reached in CI: elsewhere these tests are deselected
+        pytest.fail(f"CI must run the vendor-contract layer: {_vendor_files_missing(missing)}", pytrace=False)
 
 
 # ------------------------------------------------------------------ services
@@ -125,10 +168,14 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # An engine-independent test runs once, on SQLite: its PostgreSQL twin is deselected, not skipped.
+    # Without the vendors' documents (and outside CI) the vendor-contract layer is deselected too.
+    vendor_layer_off = bool(missing_vendor_files()) and not _in_ci()
     keep, drop = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if item.get_closest_marker("sqlite_only") and params.get("db_backend") == "postgresql":
+            drop.append(item)
+        elif vendor_layer_off and item.get_closest_marker("vendor_contracts"):
             drop.append(item)
         else:
             keep.append(item)

@@ -22,9 +22,26 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.serving import make_server
 
-# What the real services send and accept, kept beside the repository (../shared/contracts);
-# MEDIANEST_CONTRACTS points elsewhere.
-CONTRACTS = Path(os.environ.get("MEDIANEST_CONTRACTS", Path(__file__).resolve().parents[3] / "shared" / "contracts"))
+#: What the real services send and accept, in the repository: answers captured from
+#: real servers and MediaNest's own schemas of the part of each API it uses.
+CONTRACTS = Path(__file__).resolve().parents[1] / "contracts"
+
+#: The vendors' own API documents (third-party files, not in the repository): a
+#: ``shared/contracts`` folder beside the checkout, or the folder MEDIANEST_CONTRACTS names.
+#: Only the vendor-contract layer of the tests reads them (tests/standins/test_vendor_contracts.py).
+VENDOR_CONTRACTS = Path(
+    os.environ.get("MEDIANEST_CONTRACTS") or Path(__file__).resolve().parents[3] / "shared" / "contracts"
+)
+VENDOR_FILES = (
+    "overseerr/overseerr-api.yml",
+    "plex/plex-api-spec.yaml",
+    "plex/plex-pms-deref-2025.yaml",
+)
+
+
+def missing_vendor_files() -> list[Path]:
+    """The vendor documents the vendor-contract layer needs that are not there."""
+    return [VENDOR_CONTRACTS / name for name in VENDOR_FILES if not (VENDOR_CONTRACTS / name).is_file()]
 
 
 @dataclass

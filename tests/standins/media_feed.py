@@ -1,6 +1,6 @@
 """Stand-in media site that yt-dlp can download a playlist from, offline.
 
-Reproduces the local HTTP server behind ``../shared/contracts/yt-dlp/``
+Reproduces the local HTTP server behind ``tests/contracts/yt-dlp/``
 (yt-dlp 2026.10.26, generic extractor):
 
 * ``/feeds/<name>.xml`` — an RSS 2.0 feed. yt-dlp reads it as a playlist:

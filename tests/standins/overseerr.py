@@ -6,19 +6,22 @@ media records and requests in memory so a test can drive whole flows
 (search -> request -> approve -> available -> webhook).
 
 Everything it answers was built from the contract files in
-``../shared/contracts/overseerr`` (override the folder with the
-``MEDIANEST_CONTRACTS_DIR`` environment variable): the OpenAPI file the real
-server validates requests against, the bodies a real Overseerr returned
-(``real-responses/``) and the webhook payloads it posted (``webhooks/``).
+``tests/contracts/overseerr``: MediaNest's own OpenAPI description of the part
+of the API it uses (``overseerr-subset.yml``, which agrees with the document
+the real server validates requests against; the vendor-contract layer checks
+that), the bodies a real Overseerr returned (``real-responses/``) and the
+webhook payloads it posted (``webhooks/``).
 Where a behaviour was not captured it follows Overseerr's server code
 (``server/routes/request.ts``, ``server/entity/MediaRequest.ts``,
 ``server/middleware/auth.ts``); those places are marked "per Overseerr's code".
 
 Quirks of the real server that the stand-in reproduces:
 
-* Every request is checked against ``overseerr-api.yml`` before any route
-  runs, in the order of express-openapi-validator: no ``X-Api-Key`` header
-  (and no ``connect.sid`` cookie) -> **401**
+* Every request is checked against the OpenAPI file before any route
+  runs (the real server uses its ``overseerr-api.yml``; the stand-in the
+  subset file, whose parameters, enums and required lists are the same),
+  in the order of express-openapi-validator: no ``X-Api-Key`` header (and
+  no ``connect.sid`` cookie) -> **401**
   ``{"message":"cookie 'connect.sid' required","errors":[{"path","message"}]}``;
   invalid path/query/body -> **400** ``{"message","errors":[{path,message,errorCode}]}``
   with AJV-style messages (``request.body.mediaType should be equal to one of
@@ -59,7 +62,8 @@ Quirks of the real server that the stand-in reproduces:
   ``null`` when absent.
 
 Not reproduced: cookie sessions, TMDB person results, issues, and every
-endpoint not listed in ``OverseerrStandin``'s docstring (they answer 501).
+endpoint not listed in ``OverseerrStandin``'s docstring (404: they are not in
+the subset file; with the vendor's file as ``spec_path`` they answer 501).
 """
 
 from __future__ import annotations
@@ -68,7 +72,6 @@ import copy
 import hashlib
 import json
 import math
-import os
 import re
 import threading
 import time
@@ -103,11 +106,12 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request as WerkzeugRequest
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from tests.standins.base import CONTRACTS, RecordedRequest, Standin
+from tests.standins.base import CONTRACTS, VENDOR_CONTRACTS, RecordedRequest, Standin
 
 __all__ = [
     "CONTRACTS_DIR",
     "OVERSEERR_SPEC",
+    "VENDOR_OVERSEERR_SPEC",
     "WEBHOOK_TEMPLATE",
     "DOCUMENTED_NULL_FIELDS",
     "MediaStatus",
@@ -120,8 +124,11 @@ __all__ = [
     "validate_recorded_responses",
 ]
 
-CONTRACTS_DIR = Path(os.environ.get("MEDIANEST_CONTRACTS_DIR", CONTRACTS))
-OVERSEERR_SPEC = CONTRACTS_DIR / "overseerr" / "overseerr-api.yml"
+CONTRACTS_DIR = CONTRACTS
+#: MediaNest's own description of the part of the API it uses (in the repository).
+OVERSEERR_SPEC = CONTRACTS_DIR / "overseerr" / "overseerr-subset.yml"
+#: The vendor's own document, for the vendor-contract layer only (not in the repository).
+VENDOR_OVERSEERR_SPEC = VENDOR_CONTRACTS / "overseerr" / "overseerr-api.yml"
 WEBHOOK_TEMPLATE = CONTRACTS_DIR / "overseerr" / "webhooks" / "default_template.json"
 
 #: Response fields the real server sends as ``null`` against the spec (README).
@@ -1224,21 +1231,29 @@ class OverseerrStandin(Standin):
 
     # -- contract checks -------------------------------------------------------
 
-    def validate_requests(self) -> list[str]:
-        """Every recorded request checked against the spec; ``[]`` when all are valid."""
+    def validate_requests(self, spec_path: str | Path | None = None) -> list[str]:
+        """Every recorded request checked against the spec; ``[]`` when all are valid.
+
+        ``spec_path`` defaults to the stand-in's own (MediaNest's subset file);
+        the vendor-contract layer passes ``VENDOR_OVERSEERR_SPEC``.
+        """
         with self._lock:
             records = list(self.requests)
-        return validate_recorded_requests(records, self.spec_path)
+        return validate_recorded_requests(records, spec_path or self.spec_path)
 
     def validate_responses(
-        self, *, tolerate_documented_quirks: bool = True, include_undocumented_statuses: bool = False
+        self,
+        spec_path: str | Path | None = None,
+        *,
+        tolerate_documented_quirks: bool = True,
+        include_undocumented_statuses: bool = False,
     ) -> list[str]:
         """Every answer given so far checked against the spec's response schemas."""
         with self._lock:
             records = list(self.requests)
         return validate_recorded_responses(
             records,
-            self.spec_path,
+            spec_path or self.spec_path,
             tolerate_documented_quirks=tolerate_documented_quirks,
             include_undocumented_statuses=include_undocumented_statuses,
         )

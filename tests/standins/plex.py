@@ -2,8 +2,9 @@
 
 What they reproduce, and from where
 -----------------------------------
-Shapes, status codes and error bodies come from the contract files in
-``../shared/contracts/plex`` (see the Plex section of the contracts README):
+Shapes, status codes and error bodies follow the public facts of the Plex
+APIs, as the community OpenAPI documents of LukeHagar/plex-api-spec give them
+(the vendor files the vendor-contract layer reads, see ``tests/contracts/README.md``):
 
 * ``plex-pms-deref-2025.yaml`` (LukeHagar/plex-api-spec, 2025-10), the last file
   carrying plex.tv: ``POST /api/v2/pins`` (``strong``), ``GET /api/v2/pins/{id}``,
@@ -29,8 +30,11 @@ Both answer JSON only when the request says ``Accept: application/json``
 (otherwise XML, as Plex does), and ``answer_mode`` can force XML or a truncated
 JSON body for bad-input tests. Every answer is recorded next to its request
 (``record.extra["response"]``) so ``validate_plex_requests`` and
-``validate_plex_responses`` can check a whole session against the spec files
-with openapi-core.
+``validate_plex_responses`` can check a whole session with openapi-core against
+MediaNest's own description of the part of each API it uses
+(``tests/contracts/plex/pms-subset.yml`` and ``plex-tv-subset.yml``), or, in the
+vendor-contract layer, against the vendor files (``VENDOR_PMS_SPEC``,
+``VENDOR_PLEX_TV_SPEC``).
 
 Choices and deviations (each also commented where it is made)
 -------------------------------------------------------------
@@ -71,7 +75,7 @@ from xml.etree import ElementTree as ET
 
 from flask import Response, g, request
 
-from tests.standins.base import CONTRACTS, RecordedRequest, Standin
+from tests.standins.base import CONTRACTS, VENDOR_CONTRACTS, RecordedRequest, Standin
 
 if TYPE_CHECKING:
     from openapi_core import OpenAPI
@@ -81,6 +85,8 @@ __all__ = [
     "PLEX_CONTRACTS_DIR",
     "PMS_SPEC",
     "PLEX_TV_SPEC",
+    "VENDOR_PMS_SPEC",
+    "VENDOR_PLEX_TV_SPEC",
     "RecordedResponse",
     "PlexTvAccount",
     "PlexTvPin",
@@ -98,8 +104,12 @@ __all__ = [
 ]
 
 PLEX_CONTRACTS_DIR = CONTRACTS / "plex"
-PMS_SPEC = "plex-api-spec.yaml"
-PLEX_TV_SPEC = "plex-pms-deref-2025.yaml"
+#: MediaNest's own descriptions of the part of each API it uses (in the repository).
+PMS_SPEC = "pms-subset.yml"
+PLEX_TV_SPEC = "plex-tv-subset.yml"
+#: The vendor's documents, for the vendor-contract layer only (not in the repository).
+VENDOR_PMS_SPEC = VENDOR_CONTRACTS / "plex" / "plex-api-spec.yaml"
+VENDOR_PLEX_TV_SPEC = VENDOR_CONTRACTS / "plex" / "plex-pms-deref-2025.yaml"
 
 ANSWER_MODES = ("json", "xml", "truncated")
 
@@ -1471,17 +1481,17 @@ _PMS_VALIDATION_HOST = "http://localhost:32400"
 _PLEX_TV_VALIDATION_HOST = "https://plex.tv"
 
 
-def load_plex_spec(name: str = PMS_SPEC) -> OpenAPI:
+def load_plex_spec(name: str | Path = PMS_SPEC) -> OpenAPI:
     """The ``openapi_core.OpenAPI`` for a Plex spec file, loaded once per process.
 
     ``name`` is a file in ``PLEX_CONTRACTS_DIR`` or a path. The spec itself is not
-    validated on load: the 2026 file fails openapi-spec-validator with
+    validated on load: the vendor's 2026 file fails openapi-spec-validator with
     ``ParameterDuplicateError`` (an operation lists X-Plex-Client-Identifier
     twice), which does not affect request or response checks.
     """
     from openapi_core import Config, OpenAPI
 
-    path = Path(name) if os.sep in name else PLEX_CONTRACTS_DIR / name
+    path = Path(name) if isinstance(name, Path) or os.sep in name else PLEX_CONTRACTS_DIR / name
     key = str(path)
     with _SPEC_CACHE_LOCK:
         if key not in _SPEC_CACHE:
@@ -1550,13 +1560,18 @@ def _label(record: RecordedRequest) -> str:
 
 
 def _spec_errors(
-    standin: Standin, record: RecordedRequest, spec: str, check: str, response: RecordedResponse | None = None
+    standin: Standin,
+    record: RecordedRequest,
+    spec: str | Path,
+    tv_spec: str | Path,
+    check: str,
+    response: RecordedResponse | None = None,
 ) -> list[str]:
     """Errors of one request (check="request") or its answer (check="response")."""
     from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 
     if isinstance(standin, PlexTvStandin):
-        api, host = load_plex_spec(PLEX_TV_SPEC), _PLEX_TV_VALIDATION_HOST
+        api, host = load_plex_spec(tv_spec), _PLEX_TV_VALIDATION_HOST
     else:
         api, host = load_plex_spec(spec), _PMS_VALIDATION_HOST
 
@@ -1573,17 +1588,25 @@ def _spec_errors(
         and any(isinstance(e, (PathNotFound, OperationNotFound)) for e in errors)
         and any(m == record.method and p.match(record.path) for m, p in _LEGACY_PMS_OPERATIONS)
     ):
-        errors = run(load_plex_spec(PLEX_TV_SPEC))
+        errors = run(load_plex_spec(tv_spec))
     return [f"{_label(record)}: {_describe(e)}" for e in errors]
 
 
-def validate_plex_requests(standin: Standin, spec: str = PMS_SPEC, *, contract_checks: bool = True) -> list[str]:
+def validate_plex_requests(
+    standin: Standin,
+    spec: str | Path = PMS_SPEC,
+    *,
+    tv_spec: str | Path = PLEX_TV_SPEC,
+    contract_checks: bool = True,
+) -> list[str]:
     """Check every request ``standin`` received; returns the problems found.
 
-    Plex Media Server requests are checked against ``spec`` (the 2026 file by
-    default; see ``_LEGACY_PMS_OPERATIONS`` for the two classic operations checked
-    against the 2025 file), plex.tv requests always against the 2025 file (the
-    last one with ``/api/v2/pins``, ``/user``, ``/resources``). With
+    Plex Media Server requests are checked against ``spec``, plex.tv requests
+    against ``tv_spec``: MediaNest's own subset files by default. The
+    vendor-contract layer passes the vendor's 2026 file and its 2025 file (the
+    last one with ``/api/v2/pins``, ``/user``, ``/resources``); the 2026 file
+    lacks the two classic operations of ``_LEGACY_PMS_OPERATIONS``, which are
+    then checked against ``tv_spec``. With
     ``contract_checks`` it also applies the contracts README rules the spec files
     do not encode: ``X-Plex-Client-Identifier``, ``X-Plex-Product`` and
     ``X-Plex-Version`` on every call, the token as a header and never in the
@@ -1591,7 +1614,7 @@ def validate_plex_requests(standin: Standin, spec: str = PMS_SPEC, *, contract_c
     """
     problems: list[str] = []
     for record in list(standin.requests):
-        problems.extend(_spec_errors(standin, record, spec, "request"))
+        problems.extend(_spec_errors(standin, record, spec, tv_spec, "request"))
         if not contract_checks:
             continue
         headers = {k.lower(): v for k, v in record.headers.items()}
@@ -1605,7 +1628,9 @@ def validate_plex_requests(standin: Standin, spec: str = PMS_SPEC, *, contract_c
     return problems
 
 
-def validate_plex_responses(standin: Standin, spec: str = PMS_SPEC) -> list[str]:
+def validate_plex_responses(
+    standin: Standin, spec: str | Path = PMS_SPEC, *, tv_spec: str | Path = PLEX_TV_SPEC
+) -> list[str]:
     """Check every recorded answer of ``standin`` against the spec's responses.
 
     Nothing is skipped: an answer whose status the operation does not document
@@ -1618,5 +1643,5 @@ def validate_plex_responses(standin: Standin, spec: str = PMS_SPEC) -> list[str]
         if response is None:
             problems.append(f"{_label(record)}: no recorded response")
             continue
-        problems.extend(_spec_errors(standin, record, spec, "response", response))
+        problems.extend(_spec_errors(standin, record, spec, tv_spec, "response", response))
     return problems

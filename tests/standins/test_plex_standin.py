@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.standins.plex import (
+    PLEX_CONTRACTS_DIR,
     PlexServerStandin,
     PlexTvStandin,
     load_plex_spec,
@@ -456,13 +457,14 @@ def test_images(pms: PlexServerStandin) -> None:
 # ------------------------------------------------ spec checks of answers
 
 
-def test_a_whole_session_validates_against_the_spec(pms: PlexServerStandin) -> None:
+def call_every_pms_endpoint(pms: PlexServerStandin) -> None:
+    """Every Plex Media Server endpoint the stand-in serves, each answering 200 (16 calls)."""
     section, keys = seed_movies(pms)
     collection = pms.add_collection(section, "Classics", [keys["Alien"]])
     pms.register_file(section, "/media/movies/new/Dune (2021).mkv", "Dune", 2021)
 
     get(pms, "/identity")
-    get(pms, "/library/sections")  # classic listing: checked against the 2025 file
+    get(pms, "/library/sections")  # the classic listing (only the 2025 vendor file has it)
     get(pms, "/library/sections/all")
     get(
         pms,
@@ -479,7 +481,7 @@ def test_a_whole_session_validates_against_the_spec(pms: PlexServerStandin) -> N
     get(pms, f"/library/sections/{section}/collections")
     get(pms, f"/library/collections/{collection}/items")
     get(pms, "/hubs/search", query="the")
-    get(pms, f"/library/sections/{section}/refresh", path="/media/movies/new")  # 2025 file
+    get(pms, f"/library/sections/{section}/refresh", path="/media/movies/new")  # a targeted scan
     requests.post(pms.url + f"/library/sections/{section}/refresh", headers=pms_headers(), timeout=TIMEOUT)
     requests.post(
         pms.url + "/library/collections",
@@ -502,20 +504,31 @@ def test_a_whole_session_validates_against_the_spec(pms: PlexServerStandin) -> N
     get(pms, f"/library/metadata/{keys['Heat']}/thumb/1700000000")
     get(pms, f"/library/collections/{collection}/composite/1700000000")
     get(pms, "/photo/:/transcode", url=f"/library/metadata/{keys['Heat']}/thumb/1", width=50, height=75)
-
+    assert len(pms.requests) == 16
     assert all(r.extra["response"].status == 200 for r in pms.requests)
+
+
+def test_a_whole_session_validates_against_the_subset_file(pms: PlexServerStandin) -> None:
+    call_every_pms_endpoint(pms)
     assert validate_plex_requests(pms) == []
     assert validate_plex_responses(pms) == []
 
 
-def test_pms_refusals_are_not_documented_by_the_2026_spec(pms: PlexServerStandin) -> None:
-    # Deviation named, not hidden: the 2026 file documents no 400/401 for these
-    # operations, so the answer check reports them as ResponseNotFound. (The
-    # bodies are the 2025 file's `errors` shape.)
+def test_pms_refusals_have_the_documented_errors_shape(pms: PlexServerStandin) -> None:
+    # The subset file documents the 400/401 `errors` bodies a server sends (the
+    # vendor's 2026 file does not: tests/standins/test_vendor_contracts.py).
     pms.add_library("Movies")
     get(pms, "/library/sections/all", BASE_HEADERS)
+    get(pms, "/library/sections/all", {k: v for k, v in BASE_HEADERS.items() if k != "X-Plex-Client-Identifier"})
+    assert [r.extra["response"].status for r in pms.requests] == [401, 400]
+    assert validate_plex_responses(pms) == []
+
+    # A body of another shape is reported.
+    pms.clear_requests()
+    get(pms, "/library/sections/all", BASE_HEADERS)
+    pms.requests[0].extra["response"].body = b'{"error": "no"}'
     problems = validate_plex_responses(pms)
-    assert len(problems) == 1 and "ResponseNotFound" in problems[0] and "401" in problems[0]
+    assert len(problems) == 1 and "errors" in problems[0]
 
 
 def test_request_validator_rejects_bad_requests(pms: PlexServerStandin, tv: PlexTvStandin) -> None:
@@ -554,5 +567,5 @@ def test_stop_refuses_connections_and_restart_keeps_state(pms: PlexServerStandin
 
 
 def test_specs_are_loaded_once_per_process() -> None:
-    assert load_plex_spec() is load_plex_spec("plex-api-spec.yaml")
-    assert load_plex_spec("plex-pms-deref-2025.yaml") is load_plex_spec("plex-pms-deref-2025.yaml")
+    assert load_plex_spec() is load_plex_spec("pms-subset.yml")
+    assert load_plex_spec("plex-tv-subset.yml") is load_plex_spec(PLEX_CONTRACTS_DIR / "plex-tv-subset.yml")

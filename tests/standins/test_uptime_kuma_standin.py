@@ -14,15 +14,13 @@ import requests
 from tests.standins.base import CONTRACTS as BASE_CONTRACTS
 from tests.standins.uptime_kuma import DOWN, MAINTENANCE, PENDING, UP, UptimeKumaStandin
 
-CONTRACTS = BASE_CONTRACTS / "uptime-kuma"
+CONTRACTS = BASE_CONTRACTS / "uptime-kuma"  # captured from a real Uptime Kuma 1.23.16
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$")
 BYPASS = {"x-apicache-bypass": "true"}
 
 
 def captured(name: str) -> Any:
     path = CONTRACTS / name
-    if not path.exists():
-        pytest.skip(f"contract file {path} not available")
     return path.read_text() if name.endswith(".txt") else json.loads(path.read_text())
 
 

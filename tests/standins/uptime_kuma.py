@@ -1,6 +1,6 @@
 """Stand-in for Uptime Kuma 1.23.16: public status page, heartbeats, /metrics.
 
-Reproduces what ``../shared/contracts/uptime-kuma/`` recorded from the real
+Reproduces what ``tests/contracts/uptime-kuma/`` recorded from the real
 server (no authentication on the status-page API):
 
 * ``GET /api/status-page/<slug>`` -> ``{"config", "incident",
