@@ -140,6 +140,10 @@ def configure_rate_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Flask-Limiter writes its wait rounded down, and would replace the 429 handler's
+    # Retry-After with it: its own goes under another name, and Retry-After is the
+    # handler's (medianest/errors.py), rounded up, the same number as the message.
+    app.config.setdefault("RATELIMIT_HEADER_RETRY_AFTER", "X-RateLimit-Retry-After")
     # The shared JSON API budget is counted by medianest.api.budget (leases
     # claimed from Redis); Flask-Limiter keeps the per-route limits, which its
     # decorators check when their view is called.  With no default or

@@ -33,6 +33,15 @@ from medianest.settings import SettingsError, folder_problem
 log = logging.getLogger("medianest.migrations")
 
 
+def _not_environment_chatter(record: logging.LogRecord) -> bool:
+    """Alembic says which dialect it uses each time an environment opens, once for the core and
+    once per plugin branch at every start; what it applies ("Running upgrade ...") still shows."""
+    return not str(record.msg).startswith(("Context impl", "Will assume"))
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_not_environment_chatter)
+
+
 def _create_app():
     from medianest.app import create_app
     from medianest.settings import load_settings

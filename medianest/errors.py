@@ -7,6 +7,7 @@ correlation id, and the answer names only that id.
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from flask import Flask, g, render_template, request
@@ -48,13 +49,13 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(exc: RateLimitExceeded):
-        # The wait of the limit this request broke, as Flask-Limiter computes its own Retry-After
-        # header (whole seconds, rounded down), so the message and the header name one number.
+        # The wait of the limit this request broke, in whole seconds rounded up (a client that
+        # waits that long gets in); the message and Retry-After name the same number.
         reset_in = 60
         try:
             breached = limiter.current_limit
             if breached is not None:
-                reset_in = max(1, int(breached.reset_at - time.time()))
+                reset_in = max(1, math.ceil(breached.reset_at - time.time()))
         except Exception:  # the storage went away meanwhile: the default wait
             log.warning("could not read the window of a broken rate limit")
         headers = {"Retry-After": str(reset_in)}

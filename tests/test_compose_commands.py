@@ -222,10 +222,17 @@ def test_the_compose_commands_serve_sign_in_and_finish_a_download(compose, pg_da
         status = http.get(base + "/api/v1/dashboard/status", timeout=10)
         assert status.status_code == 200
 
-        # the worker's finished tasks show on the web process's /metrics
-        scrape = requests.get(base + "/metrics", headers={"Authorization": "Bearer compose-metrics"}, timeout=10)
-        assert scrape.status_code == 200
-        assert 'medianest_tasks_total{state="SUCCESS",task="youtube.download"} 1.0' in scrape.text, scrape.text[-3000:]
+        # the worker's finished tasks show on the web process's /metrics (counted once the task has
+        # returned, which is just after the download shows as completed)
+        counted = 'medianest_tasks_total{state="SUCCESS",task="youtube.download"} 1.0'
+        deadline = time.monotonic() + 15
+        while True:
+            scrape = requests.get(base + "/metrics", headers={"Authorization": "Bearer compose-metrics"}, timeout=10)
+            assert scrape.status_code == 200
+            if counted in scrape.text or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert counted in scrape.text, scrape.text[-3000:]
         assert 'medianest_task_queue_length{queue="celery"}' in scrape.text
 
         # docker stop: each stops by itself within its grace period

@@ -44,10 +44,16 @@ def failing():
 
 
 @pytest.fixture(params=["text", "json"])
-def log_output(request: pytest.FixtureRequest):
+def log_output(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     """Everything the root logger writes, at DEBUG, through MediaNest's own handler and format."""
     root = logging.getLogger()
     level = root.level
+    # Other tests in the same process may have quietened urllib3 (a library's logging set-up):
+    # its own loggers pass everything on to the root here.
+    for name in ("urllib3", "urllib3.connectionpool", "urllib3.util.retry"):
+        monkeypatch.setattr(logging.getLogger(name), "disabled", False)
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
+    monkeypatch.setattr(logging.root.manager, "disable", logging.NOTSET)
     stream = io.StringIO()
     configure_logging("DEBUG", request.param, stream=stream)
     forget_secrets()

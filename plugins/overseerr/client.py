@@ -169,16 +169,12 @@ class OverseerrClient:
         # Overseerr answers 500 ("Unable to retrieve movie.") both for an unknown TMDB id and while
         # it cannot reach TMDB; accepting it keeps either from counting against the circuit breaker.
         response = self.http.get(path, accept_statuses=(404, 500), retry=False)
-        if response.status_code == 404:
+        if response.status_code in (404, 500):
+            # Which of the two it was, Overseerr's answer does not say: the message names both.
             raise ApiError(
-                "NOT_FOUND", f"Overseerr knows no {kind} with TMDB id {tmdb_id}.", details={"service": SERVICE}
-            )
-        if response.status_code == 500:
-            raise ApiError(
-                "SERVICE_BAD_ANSWER",
-                f"Overseerr could not look up the {kind} with TMDB id {tmdb_id}: either Overseerr cannot reach "
-                "TMDB right now (try again in a while), or there is no such title.",
-                502,
+                "NOT_FOUND",
+                f"Overseerr could not look up the {kind} with TMDB id {tmdb_id}: either there is no such title, "
+                "or Overseerr cannot reach TMDB right now (then try again in a while).",
                 details={"service": SERVICE, "tmdb_id": tmdb_id},
             )
         body = self._object(json_of(response, SERVICE))

@@ -16,6 +16,14 @@ class SearchQuery(Schema):
     query: str = Field(min_length=1, max_length=MAX_QUERY, description="Words of a film's or series' title")
     page: int = Field(default=1, ge=1, le=500)
 
+    @field_validator("query")
+    @classmethod
+    def _words(cls, value: str) -> str:
+        words = " ".join(value.split())  # also the control characters Python counts as spaces
+        if not words:
+            raise ValueError("type a few words of a title")
+        return words
+
 
 class RequestListQuery(CursorQuery):
     user_id: RowId | None = Field(default=None, description="Admins only: whose requests (default: your own)")

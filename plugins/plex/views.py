@@ -63,6 +63,14 @@ class PlexSearchQuery(Schema):
     def _cap(cls, value: int) -> int:
         return min(value, MAX_SEARCH)
 
+    @field_validator("query")
+    @classmethod
+    def _words(cls, value: str) -> str:
+        words = " ".join(value.split())  # also the control characters Python counts as spaces
+        if not words:
+            raise ValueError("type a few letters of a title")
+        return words
+
 
 class PlexLibrary(BaseModel):
     key: str
