@@ -281,6 +281,8 @@ class DownloadJob:
         self.owner_dir.mkdir(parents=True, exist_ok=True)
         if not row.folder:  # a re-run keeps its folder, so partial files are found again
             row.folder = playlist_folder(self.owner_dir, title)
+        self._commit_row()
+        row.folder = downloads.folder_of_its_own(row)
         self.folder = self.owner_dir / row.folder
         if not inside(self.owner_dir, self.folder):
             raise UnsafePath(f"download folder outside the user's folder: {self.folder!r}")
