@@ -58,14 +58,16 @@ def test_a_rerun_beside_a_running_download_of_the_same_folder_moves(app, user_cl
         second = Download(user_id=alice.id, url="https://youtu.be/b", status="running", folder="MIX", percent=0.0)
         db.session.add_all([first, second])
         db.session.commit()
-        assert downloads.folder_of_its_own(second) == f"MIX [{second.id}]"
-        assert downloads.folder_of_its_own(second) == f"MIX [{second.id}]"  # stays put once it has its own
+        assert downloads.folder_of_its_own(second, "MIX") == f"MIX [{second.id}]"
+        assert (
+            downloads.folder_of_its_own(second, second.folder) == f"MIX [{second.id}]"
+        )  # stays put once it has its own
         first.status = "completed"
         db.session.commit()
         third = Download(user_id=alice.id, url="https://youtu.be/c", status="running", folder="Mix", percent=0.0)
         db.session.add(third)
         db.session.commit()
-        assert downloads.folder_of_its_own(third) == "Mix"  # a finished download's folder is reused
+        assert downloads.folder_of_its_own(third, "Mix") == "Mix"  # a finished download's folder is reused
 
 
 def test_the_same_url_submitted_at_once_is_created_once(app, alice, yt_env):

@@ -48,7 +48,8 @@ TABLE = Download.__table__
 EVENTS = ("queued", "progress", "completed", "failed", "cancelled")
 STALE_AFTER = timedelta(minutes=3)  # a running job touches its row at least every 15 s
 _DISPATCH_LOCK_KEY = 0x59_54_44_4C  # "YTDL": serialises slot claims on PostgreSQL
-_dispatch_lock = threading.Lock()  # ... and between the threads of one process (SQLite)
+_FOLDER_LOCK_KEY = 0x59_54_46_44  # "YTFD": serialises the choice of a download's folder on PostgreSQL
+_dispatch_lock = threading.Lock()  # ... and both between the threads of one process (SQLite)
 
 
 # ----------------------------------------------------------------- reading
@@ -193,34 +194,36 @@ def _commit_unless_duplicate(user_id: int, url: str, row_id: int | None = None) 
         raise  # not the active-URL index: a real error
 
 
-def folder_of_its_own(row: Download) -> str:
-    """``row.folder``, or a folder beside it named with the download's id when another running download uses it.
+def folder_of_its_own(row: Download, wanted: str) -> str:
+    """Set and commit ``row.folder``: ``wanted``, or ``"<wanted> [<id>]"`` when another running download writes there.
 
-    Two downloads of one playlist (URLs that differ only in the query) get the
-    same folder name and the same file names: writing both into one folder
+    Two downloads of one playlist (URLs that differ only in the query) want
+    the same folder and the same file names: writing both into one folder
     would interleave their partial files.  The first keeps the playlist's
-    name, so what Plex shows stays readable; the other gets ``"Title [id]"``.
-    ``row.folder`` is committed before this looks, so of two jobs starting at
-    the same moment at least one sees the other (both may move: never neither).
+    name, so what Plex and the household see stays readable; the other
+    writes beside it.  The choice is made under the same locks as a slot
+    claim, so two jobs starting at once cannot both take the folder.
     """
-    others = db.session.scalars(
-        select(Download.folder).where(
-            Download.user_id == row.user_id,
-            Download.status == RUNNING,
-            Download.id != row.id,
-            Download.folder.is_not(None),
+    with _dispatch_lock:
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FOLDER_LOCK_KEY})
+        others = db.session.scalars(
+            select(Download.folder).where(
+                Download.user_id == row.user_id,
+                Download.status == RUNNING,
+                Download.id != row.id,
+                Download.folder.is_not(None),
+            )
         )
-    )
-    taken = {name.casefold() for name in others}
-    if row.folder.casefold() not in taken:
-        return row.folder
-    suffix = f" [{row.id}]"
-    if row.folder.endswith(suffix):  # already its own: another download chose the same literal name
-        return row.folder
-    row.folder = f"{row.folder}{suffix}"
-    db.session.commit()
-    log.info("download %s writes into %r: another running download uses the playlist's folder", row.id, row.folder)
-    return row.folder
+        taken = {name.casefold() for name in others}
+        suffix = f" [{row.id}]"
+        folder = wanted
+        if wanted.casefold() in taken and not wanted.endswith(suffix):
+            folder = f"{wanted}{suffix}"
+            log.info("download %s writes into %r: another running download uses %r", row.id, folder, wanted)
+        row.folder = folder
+        db.session.commit()  # ends the transaction: the lock is released with it
+    return folder
 
 
 def check_space(user_id: int, conf: youtube_config.YoutubeConfig) -> None:
