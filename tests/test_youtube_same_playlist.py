@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from tests.support.apps import sign_in
 from tests.test_youtube_support import feed_fixture, files_under, row_of, run_job_in_thread, yt_env_fixture  # noqa: F401
 
@@ -101,3 +103,40 @@ def test_the_same_url_submitted_at_once_is_created_once(app, alice, yt_env):
     with app.app_context():
         assert db.session.query(Download).filter_by(url=url).count() == 1
     assert row_of(app, created).status in ("queued", "running")
+
+
+def test_the_migration_keys_existing_rows_and_keeps_an_old_duplicate_out_of_the_index(app, alice):
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from medianest.cli import alembic_config, migration_branches
+    from medianest.extensions import db
+
+    with app.app_context():
+        youtube = alembic_config(app, "youtube", migration_branches(app)["youtube"])
+        command.downgrade(youtube, "youtube_0001")
+        insert = text(
+            "INSERT INTO youtube_downloads (user_id, url, format, status, percent, attempts, cancel_requested,"
+            " created_at) VALUES (:user, :url, 'best', :status, 0, 0, false, CURRENT_TIMESTAMP)"
+        )
+        for url, status in (
+            ("https://youtu.be/a", "queued"),
+            ("HTTPS://YOUTU.BE/a", "running"),  # the same URL for the key: an older twin from before the index
+            ("https://youtu.be/a", "completed"),
+            ("https://youtu.be/a?t=1", "queued"),
+        ):
+            db.session.execute(insert, {"user": alice.id, "url": url, "status": status})
+        db.session.commit()
+        command.upgrade(youtube, "heads")
+        keys = db.session.execute(text("SELECT url, status, url_key FROM youtube_downloads ORDER BY id")).all()
+        assert keys[0].url_key is not None and keys[1].url_key is None
+        assert keys[2].url_key == keys[0].url_key and keys[3].url_key not in (None, keys[0].url_key)
+        db.session.execute(
+            text("UPDATE youtube_downloads SET url_key = :key WHERE status = 'completed'"), {"key": keys[0].url_key}
+        )
+        db.session.commit()  # a finished twin is outside the index
+        with pytest.raises(IntegrityError):  # ... and refused as soon as it would be active again
+            db.session.execute(text("UPDATE youtube_downloads SET status = 'queued' WHERE status = 'completed'"))
+            db.session.commit()
+        db.session.rollback()
