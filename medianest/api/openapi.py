@@ -19,6 +19,7 @@ from medianest.access import public, view_access
 from medianest.api.converters import ID_MAX
 from medianest.api.envelope import ERROR_CODES, ok
 from medianest.api.route import RouteDoc, api_route
+from medianest.api.schema import CursorQuery
 
 bp = Blueprint("openapi", __name__)
 
@@ -71,12 +72,26 @@ class _Components:
         return {"$ref": REF.format(model=model.__name__)}
 
 
+# What CursorQuery's validator refuses, said where a client reads the parameters: a parameter's
+# schema cannot name another parameter, so the rule is in both descriptions and in the 400 answer.
+_ONE_WAY_OF_PAGING = {
+    "page": "Offset paging. Not together with `before`: with `before`, leave `page` out (or 1); "
+    "any other page is a 400 `VALIDATION_ERROR`.",
+    "before": "Not together with a `page` other than 1 (a 400 `VALIDATION_ERROR`).",
+}
+
+
 def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(ref_template=REF)
     required = set(schema.get("required", []))
+    cursor = issubclass(model, CursorQuery)
     params = []
     for name, prop in schema.get("properties", {}).items():
-        params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
+        param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        if cursor and name in _ONE_WAY_OF_PAGING:
+            said = prop.get("description")
+            param["description"] = f"{said} {_ONE_WAY_OF_PAGING[name]}" if said else _ONE_WAY_OF_PAGING[name]
+        params.append(param)
     return params
 
 
@@ -157,6 +172,10 @@ def build_document(app: Flask, left_out: frozenset[str] = frozenset()) -> dict[s
             parameters = list(params)
             if doc.query is not None:
                 parameters += _query_params(doc.query)
+                if issubclass(doc.query, CursorQuery):
+                    operation["responses"]["400"] = _error_response(
+                        "`VALIDATION_ERROR`: a query parameter out of range, or `page` other than 1 with `before`"
+                    )
             if parameters:
                 operation["parameters"] = parameters
             if doc.body is not None and method in ("POST", "PUT", "PATCH", "DELETE"):
@@ -171,8 +190,17 @@ def build_document(app: Flask, left_out: frozenset[str] = frozenset()) -> dict[s
                 operation["security"] = []
             if doc.raw_response:
                 # a document of its own (the OpenAPI JSON), a page or a file: not the envelope
-                raw_schema = {"type": "object"} if doc.raw_response.endswith("json") else {"type": "string"}
-                success = {"description": "OK", "content": {doc.raw_response: {"schema": raw_schema}}}
+                media_types = (doc.raw_response,) if isinstance(doc.raw_response, str) else doc.raw_response
+                content = {
+                    media: {"schema": {"type": "object"} if media.endswith("json") else {"type": "string"}}
+                    for media in media_types
+                }
+                success = {"description": "OK", "content": content}
+                if doc.partial_content:
+                    operation["responses"]["206"] = {
+                        "description": "The part a Range header asked for",
+                        "content": content,
+                    }
             else:
                 data_schema = components.ref(doc.response) if doc.response is not None else {}
                 meta_schema: dict[str, Any] = {"type": "object"}

@@ -37,7 +37,8 @@ class RouteDoc:
     paginated: bool = False
     tags: list[str] = field(default_factory=list)
     errors: tuple[int, ...] = ()
-    raw_response: str | None = None  # a non-JSON media type, e.g. "text/plain"
+    raw_response: str | tuple[str, ...] | None = None  # non-JSON media types, e.g. "text/plain", "video/*"
+    partial_content: bool = False  # also answers 206 to a Range header
 
 
 def _field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
@@ -92,7 +93,8 @@ def api_route(
     summary: str = "",
     tags: list[str] | None = None,
     errors: tuple[int, ...] = (),
-    raw_response: str | None = None,
+    raw_response: str | tuple[str, ...] | None = None,
+    partial_content: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         doc = RouteDoc(
@@ -106,6 +108,7 @@ def api_route(
             tags=tags or [],
             errors=errors,
             raw_response=raw_response,
+            partial_content=partial_content,
         )
 
         @functools.wraps(view)

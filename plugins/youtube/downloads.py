@@ -31,9 +31,11 @@ from medianest_youtube.models import (
     Download,
     public_fields,
     public_values,
+    url_key,
 )
 from medianest_youtube.paths import folder_size, inside, user_folder
 from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from medianest.api import ApiError
 from medianest.events import publish
@@ -46,7 +48,8 @@ TABLE = Download.__table__
 EVENTS = ("queued", "progress", "completed", "failed", "cancelled")
 STALE_AFTER = timedelta(minutes=3)  # a running job touches its row at least every 15 s
 _DISPATCH_LOCK_KEY = 0x59_54_44_4C  # "YTDL": serialises slot claims on PostgreSQL
-_dispatch_lock = threading.Lock()  # ... and between the threads of one process (SQLite)
+_FOLDER_LOCK_KEY = 0x59_54_46_44  # "YTFD": serialises the choice of a download's folder on PostgreSQL
+_dispatch_lock = threading.Lock()  # ... and both between the threads of one process (SQLite)
 
 
 # ----------------------------------------------------------------- reading
@@ -157,23 +160,70 @@ def submit(user: User, url: str, fmt: str) -> Download:
 
     conf = cfg()
     url = check_url(url, conf.allowed_hosts, conf.egress_policy)
-    existing = db.session.scalar(
-        select(Download).where(Download.user_id == user.id, Download.url == url, Download.status.in_(ACTIVE))
-    )
-    if existing is not None:
-        raise ApiError(
-            "CONFLICT",
-            "This URL is already queued or downloading for you.",
-            409,
-            details={"download": public(existing)},
-        )
+    _refuse_duplicate(user.id, url)
     check_space(user.id, conf)
     row = Download(user_id=user.id, url=url, format=fmt, status=QUEUED, percent=0.0, attempts=0, cancel_requested=False)
     db.session.add(row)
-    db.session.commit()
+    _commit_unless_duplicate(user.id, url)
     announce(row, "queued", queue_position=queue_positions().get(row.id))
     dispatch()
     return row
+
+
+def _refuse_duplicate(user_id: int, url: str, row_id: int | None = None) -> None:
+    """409 with the existing download when ``user_id`` already has ``url`` queued or running."""
+    query = select(Download).where(
+        Download.user_id == user_id, Download.url_key == url_key(url), Download.status.in_(ACTIVE)
+    )
+    if row_id is not None:
+        query = query.where(Download.id != row_id)
+    existing = db.session.scalar(query)
+    if existing is not None:
+        raise ApiError(
+            "CONFLICT", "This URL is already queued or downloading for you.", 409, {"download": public(existing)}
+        )
+
+
+def _commit_unless_duplicate(user_id: int, url: str, row_id: int | None = None) -> None:
+    """Commit; when another process queued the same URL a moment ago, the unique index refuses and this is a 409."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        _refuse_duplicate(user_id, url, row_id)
+        raise  # not the active-URL index: a real error
+
+
+def folder_of_its_own(row: Download, wanted: str) -> str:
+    """Set and commit ``row.folder``: ``wanted``, or ``"<wanted> [<id>]"`` when another running download writes there.
+
+    Two downloads of one playlist (URLs that differ only in the query) want
+    the same folder and the same file names: writing both into one folder
+    would interleave their partial files.  The first keeps the playlist's
+    name, so what Plex and the household see stays readable; the other
+    writes beside it.  The choice is made under the same locks as a slot
+    claim, so two jobs starting at once cannot both take the folder.
+    """
+    with _dispatch_lock:
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FOLDER_LOCK_KEY})
+        others = db.session.scalars(
+            select(Download.folder).where(
+                Download.user_id == row.user_id,
+                Download.status == RUNNING,
+                Download.id != row.id,
+                Download.folder.is_not(None),
+            )
+        )
+        taken = {name.casefold() for name in others}
+        suffix = f" [{row.id}]"
+        folder = wanted
+        if wanted.casefold() in taken and not wanted.endswith(suffix):
+            folder = f"{wanted}{suffix}"
+            log.info("download %s writes into %r: another running download uses %r", row.id, folder, wanted)
+        row.folder = folder
+        db.session.commit()  # ends the transaction: the lock is released with it
+    return folder
 
 
 def check_space(user_id: int, conf: youtube_config.YoutubeConfig) -> None:
@@ -322,20 +372,13 @@ def retry(row: Download) -> Download:
         raise ApiError(
             "CONFLICT", f"This download is {row.status}; only a failed or cancelled one can be retried.", 409
         )
-    duplicate = db.session.scalar(
-        select(Download).where(
-            Download.user_id == row.user_id, Download.url == row.url, Download.status.in_(ACTIVE), Download.id != row.id
-        )
-    )
-    if duplicate is not None:
-        raise ApiError(
-            "CONFLICT", "This URL is already queued or downloading for you.", 409, {"download": public(duplicate)}
-        )
+    _refuse_duplicate(row.user_id, row.url, row.id)
     check_space(row.user_id, cfg())
     row.status, row.phase, row.error, row.failures = QUEUED, None, None, None
     row.percent, row.speed, row.eta, row.entry_index, row.entry_title = 0.0, None, None, None, None
     row.finished_at, row.task_id, row.cancel_requested = None, None, False
-    db.session.commit()
+    row.url_key = url_key(row.url)  # a row the migration left without one (an old duplicate) gets it now
+    _commit_unless_duplicate(row.user_id, row.url, row.id)
     announce(row, "queued", queue_position=queue_positions().get(row.id))
     dispatch()
     return row

@@ -279,8 +279,11 @@ class DownloadJob:
         self.entry_count = len(entries)
         self.index_width = max(2, len(str(self.entry_count)))
         self.owner_dir.mkdir(parents=True, exist_ok=True)
-        if not row.folder:  # a re-run keeps its folder, so partial files are found again
-            row.folder = playlist_folder(self.owner_dir, title)
+        try:  # a re-run keeps its folder, so partial files are found again
+            downloads.folder_of_its_own(row, row.folder or playlist_folder(self.owner_dir, title))
+        except (StaleDataError, ObjectDeletedError):
+            db.session.rollback()
+            raise Superseded() from None
         self.folder = self.owner_dir / row.folder
         if not inside(self.owner_dir, self.folder):
             raise UnsafePath(f"download folder outside the user's folder: {self.folder!r}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from medianest.extensions import db
 from medianest.models import utcnow
@@ -25,6 +27,21 @@ FORMATS = {
 }
 
 
+# One active download per person and URL, kept by the database so two processes cannot both pass the check.
+ACTIVE_URL_WHERE = text("status IN ('queued', 'running')")
+
+
+def url_key(url: str) -> str:
+    """A fixed-length key for ``url``: scheme and host are case-insensitive, the rest (query included) is not.
+
+    A hash rather than the URL itself, because a URL of 2048 non-ASCII
+    characters is larger than a PostgreSQL B-tree entry may be.
+    """
+    parts = urlsplit(url)
+    normal = urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, parts.fragment))
+    return hashlib.sha256(normal.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() + "Z" if value else None
 
@@ -34,11 +51,20 @@ class Download(db.Model):
     __table_args__ = (
         Index("ix_youtube_downloads_status_id", "status", "id"),
         Index("ix_youtube_downloads_user_id_status", "user_id", "status"),
+        Index(
+            "uq_youtube_downloads_active_url",
+            "user_id",
+            "url_key",
+            unique=True,
+            postgresql_where=ACTIVE_URL_WHERE,
+            sqlite_where=ACTIVE_URL_WHERE,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(Text)
+    url_key: Mapped[str | None] = mapped_column(String(64))  # follows ``url``, see :func:`url_key`
     format: Mapped[str] = mapped_column(String(16), default="best")
     status: Mapped[str] = mapped_column(String(16), default=QUEUED)
     # What the running job is doing: waiting (for a worker), listing, downloading, finishing.
@@ -63,6 +89,11 @@ class Download(db.Model):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+
+    @validates("url")
+    def _keep_url_key(self, _name: str, value: str) -> str:
+        self.url_key = url_key(value) if value is not None else None
+        return value
 
     @property
     def is_active(self) -> bool:

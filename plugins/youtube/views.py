@@ -37,7 +37,7 @@ submission_limit = limiter.shared_limit(
 
 
 class NewDownload(Schema):
-    url: str = Field(max_length=MAX_URL_LENGTH, description="A video or playlist URL on an allowed host")
+    url: str = Field(min_length=1, max_length=MAX_URL_LENGTH, description="A video or playlist URL on an allowed host")
     format: FormatName = Field(
         default="best", description="best, 1080p (at most), 720p (at most) or audio (audio only)"
     )
@@ -169,7 +169,9 @@ def api_retry(download_id: int):
     summary="Fetch one downloaded file (Range supported)",
     tags=["youtube"],
     errors=(404,),
-    raw_response="application/octet-stream",
+    # send_file names the type after the file: what yt-dlp wrote is video or audio, anything else octet-stream
+    raw_response=("video/*", "audio/*", "application/octet-stream"),
+    partial_content=True,
 )
 @login_required
 def api_file(download_id: int, n: int):
@@ -213,7 +215,10 @@ def submit_form():
         row = downloads.submit(current_user, body.url, body.format)
     except ValidationError as exc:
         field = exc.errors()[0]["loc"][0] if exc.errors() else "url"
-        message = "Choose one of the offered formats." if field == "format" else "Paste a shorter URL."
+        if field == "format":
+            message = "Choose one of the offered formats."
+        else:
+            message = "Paste the address of a video or playlist." if not form["url"].strip() else "Paste a shorter URL."
         return make_response(render_template("youtube/index.html", **_page_context(message, form)), 400)
     except ApiError as exc:
         return make_response(render_template("youtube/index.html", **_page_context(exc.message, form)), exc.status)
