@@ -6,7 +6,7 @@ import pytest
 
 from tests.standins.overseerr import OverseerrStandin
 from tests.test_overseerr import ALICE_OVERSEERR, WEBHOOK_SECRET, configure
-from tests.test_overseerr_webhook import URL, reset, status_of
+from tests.test_overseerr_webhook import URL, requested, reset, status_of  # noqa: F401  (a fixture)
 
 HEADERS = {"Authorization": f"Bearer {WEBHOOK_SECRET}"}
 
@@ -60,23 +60,7 @@ def standin():
     server.stop()
 
 
-@pytest.fixture
-def requested(app, alice):
-    from medianest_overseerr.models import MediaRequest
-
-    from medianest.extensions import db
-
-    configure(app, "http://127.0.0.1:9")
-    with app.app_context():
-        row = MediaRequest(
-            user_id=alice.id, media_type="movie", tmdb_id=603, title="The Matrix", overseerr_id=1, status="pending"
-        )
-        db.session.add(row)
-        db.session.commit()
-        return row.id
-
-
-def test_late_deliveries_do_not_move_an_available_request_back(app, client, requested, watched):
+def test_late_deliveries_do_not_move_an_available_request_back(app, client, requested, watched):  # noqa: F811
     assert post(client, "MEDIA_AVAILABLE")["result"] == "updated"
     watched.clear()
     for late in ("MEDIA_APPROVED", "MEDIA_AUTO_APPROVED", "MEDIA_PENDING"):
@@ -86,7 +70,7 @@ def test_late_deliveries_do_not_move_an_available_request_back(app, client, requ
     assert watched == []  # nobody is told "approved" after "available"
 
 
-def test_each_step_forward_is_taken_once_whatever_the_order(app, client, requested, watched):
+def test_each_step_forward_is_taken_once_whatever_the_order(app, client, requested, watched):  # noqa: F811
     # Approved and available arrive before the creation's pending: pending changes nothing.
     assert post(client, "MEDIA_APPROVED")["result"] == "updated"
     assert post(client, "MEDIA_PENDING")["result"] == "unchanged"
@@ -95,14 +79,14 @@ def test_each_step_forward_is_taken_once_whatever_the_order(app, client, request
     assert [p["status"] for n, p in watched if n == "media.request.updated"] == ["approved", "available"]
 
 
-def test_a_failed_request_approved_again_is_followed(app, client, requested):
+def test_a_failed_request_approved_again_is_followed(app, client, requested):  # noqa: F811
     """Overseerr's 'retry' of a failed request approves it again: the same stage, not a step back."""
     reset(app, requested, "failed")
     assert post(client, "MEDIA_APPROVED")["result"] == "updated"
     assert status_of(app, requested) == "approved"
 
 
-def test_a_late_delivery_puts_the_request_first_in_the_next_reconcile(app, client, requested, standin, watched):
+def test_a_late_delivery_puts_the_request_first_in_the_next_reconcile(app, client, requested, standin, watched):  # noqa: F811
     """The refused step back marks the request for Overseerr's own answer, which settles any drift."""
     from medianest_overseerr.media_requests import reconcile
     from medianest_overseerr.models import MediaRequest
