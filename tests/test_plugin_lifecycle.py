@@ -148,17 +148,24 @@ def test_a_revision_waiting_for_its_plugin_is_claimed_when_it_is_installed(app, 
     with app.app_context():
         db.session.execute(text("INSERT INTO alembic_version (version_num) VALUES ('c001_cardtest')"))
         db.session.commit()
-    restarted = _restart(app)
-    _dispose(restarted)
-    assert _versions(app, "alembic_version_unclaimed") == {"c001_cardtest"}
-    with InstalledPlugins(write_distributions(tmp_path / "site-again", ["cardtest"])):
-        with app.app_context():  # its table, as the old install left it
-            db.session.execute(text("CREATE TABLE cardtest_ticks (id INTEGER PRIMARY KEY, n INTEGER, source TEXT)"))
+    try:
+        restarted = _restart(app)
+        _dispose(restarted)
+        assert _versions(app, "alembic_version_unclaimed") == {"c001_cardtest"}
+        with InstalledPlugins(write_distributions(tmp_path / "site-again", ["cardtest"])):
+            with app.app_context():  # its table, as the old install left it
+                db.session.execute(text("CREATE TABLE cardtest_ticks (id INTEGER PRIMARY KEY, n INTEGER, source TEXT)"))
+                db.session.commit()
+            installed = _restart(app)
+            _dispose(installed)
+        assert _versions(app, "alembic_version_cardtest") == {"c001_cardtest"}
+        assert _versions(app, "alembic_version_unclaimed") == set()
+    finally:
+        # The PostgreSQL database is reused by the next test without cardtest: leave no trace of it.
+        with app.app_context():
+            for table in ("cardtest_ticks", "alembic_version_cardtest", "alembic_version_unclaimed"):
+                db.session.execute(text(f"DROP TABLE IF EXISTS {table}"))
             db.session.commit()
-        installed = _restart(app)
-        _dispose(installed)
-    assert _versions(app, "alembic_version_cardtest") == {"c001_cardtest"}
-    assert _versions(app, "alembic_version_unclaimed") == set()
 
 
 # ------------------------------------------------------------------ runtime switches

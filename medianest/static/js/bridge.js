@@ -64,7 +64,9 @@
       window.location.href = document.body.dataset.loginUrl;
       return;
     }
-    htmx.trigger(document.body, event, payload || {});
+    // Under "payload": htmx logs a console error for any trigger whose detail has an
+    // "error" key, and a service's status carries the error a check saw.
+    htmx.trigger(document.body, event, { payload: payload || {} });
   });
   // After a reconnect, events sent while the socket was down are lost: cards
   // listening for "socket.reconnected" fetch their current state once.
