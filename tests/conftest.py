@@ -362,7 +362,9 @@ def browser_sign_in(page, server: LiveServer, username: str = "admin", password:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("#local-login button[type=submit]")
-    page.wait_for_url(server.url + "/")
+    # The dashboard; without JavaScript its <noscript> refresh may already have moved on to
+    # the server-rendered cards (/?cards=inline) by the time the wait begins.
+    page.wait_for_url(lambda url: url in (server.url + "/", server.url + "/?cards=inline"))
 
 
 __all__ = ["ADMIN_PASSWORD", "browser_sign_in", "shutil"]
