@@ -24,6 +24,7 @@ check sits at the connection itself:
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
@@ -563,15 +564,10 @@ class _ProxyRequest(BaseHTTPRequestHandler):
 
     def _relay_both(self, upstream: socket.socket) -> None:
         def client_to_upstream() -> None:
-            try:
+            with contextlib.suppress(OSError):  # either side went away: the tunnel ends
                 _copy(lambda n: self.rfile.read1(n), upstream.sendall)
-            except OSError:
-                pass
-            finally:
-                try:
-                    upstream.shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
+            with contextlib.suppress(OSError):
+                upstream.shutdown(socket.SHUT_WR)
 
         # The client may send nothing for as long as a download lasts: no timeout on its side (the
         # upstream side keeps one, and stop() cuts whatever is still open).
@@ -579,9 +575,8 @@ class _ProxyRequest(BaseHTTPRequestHandler):
         sender = threading.Thread(target=client_to_upstream, daemon=True)
         sender.start()
         try:
-            _copy(upstream.recv, self.connection.sendall)
-        except OSError:
-            pass
+            with contextlib.suppress(OSError):
+                _copy(upstream.recv, self.connection.sendall)
         finally:
             _shut(self.connection)  # the other side has nothing more to say: end the tunnel both ways
         sender.join(timeout=self.proxy.timeout)
@@ -596,10 +591,8 @@ def _copy(read: Callable[[int], bytes], write: Callable[[bytes], object]) -> Non
 
 
 def _shut(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 _bypass_lock = threading.Lock()
