@@ -92,10 +92,9 @@ def owned_or_404(row: Any, what: str = "That item", owner_attr: str = "user_id")
 
 def rate_limit_identity() -> str:
     """The rate-limit key: the user when signed in, else the client address."""
-    user = getattr(g, "_login_user", None) or current_user
     try:
-        if user is not None and user.is_authenticated:
-            return f"user:{user.id}"
+        if current_user.is_authenticated:
+            return f"user:{current_user.id}"
     except Exception:  # no request user loaded (e.g. the database is down)
         from medianest.extensions import db
 

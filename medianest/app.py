@@ -6,7 +6,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import socketio as socketio_server
 from flask import Blueprint, Flask, abort, request, send_from_directory
+from limits.storage import MemoryStorage
 
 from medianest.database import engine_options
 from medianest.proxies import TrustedProxies
@@ -92,18 +94,15 @@ def configure_extensions(app: Flask) -> None:
     from medianest import database
     from medianest.auth import identity, identity_cache
     from medianest.auth.sessions import CookieSessions
-    from medianest.extensions import csrf, db, htmx, login_manager, migrate
+    from medianest.extensions import csrf, db, htmx, migrate
 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE / "migrations"), render_as_batch=True, compare_type=True)
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login_page"
-    login_manager.session_protection = "basic"
-    identity_cache.init_app(app)
     identity.init_app(app)
+    identity_cache.init_app(app)
     app.session_interface = CookieSessions()
     csrf.init_app(app)
     htmx.init_app(app)
@@ -144,17 +143,13 @@ def configure_rate_limits(app: Flask) -> None:
     # Retry-After with it: its own goes under another name, and Retry-After is the
     # handler's (medianest/errors.py), rounded up, the same number as the message.
     app.config.setdefault("RATELIMIT_HEADER_RETRY_AFTER", "X-RateLimit-Retry-After")
-    # The shared JSON API budget is counted by medianest.api.budget (leases
-    # claimed from Redis); Flask-Limiter keeps the per-route limits, which its
-    # decorators check when their view is called.  With no default or
-    # application limit left, its before_request pass over every request
-    # (a third of the cost of answering /healthz) finds nothing to do: drop it.
     limiter.init_app(app)
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
 
     def limiter_state() -> dict[str, Any]:
+        # Flask-Limiter answers from its in-memory fallback while Redis is unreachable.
         budget = app.extensions.get("medianest.api_budget")
-        fallback = bool(getattr(limiter, "_storage_dead", False)) or bool(budget and budget.degraded)
+        fallback = settings.redis_url is not None and isinstance(limiter.limiter.storage, MemoryStorage)
+        fallback = fallback or bool(budget and budget.degraded)
         return {
             "status": "degraded" if fallback else "up",
             "storage": "memory" if (settings.redis_url is None or fallback) else "redis",
@@ -166,7 +161,7 @@ def configure_rate_limits(app: Flask) -> None:
 
 def configure_socketio(app: Flask) -> None:
     from medianest.extensions import socketio
-    from medianest.realtime import allowed_origins
+    from medianest.realtime import allowed_origins, bind_handlers
 
     settings = app.config["MEDIANEST"]
     try:
@@ -175,19 +170,20 @@ def configure_socketio(app: Flask) -> None:
         async_mode = "gevent" if monkey.is_module_patched("socket") else "threading"
     except ImportError:
         async_mode = "threading"
-    # The extension keeps its options between init_app calls: forget a message
-    # queue manager an earlier app (another test, another mode) left behind.
-    socketio.server_options.pop("client_manager", None)
+    # Given explicitly: the extension keeps its options between init_app calls, and
+    # would keep the message queue of an earlier app (another test, another mode).
+    manager = socketio_server.RedisManager(settings.redis_url, channel="flask-socketio") if settings.redis_url else None
     socketio.init_app(
         app,
+        client_manager=manager,
         async_mode=async_mode,
-        message_queue=settings.redis_url,
         cors_allowed_origins=allowed_origins(settings.base_url),
         manage_session=False,
         logger=False,
         engineio_logger=False,
         ping_interval=25,
     )
+    bind_handlers()
 
 
 def configure_plugins(app: Flask) -> None:

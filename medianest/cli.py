@@ -137,11 +137,8 @@ def _stop_unless_writable(app) -> None:
 class MediaNestGroup(FlaskGroup):
     """Flask's group, keeping our own ``db`` group over the one Flask-Migrate registers."""
 
-    def _load_plugin_commands(self) -> None:
-        if self._loaded_plugin_commands:
-            return
-        super()._load_plugin_commands()
-        self.add_command(db)
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return db if name == "db" else super().get_command(ctx, name)
 
 
 @click.group(cls=MediaNestGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)

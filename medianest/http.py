@@ -11,13 +11,14 @@ Timeouts and breaker thresholds come from the settings (``service_*`` and
 ``breaker_*``), overridable per service (``MEDIANEST_<SERVICE>_READ_TIMEOUT``
 or the service's admin form): see :func:`client_options`.
 
-The breaker is pybreaker's state machine, but a call does not hold the
-breaker's lock while it waits on the network (pybreaker's own ``call`` does,
-which would queue every caller of a slow service behind the first one).
+The breaker is pybreaker's, driven through its public methods so that a call
+does not hold a lock while it waits on the network (pybreaker's own ``call``
+does, which would queue every caller of a slow service behind the first one).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -29,6 +30,7 @@ from urllib.parse import urljoin, urlparse
 
 import pybreaker
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -108,51 +110,65 @@ def _export_state(service: str, state: str, failures: int) -> None:
 
 
 class ServiceBreaker(pybreaker.CircuitBreaker):
-    """pybreaker's breaker, without holding its lock for the length of the guarded call.
+    """pybreaker's breaker, without holding a lock for the length of the guarded call.
 
-    pybreaker's ``call`` keeps an ``RLock`` while the call runs, so callers of a
+    pybreaker's ``call`` keeps its lock while the call runs, so callers of a
     service that hangs would wait in line for each other's timeouts.  Here the
-    lock only guards the state changes before and after the call.  While
-    half-open, one trial call goes through; the others fail fast until it ends.
+    call goes through pybreaker's public parts (``open``, ``half_open``,
+    ``close``, ``is_system_error``, the listeners and the state storage this
+    breaker is given), and our own lock guards only the decisions before and
+    after it.  While half-open, one trial call goes through; the others fail
+    fast until it ends.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._trial_running = False
+        self.storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
+        super().__init__(*args, state_storage=self.storage, **kwargs)
+        self.decisions = threading.Lock()
+        self.trial_running = False
 
     def call(self, func: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         trial = False
-        with self._lock:
-            state = self.state
-            if state.name == pybreaker.STATE_OPEN:
-                opened_at = self._state_storage.opened_at
-                if opened_at and datetime.now(UTC) < opened_at + timedelta(seconds=self.reset_timeout):
+        with self.decisions:
+            if self.current_state == pybreaker.STATE_OPEN:
+                if self.retry_in():
                     raise pybreaker.CircuitBreakerError("circuit breaker open")
                 self.half_open()
-                state = self.state
-            if state.name == pybreaker.STATE_HALF_OPEN:
-                if self._trial_running:
+            if self.current_state == pybreaker.STATE_HALF_OPEN:
+                if self.trial_running:
                     raise pybreaker.CircuitBreakerError("circuit breaker half-open, trial call running")
-                self._trial_running = trial = True
+                self.trial_running = trial = True
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:
-            with self._lock:
-                if trial:
-                    self._trial_running = False
-                self.state._handle_error(exc)  # re-raises exc (or opens the breaker and raises)
+            with self.decisions:
+                self.trial_running = self.trial_running and not trial
+                if not self.is_system_error(exc):
+                    self._succeeded(trial)
+                    raise
+                self.storage.increment_counter()
+                for listener in self.listeners:
+                    listener.failure(self, exc)
+                if trial or self.storage.counter >= self.fail_max:
+                    self.open()
             raise
-        with self._lock:
-            if trial:
-                self._trial_running = False
-            self.state._handle_success()
+        with self.decisions:
+            self.trial_running = self.trial_running and not trial
+            self._succeeded(trial)
         return result
+
+    def _succeeded(self, trial: bool) -> None:
+        self.storage.reset_counter()
+        if trial:
+            self.close()
+        for listener in self.listeners:
+            listener.success(self)
 
     def retry_in(self) -> float | None:
         """Seconds until an open breaker lets a trial call through (``None`` unless open)."""
-        if self.current_state != pybreaker.STATE_OPEN or not self._state_storage.opened_at:
+        if self.current_state != pybreaker.STATE_OPEN or not self.storage.opened_at:
             return None
-        until = self._state_storage.opened_at + timedelta(seconds=self.reset_timeout)
+        until = self.storage.opened_at + timedelta(seconds=self.reset_timeout)
         return max(0.0, (until - datetime.now(UTC)).total_seconds())
 
 
@@ -392,7 +408,7 @@ class ServiceClient:
                 SERVICE_CALLS.labels(service=self.service, outcome="unreachable").inc()
                 raise ServiceUnreachable(self.service, f"{self.service}: {exc.__class__.__name__}") from None
             body = _read_limited(response, max_bytes, self.service, read_timeout)
-            response._content = body  # the body is now in memory, size-checked
+            response.raw = io.BytesIO(body)  # the body is now in memory, size-checked: .content reads it
             status = response.status_code
             if status in (401, 403) and status not in accept_statuses:
                 SERVICE_CALLS.labels(service=self.service, outcome="unauthorized").inc()
@@ -462,14 +478,14 @@ def _read_limited(response: requests.Response, max_bytes: int, service: str, rea
     chunks, total = [], 0
     deadline = time.monotonic() + max(read_timeout * 3, 5)
     try:
-        for chunk in response.iter_content(64 * 1024):
+        for chunk in response.raw.stream(64 * 1024, decode_content=True):
             total += len(chunk)
             if total > max_bytes:
                 raise ServiceBadAnswer(service, f"{service} sent an answer larger than {max_bytes} bytes.")
             if time.monotonic() > deadline:
                 raise ServiceTimeout(service, f"{service} sent its answer too slowly.")
             chunks.append(chunk)
-    except requests.exceptions.RequestException as exc:
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise ServiceBadAnswer(service, f"{service} broke off its answer: {exc.__class__.__name__}") from None
     finally:
         response.close()

@@ -165,11 +165,11 @@ def metrics() -> Response:
 def init_app(app: Flask) -> None:
     @app.before_request
     def _start_timer() -> None:
-        g._metrics_started = time.perf_counter()
+        g.medianest_request_started = time.perf_counter()
 
     @app.after_request
     def _observe(response: Response) -> Response:
-        started = getattr(g, "_metrics_started", None)
+        started = g.get("medianest_request_started")
         route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
         counted, timed = _request_series(route, request.method, response.status_code)
         counted.inc()

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from flask import request
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, join_room
+from flask_socketio import ConnectionRefusedError, disconnect, join_room
 
 from medianest.events import ADMINS_ROOM, HOUSEHOLD_ROOM, user_room
 from medianest.extensions import socketio
@@ -104,12 +104,8 @@ def sign_out_sockets(user_id: int) -> None:
     """
     room = user_room(user_id)
     socketio.emit("session.ended", {"user_id": user_id}, to=room, namespace="/")
-    manager = socketio.server.manager
-    sids = (
-        {sid for sid, _eio_sid in manager.get_participants("/", room)} if room in manager.rooms.get("/", {}) else set()
-    )
     with _local_lock:
-        sids |= {sid for sid, uid in _local_users.items() if uid == user_id}
+        sids = {sid for sid, uid in _local_users.items() if uid == user_id}
     redis = _redis()
     if redis is not None:
         key = SOCKETS_KEY.format(user_id)
@@ -119,26 +115,11 @@ def sign_out_sockets(user_id: int) -> None:
         except Exception:
             log.warning("could not read the sockets of user %s from Redis", user_id)
     for sid in sids:
-        socketio.server.disconnect(sid, namespace="/")
+        disconnect(sid=sid, namespace="/")
     socketio.close_room(room, namespace="/")
 
 
-def _register_handlers() -> None:
-    """Put the handlers in ``socketio.handlers`` so every app's ``init_app`` binds them.
-
-    ``@socketio.on`` binds only to the server of the app being configured when
-    this module is first imported; a second app in the same process (tests,
-    the CLI) would then accept anonymous connections.
-    """
-    server, socketio.server = socketio.server, None
-    try:
-        socketio.on("connect")(on_connect)
-        socketio.on("disconnect")(on_disconnect)
-    finally:
-        socketio.server = server
-    if server is not None:
-        for message, handler, namespace in socketio.handlers[-2:]:
-            server.on(message, handler, namespace=namespace)
-
-
-_register_handlers()
+def bind_handlers() -> None:
+    """Bind the connect and disconnect handlers to the server ``socketio.init_app`` just made."""
+    socketio.on_event("connect", on_connect, namespace="/")
+    socketio.on_event("disconnect", on_disconnect, namespace="/")

@@ -303,15 +303,6 @@ def _counting_request_loader(app):
     return calls
 
 
-def test_a_cookieless_token_call_finds_its_user_before_flask_login_looks(app, user_client):
-    token = _token(user_client)
-    calls = _counting_request_loader(app)
-    answer = _as_token(app, token, "/api/v1/youtube/downloads")
-    assert answer.status_code == 200
-    assert calls == []  # found once by resolve_bearer_token, not again by Flask-Login's loader
-    assert "Set-Cookie" not in answer.headers
-
-
 def test_a_token_sent_with_a_session_cookie_leaves_the_session_user_in_charge(app, user_client, other_client):
     """With cookies, Flask-Login decides as before: the signed-in browser's user wins over a token."""
     bobs_token = _token(other_client)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from flask import current_app
 from flask.json.provider import DefaultJSONProvider
 from flask.wrappers import Response
 
@@ -36,7 +37,10 @@ class OrjsonProvider(DefaultJSONProvider):
             return super().dumps(obj, separators=_COMPACT).encode()
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
-        obj = self._prepare_response_obj(args, kwargs)
-        if (self.compact is None and self._app.debug) or self.compact is False:
+        """What ``jsonify`` answers: its one argument, or its arguments as a list or dict (as Flask's)."""
+        if args and kwargs:
+            raise TypeError("jsonify() takes either arguments or keyword arguments, not both")
+        obj = args[0] if len(args) == 1 else (args or kwargs or None)
+        if (self.compact is None and current_app.debug) or self.compact is False:
             return super().response(obj)
-        return self._app.response_class(self.dumpb(obj) + b"\n", mimetype=self.mimetype)
+        return current_app.response_class(self.dumpb(obj) + b"\n", mimetype=self.mimetype)

@@ -29,7 +29,6 @@ def new_api_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-@login_manager.user_loader
 def load_user(alternative_id: str) -> User | None:
     """The session cookie's user: its token must be current and its browser session not ended."""
     from medianest.auth.sessions import session_is_live
@@ -62,7 +61,6 @@ def _user_and_session(user_id: int):
     return (row[0], row[1]) if row else (None, None)
 
 
-@login_manager.request_loader
 def load_user_from_request(req) -> User | None:
     """No session user: a personal API token (``Authorization: Bearer``), else the remember-me cookie."""
     from medianest.auth.sessions import user_from_remember_cookie
@@ -73,38 +71,19 @@ def load_user_from_request(req) -> User | None:
     return user_from_remember_cookie()
 
 
+def init_app(app: Flask) -> None:
+    """A request's user comes from its session cookie, else from its API token or remember-me cookie."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login_page"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+    login_manager.request_loader(load_user_from_request)
+
+
 def bearer_token(req) -> str | None:
     """The token of an ``Authorization: Bearer ...`` header (maybe empty), or ``None`` without one."""
     header = req.headers.get("Authorization", "")
     return header[len("Bearer ") :].strip() if header.startswith("Bearer ") else None
-
-
-def init_app(app: Flask) -> None:
-    """Scripts' requests find their user before anything asks (``resolve_bearer_token``)."""
-    app.before_request(resolve_bearer_token)
-
-
-def resolve_bearer_token() -> None:
-    """A request with a personal API token and no cookie: its user, found once, before the first view code.
-
-    Flask-Login would find the same user through ``load_user_from_request``,
-    after a pass over the cookie session, session protection (a hash of the
-    address and browser) and the remember cookie, none of which a script's
-    request has, on every call (``docs/benchmarks.md``).  A request that also
-    carries cookies takes Flask-Login's path, where the session's user wins as
-    before.  The refusals are the same ones: ``_user_from_token`` decides.
-    """
-    token = bearer_token(request)
-    if token is None or request.cookies:
-        return
-    try:
-        user = _user_from_token(token)
-    except Exception:
-        # Not the database (``_user_from_token`` answers 503 for that):
-        # the caller stays anonymous and the view reports the real error.
-        db.session.rollback()
-        return
-    login_manager._update_request_context_with_user(user)
 
 
 def _user_from_token(token: str) -> User | None:

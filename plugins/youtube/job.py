@@ -146,12 +146,13 @@ class _NameEntry(PostProcessor):
 class _GuardPath(PostProcessor):
     """Last check before bytes are written: the file lands inside the download folder."""
 
-    def __init__(self, job: DownloadJob) -> None:
-        super().__init__()
+    def __init__(self, job: DownloadJob, ydl: YoutubeDL) -> None:
+        super().__init__(ydl)
         self.job = job
+        self.ydl = ydl
 
     def run(self, info: dict) -> tuple[list, dict]:
-        target = self._downloader.prepare_filename(info)
+        target = self.ydl.prepare_filename(info)
         if not inside(self.job.folder, target):
             raise UnsafePath(f"refusing to write outside the download folder: {target!r}")
         for chosen in info.get("requested_formats") or [info]:
@@ -298,7 +299,7 @@ class DownloadJob:
 
         with YoutubeDL(self._ydl_options()) as ydl:
             ydl.add_post_processor(_NameEntry(self), when="video")
-            ydl.add_post_processor(_GuardPath(self), when="before_dl")
+            ydl.add_post_processor(_GuardPath(self, ydl), when="before_dl")
             for index, entry in enumerate(entries, start=1):
                 self._download_entry(ydl, index, entry)
                 self.entries_done = index
