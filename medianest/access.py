@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 from flask import g, redirect, request, url_for
 from flask_login import current_user
 
-from medianest.api.envelope import ApiError
+from medianest.extensions import rate_limit_key
+from medianest.json_answers import ApiError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,17 +91,7 @@ def owned_or_404(row: Any, what: str = "That item", owner_attr: str = "user_id")
     return row
 
 
-def rate_limit_identity() -> str:
-    """The rate-limit key: the user when signed in, else the client address."""
-    try:
-        if current_user.is_authenticated:
-            return f"user:{current_user.id}"
-    except Exception:  # no request user loaded (e.g. the database is down)
-        from medianest.extensions import db
-
-        # Leave the session usable: the view's own query then reports the real error.
-        db.session.rollback()
-    return f"ip:{request.remote_addr or 'unknown'}"
+rate_limit_identity = rate_limit_key
 
 
 def view_access(view: Callable[..., Any]) -> str | None:

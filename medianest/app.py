@@ -7,11 +7,41 @@ from pathlib import Path
 from typing import Any
 
 import socketio as socketio_server
-from flask import Blueprint, Flask, abort, request, send_from_directory
+from flask import Blueprint, Flask, abort, current_app, request, send_from_directory
+from flask_login import current_user
 from limits.storage import MemoryStorage
+from sqlalchemy import event
 
+from medianest import (
+    admin,
+    auth,
+    core_hooks,
+    correlation,
+    cross_process_cache,
+    dashboard,
+    database,
+    errors,
+    health,
+    metrics,
+    request_checks,
+    security,
+)
+from medianest.access import public
+from medianest.api import budget, openapi
+from medianest.api.converters import IdConverter
+from medianest.api.json_provider import OrjsonProvider
+from medianest.auth import identity
+from medianest.auth.sessions import CookieSessions
+from medianest.celery_app import build_beat_schedule, celery_init_app
+from medianest.contributions import NavItem
 from medianest.database import engine_options
+from medianest.database_upgrade import MIGRATIONS
+from medianest.extensions import csrf, db, htmx, limiter, migrate, socketio
+from medianest.keyring import Keyring, derive, instance_secret
+from medianest.logs import configure_logging as configure
+from medianest.plugins.host import CHECK_INTERVAL, PluginHost
 from medianest.proxies import TrustedProxies
+from medianest.realtime import allowed_origins, bind_handlers
 from medianest.settings import Settings, SettingsError, load_settings
 
 PACKAGE = Path(__file__).resolve().parent
@@ -43,7 +73,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]) -> None:
-    from medianest.keyring import Keyring, derive, instance_secret
 
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     secret = settings.secret_key
@@ -77,13 +106,11 @@ def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]
         MEDIANEST_ASSETS_DIR=str(PACKAGE / "static" / "vendor"),
     )
     app.config.update(overrides)
-    from medianest.api.json_provider import OrjsonProvider
 
     app.json = OrjsonProvider(app)
 
 
 def configure_logging(app: Flask) -> None:
-    from medianest.logs import configure_logging as configure
 
     settings = app.config["MEDIANEST"]
     if not app.config.get("TESTING"):
@@ -91,18 +118,14 @@ def configure_logging(app: Flask) -> None:
 
 
 def configure_extensions(app: Flask) -> None:
-    from medianest import database
-    from medianest.auth import identity, identity_cache
-    from medianest.auth.sessions import CookieSessions
-    from medianest.extensions import csrf, db, htmx, migrate
 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
     database.init_app(app)
-    migrate.init_app(app, db, directory=str(PACKAGE / "migrations"), render_as_batch=True, compare_type=True)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
     identity.init_app(app)
-    identity_cache.init_app(app)
+    cross_process_cache.init_app(app)
     app.session_interface = CookieSessions()
     csrf.init_app(app)
     htmx.init_app(app)
@@ -111,9 +134,6 @@ def configure_extensions(app: Flask) -> None:
 
 
 def _sqlite_pragmas(app: Flask) -> None:
-    from sqlalchemy import event
-
-    from medianest.extensions import db
 
     with app.app_context():
         engine = db.engine
@@ -128,7 +148,6 @@ def _sqlite_pragmas(app: Flask) -> None:
 
 
 def configure_rate_limits(app: Flask) -> None:
-    from medianest.extensions import limiter
 
     settings = app.config["MEDIANEST"]
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
@@ -160,8 +179,6 @@ def configure_rate_limits(app: Flask) -> None:
 
 
 def configure_socketio(app: Flask) -> None:
-    from medianest.extensions import socketio
-    from medianest.realtime import allowed_origins, bind_handlers
 
     settings = app.config["MEDIANEST"]
     try:
@@ -187,8 +204,6 @@ def configure_socketio(app: Flask) -> None:
 
 
 def configure_plugins(app: Flask) -> None:
-    from medianest import core_hooks
-    from medianest.plugins.host import CHECK_INTERVAL, PluginHost
 
     host = PluginHost(check_interval=app.config.get("PLUGIN_STATE_CHECK_SECONDS", CHECK_INTERVAL))
     host.register(core_hooks, name="core")
@@ -198,9 +213,6 @@ def configure_plugins(app: Flask) -> None:
 
 
 def register_core_blueprints(app: Flask) -> None:
-    from medianest import admin, auth, dashboard, health, metrics
-    from medianest.api import openapi
-    from medianest.api.converters import IdConverter
 
     app.url_map.converters["int"] = IdConverter  # before any rule: plugins' routes get it too
 
@@ -262,7 +274,6 @@ def register_plugin_blueprints(app: Flask) -> None:
 
 def _vendor_assets_blueprint() -> Blueprint:
     """Front-end libraries from the npm registry, copied into ``static/vendor/`` by the package build."""
-    from medianest.access import public
 
     files = {"htmx.js", "socket.io.js"}
     bp = Blueprint("vendor", __name__)
@@ -271,7 +282,6 @@ def _vendor_assets_blueprint() -> Blueprint:
     @public
     def vendor(name: str):
         """htmx or the Socket.IO client, as pinned in package-lock.json."""
-        from flask import current_app
 
         if name not in files:
             abort(404)
@@ -299,7 +309,6 @@ def configure_events(app: Flask) -> None:
 
 
 def configure_background(app: Flask) -> None:
-    from medianest.celery_app import build_beat_schedule, celery_init_app
 
     celery = celery_init_app(app)
     with app.app_context():
@@ -307,8 +316,6 @@ def configure_background(app: Flask) -> None:
 
 
 def configure_requests(app: Flask) -> None:
-    from medianest import correlation, errors, metrics, request_checks, security
-    from medianest.api import budget
 
     # Outermost, around Socket.IO too: X-Forwarded-* only from MEDIANEST_TRUSTED_PROXIES.
     app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["MEDIANEST"].proxy_networks)  # type: ignore[method-assign]
@@ -321,9 +328,6 @@ def configure_requests(app: Flask) -> None:
 
     @app.context_processor
     def _layout_context() -> dict[str, Any]:
-        from flask_login import current_user
-
-        from medianest.plugins.types import NavItem
 
         host = app.extensions["medianest.plugins"]
         user = current_user if current_user.is_authenticated else None

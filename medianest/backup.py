@@ -292,7 +292,7 @@ def restore(archive: Path, force: bool, skip_downloads: bool) -> None:
 
 def restore_backup(app: Flask, archive_path: Path, force: bool = False, restore_downloads: bool = True) -> list[str]:
     """Restore the archive into this installation; returns what was done, line by line."""
-    from medianest.cli import upgrade_database
+    from medianest.database_upgrade import upgrade_database
     from medianest.extensions import db
 
     where = Installation.of(app)
@@ -359,7 +359,7 @@ def _read_manifest(archive: tarfile.TarFile, archive_path: Path) -> dict[str, An
 
 def _check_revisions(app: Flask, revisions: list[str]) -> None:
     """An archive from a newer MediaNest (unknown schema revisions) would not start: refuse it up front."""
-    from medianest.cli import known_revisions
+    from medianest.database_upgrade import known_revisions
 
     with app.app_context():
         known = known_revisions(app)

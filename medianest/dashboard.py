@@ -35,7 +35,7 @@ from gevent import monkey
 
 from medianest.access import login_required
 from medianest.api import api_route, ok
-from medianest.plugins.types import DashboardCard
+from medianest.contributions import DashboardCard
 from medianest.status import service_overview
 
 bp = Blueprint("dashboard", __name__)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_limiter import Limiter
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
@@ -28,23 +29,15 @@ htmx = Htmx()
 socketio = SocketIO()
 
 
-def _rate_limit_key() -> str:
-    from medianest.access import rate_limit_identity
+def rate_limit_key() -> str:
+    """The rate-limit key: the user when signed in, else the client address."""
+    try:
+        if current_user.is_authenticated:
+            return f"user:{current_user.id}"
+    except Exception:  # no request user loaded (e.g. the database is down)
+        # Leave the session usable: the view's own query then reports the real error.
+        db.session.rollback()
+    return f"ip:{request.remote_addr or 'unknown'}"
 
-    return rate_limit_identity()
 
-
-limiter = Limiter(key_func=_rate_limit_key, default_limits=[], headers_enabled=True)
-
-
-@migrate.configure
-def _alembic_version_locations(config):
-    """The core's revisions; ``medianest db upgrade`` runs each plugin's branch on its own (``medianest.cli``)."""
-    import os
-
-    from flask import current_app
-
-    from medianest.cli import migration_locations
-
-    config.set_main_option("version_locations", os.pathsep.join(migration_locations(current_app)))
-    return config
+limiter = Limiter(key_func=rate_limit_key, default_limits=[], headers_enabled=True)

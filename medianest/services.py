@@ -45,7 +45,7 @@ def service_config(service: str, fields: list[str] | None = None) -> dict[str, A
 
     In a request the stored values come from the web process's memory,
     dropped in every process when a setting changes
-    (``medianest.auth.identity_cache``), and the whole answer is kept for the
+    (``medianest.cross_process_cache``), and the whole answer is kept for the
     rest of the request.  Jobs and commands read the database each time.
     """
     if not has_request_context():
@@ -59,7 +59,7 @@ def service_config(service: str, fields: list[str] | None = None) -> dict[str, A
 
 def _service_config(service: str, fields: list[str] | None, remembered: bool = False) -> dict[str, Any]:
     if remembered:
-        from medianest.auth.identity_cache import cached_settings
+        from medianest.cross_process_cache import cached_settings
 
         values: dict[str, Any] = dict(cached_settings(service, lambda: _stored(service)))
     else:

@@ -24,12 +24,12 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import case, func
 from sqlalchemy.exc import SQLAlchemyError
 
+from medianest.contributions import HealthCheck, HealthResult
 from medianest.events import publish
 from medianest.extensions import db
 from medianest.http import ServiceError, breaker_states
 from medianest.metrics import REGISTRY
 from medianest.models import ServiceCheck, ServiceStatus, utcnow
-from medianest.plugins.types import HealthCheck, HealthResult
 from medianest.service_cache import last_good, remember
 
 log = logging.getLogger("medianest.status")

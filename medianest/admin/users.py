@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
-from medianest.admin.audit import record
 from medianest.api import ApiError
+from medianest.audit import record
 from medianest.auth.sessions import sign_out_everywhere
 from medianest.auth.tokens import revoke_all_tokens
 from medianest.events import publish

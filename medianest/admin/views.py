@@ -10,13 +10,13 @@ from flask_login import current_user
 from pydantic import BaseModel, Field
 
 from medianest.access import admin_required
-from medianest.admin.audit import record
 from medianest.admin.plugins import set_plugin_enabled
 from medianest.admin.users import change_user, delete_user
 from medianest.api import ApiError, CursorQuery, PageQuery, Schema, api_route, ok, paginate
+from medianest.audit import record
+from medianest.contributions import ConnectionResult
 from medianest.extensions import db
 from medianest.models import AuditEvent, User
-from medianest.plugins.types import ConnectionResult
 from medianest.services import (
     MASK,
     SettingsRejected,

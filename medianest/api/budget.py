@@ -268,7 +268,7 @@ def _counted(app: Flask) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    from medianest.access import rate_limit_identity
+    from medianest.extensions import rate_limit_key as rate_limit_identity
 
     budget = Budget(app.config["MEDIANEST"].redis_url)
     app.extensions["medianest.api_budget"] = budget

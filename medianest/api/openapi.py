@@ -9,12 +9,12 @@ that validate requests.
 from __future__ import annotations
 
 import re
+from importlib.metadata import version
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, render_template
 from pydantic import BaseModel, TypeAdapter
 
-from medianest import __version__
 from medianest.access import public, view_access
 from medianest.api.converters import ID_MAX
 from medianest.api.envelope import ERROR_CODES, ok
@@ -229,7 +229,7 @@ def build_document(app: Flask, left_out: frozenset[str] = frozenset()) -> dict[s
         "openapi": "3.1.0",
         "info": {
             "title": "MediaNest API",
-            "version": __version__,
+            "version": version("medianest"),
             "description": "JSON API of MediaNest. Errors use the envelope "
             "`{success: false, error: {code, message, details}}`.",
         },

@@ -118,7 +118,7 @@ DATABASE_RETRY_AFTER = 5
 
 
 def _token_owner(token_hash: str) -> User | None:
-    from medianest.auth import identity_cache
+    from medianest import cross_process_cache as identity_cache
 
     cached = identity_cache.cached_user(token_hash, db.session, User)
     if cached is not None:
@@ -160,7 +160,7 @@ def _record_use(token_id: int, stored: datetime | None) -> None:
     """
     import time
 
-    from medianest.auth.identity_cache import NEUTRAL, _cache
+    from medianest.cross_process_cache import NEUTRAL, _cache
 
     cache = _cache()
     now = time.monotonic()

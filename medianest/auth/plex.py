@@ -225,7 +225,7 @@ def server_access(token: str) -> str | None:
 
 def sign_in_with_plex_token(token: str) -> User:
     """Create or update the MediaNest user of this Plex account (not yet signed in: the caller starts the session)."""
-    from medianest.admin.audit import record
+    from medianest.audit import record
 
     account = _account(token)
     access = server_access(token)

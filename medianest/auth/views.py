@@ -320,7 +320,7 @@ def password_page():
     user.password_hash = hash_password(request.form["new_password"])
     user.end_all_sessions()  # every other browser and remember cookie; this one starts afresh
     db.session.commit()
-    from medianest.admin.audit import record
+    from medianest.audit import record
 
     record("user.password_changed", f"user:{user.id}", {})
     start_session(user, via="password")

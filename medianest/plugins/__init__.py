@@ -9,11 +9,7 @@ See ``docs/plugins.md`` for every hook, with its signature and an example.
 
 import pluggy
 
-from medianest.egress import EgressPolicy, EgressProxy, EgressRefused, parse_allowed_network
-from medianest.events import publish
-from medianest.plex_identifier import plex_client_identifier
-from medianest.plugins.hookspecs import hookspec
-from medianest.plugins.types import (
+from medianest.contributions import (
     ConnectionResult,
     DashboardCard,
     HealthCheck,
@@ -22,6 +18,10 @@ from medianest.plugins.types import (
     ServiceSettings,
     SettingField,
 )
+from medianest.egress import EgressPolicy, EgressProxy, EgressRefused, parse_allowed_network
+from medianest.events import publish
+from medianest.plex_identifier import plex_client_identifier
+from medianest.plugins.hookspecs import hookspec
 
 hookimpl = pluggy.HookimplMarker("medianest")
 

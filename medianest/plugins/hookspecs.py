@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from celery import Task
     from flask import Blueprint, Flask
 
+    from medianest.contributions import DashboardCard, HealthCheck, NavItem, ServiceSettings
     from medianest.models import User
-    from medianest.plugins.types import DashboardCard, HealthCheck, NavItem, ServiceSettings
 
 hookspec = pluggy.HookspecMarker("medianest")
 

@@ -1,115 +1,21 @@
-"""The values plugins hand to the core through their hooks."""
+"""What a hook returns: defined in :mod:`medianest.contributions`, which the core reads too."""
 
-from __future__ import annotations
+from medianest.contributions import (
+    ConnectionResult,
+    DashboardCard,
+    HealthCheck,
+    HealthResult,
+    NavItem,
+    ServiceSettings,
+    SettingField,
+)
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
-
-Status = Literal["online", "degraded", "offline", "unconfigured"]
-
-
-@dataclass(frozen=True)
-class DashboardCard:
-    """A card on the dashboard.
-
-    ``template`` is a Jinja fragment (``<plugin>/cards/<name>.html``) rendered with
-    ``context()`` (or the mapping given) inside the core's card frame.  The card
-    re-fetches itself from ``/dashboard/cards/<id>`` whenever one of
-    ``refresh_events`` reaches the browser.
-    """
-
-    id: str
-    title: str
-    template: str
-    context: Callable[[], Mapping[str, Any]] | Mapping[str, Any] = field(default_factory=dict)
-    refresh_events: tuple[str, ...] = ()
-    order: int = 100
-    wide: bool = False
-
-    def render_context(self) -> Mapping[str, Any]:
-        return self.context() if callable(self.context) else self.context
-
-
-@dataclass
-class HealthResult:
-    """What one health check saw."""
-
-    status: Status
-    response_ms: float | None = None
-    error: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class HealthCheck:
-    """A service check run by the periodic status job, never inline on a page view.
-
-    ``check()`` returns a :class:`HealthResult` (or raises: that counts as
-    ``offline`` with the exception's message).  ``critical`` checks make
-    ``/api/v1/health`` answer 503 while they fail.
-    """
-
-    name: str
-    check: Callable[[], HealthResult]
-    critical: bool = False
-    display_name: str | None = None
-    timeout: float = 15.0
-
-
-@dataclass(frozen=True)
-class SettingField:
-    """One field of a service's settings form."""
-
-    name: str
-    label: str
-    secret: bool = False
-    required: bool = False
-    # "folder": a folder on the server that MediaNest's processes write to;
-    # ``medianest run`` and ``medianest worker`` refuse to start when it is not writable.
-    kind: Literal["url", "text", "password", "number", "bool", "choice", "folder"] = "text"
-    help: str = ""
-    default: str | None = None
-    choices: tuple[str, ...] = ()
-    # A secret the service sends to MediaNest (a webhook's), never one MediaNest
-    # sends out: a connection test against a new URL does not ask for it again.
-    inbound: bool = False
-
-
-@dataclass
-class ConnectionResult:
-    """The answer of ``test_connection``: shown to the admin as it is."""
-
-    ok: bool
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ServiceSettings:
-    """The admin form for one external service.
-
-    ``service`` is the settings key (``MEDIANEST_<SERVICE>_<FIELD>`` in the
-    environment).  ``test_connection(settings)`` receives the decrypted values as
-    a dict and returns a :class:`ConnectionResult`; it must be cheap.
-    ``description`` is text, or a function returning it when the admin page is
-    drawn (the hook itself runs whenever a service's settings are read, so it
-    must not query anything).
-    """
-
-    service: str
-    title: str
-    fields: tuple[SettingField, ...]
-    test_connection: Callable[[dict[str, Any]], ConnectionResult] | None = None
-    description: str | Callable[[], str] = ""
-    validate: Callable[[dict[str, Any]], dict[str, str]] | None = None
-
-
-@dataclass(frozen=True)
-class NavItem:
-    """A link in the top bar."""
-
-    label: str
-    url: str
-    order: int = 100
-    icon: str | None = None
+__all__ = [
+    "ConnectionResult",
+    "DashboardCard",
+    "HealthCheck",
+    "HealthResult",
+    "NavItem",
+    "ServiceSettings",
+    "SettingField",
+]
