@@ -32,7 +32,7 @@ def _deny_anonymous() -> Any:
         raise ApiError(*auth_error)
     if wants_json():
         raise ApiError("AUTH_REQUIRED", "Sign in, or send a personal API token as 'Authorization: Bearer ...'.")
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         response = redirect(url_for("auth.login_page"))
         response.headers["HX-Redirect"] = url_for("auth.login_page", next=request.full_path)
         return response

@@ -36,6 +36,7 @@ from gevent import monkey
 from medianest.access import login_required
 from medianest.api import api_route, ok
 from medianest.contributions import DashboardCard
+from medianest.pages import page_or_fragment
 from medianest.status import service_overview
 
 bp = Blueprint("dashboard", __name__)
@@ -134,11 +135,7 @@ def card(card_id: str):
     for candidate in cards_for(current_user):
         if candidate.id == card_id:
             html = render_card(candidate)
-            if request.headers.get("HX-Request") != "true":
-                html = render_template("dashboard/card_page.html", card=candidate, html=html)
-            response = current_app.make_response(html)
-            response.headers["Vary"] = "HX-Request"
-            return response
+            return page_or_fragment("dashboard/card_page.html", fragment_html=html, card=candidate, html=html)
     abort(404)
 
 

@@ -35,7 +35,7 @@ HTTP_CODES = {
 
 
 def _page(status: int, message: str, code: str):
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         return render_template("errors/fragment.html", message=message, code=code), status
     return render_template("errors/page.html", status=status, message=message, code=code), status
 

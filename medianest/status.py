@@ -15,12 +15,14 @@ import logging
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from celery import shared_task
 from flask import current_app, has_app_context
 from prometheus_client.core import GaugeMetricFamily
+from redis.exceptions import LockError, RedisError
 from sqlalchemy import case, func
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -30,6 +32,7 @@ from medianest.extensions import db
 from medianest.http import ServiceError, breaker_states
 from medianest.metrics import REGISTRY
 from medianest.models import ServiceCheck, ServiceStatus, utcnow
+from medianest.redis_connection import redis_client
 from medianest.service_cache import last_good, remember
 
 log = logging.getLogger("medianest.status")
@@ -66,39 +69,33 @@ def _run_one(check: HealthCheck) -> HealthResult:
     return result
 
 
-class _RunGuard:
-    """Held while a run is going: a Redis key in production (workers may be many), a lock embedded."""
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self.redis = None
-        self.held = False
-
-    def __enter__(self) -> bool:
-        url = current_app.config["MEDIANEST"].redis_url
-        if url:
-            from redis import Redis
-
+@contextmanager
+def one_run_at_a_time(ttl: float):
+    """Yields whether this run may go: redis-py's lock in production (workers may be many), a lock embedded."""
+    client = redis_client(2)
+    if client is None:
+        held = _run_lock.acquire(blocking=False)
+        try:
+            yield held
+        finally:
+            if held:
+                _run_lock.release()
+        return
+    lock = client.lock(RUN_LOCK_KEY, timeout=ttl)
+    try:
+        held = lock.acquire(blocking=False)
+    except RedisError:
+        log.warning("could not take the health-check lock in Redis; running anyway", exc_info=True)
+        lock = None
+        held = True
+    try:
+        yield held
+    finally:
+        if lock is not None and held:
             try:
-                self.redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-                self.held = bool(self.redis.set(RUN_LOCK_KEY, "1", nx=True, px=int(self.ttl * 1000)))
-            except Exception:
-                log.warning("could not take the health-check lock in Redis; running anyway", exc_info=True)
-                self.redis, self.held = None, True
-        else:
-            self.held = _run_lock.acquire(blocking=False)
-        return self.held
-
-    def __exit__(self, *exc: object) -> None:
-        if not self.held:
-            return
-        if self.redis is not None:
-            try:
-                self.redis.delete(RUN_LOCK_KEY)
-            except Exception:
+                lock.release()
+            except (LockError, RedisError):
                 log.warning("could not release the health-check lock", exc_info=True)
-        elif current_app.config["MEDIANEST"].redis_url is None:
-            _run_lock.release()
 
 
 def run_checks() -> dict[str, HealthResult]:
@@ -111,7 +108,7 @@ def run_checks() -> dict[str, HealthResult]:
     if not checks:
         return {}
     longest = max(check.timeout for _, check in checks)
-    with _RunGuard(ttl=longest + 30) as held:
+    with one_run_at_a_time(ttl=longest + 30) as held:
         if not held:
             log.info("health checks skipped: the previous run is still going")
             return {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from pydantic import BaseModel, Field
 
@@ -17,6 +17,7 @@ from medianest.audit import record
 from medianest.contributions import ConnectionResult
 from medianest.extensions import db
 from medianest.models import AuditEvent, User
+from medianest.pages import page_or_fragment
 from medianest.services import (
     MASK,
     SettingsRejected,
@@ -30,18 +31,6 @@ from medianest.services import (
 log = logging.getLogger("medianest.admin")
 
 bp = Blueprint("admin", __name__)
-
-
-def _is_htmx() -> bool:
-    return bool(request.headers.get("HX-Request"))
-
-
-def _page(template: str, status: int = 200, **context: Any):
-    """The whole page, or only its fragment for htmx (``Vary: HX-Request``)."""
-    fragment = _is_htmx()
-    response = make_response(render_template(template, fragment=fragment, **context), 200 if fragment else status)
-    response.headers["Vary"] = "HX-Request"
-    return response
 
 
 # ---------------------------------------------------------------- schemas
@@ -172,8 +161,8 @@ def plugins_toggle(name: str):
     """Enable or disable a plugin from the page."""
     _known(name)
     set_plugin_enabled(name, request.form.get("enabled") == "1")
-    if request.headers.get("HX-Request"):
-        return render_template("admin/plugins.html", plugins=_plugins(), fragment=True)
+    if request.htmx:
+        return page_or_fragment("admin/plugins.html", plugins=_plugins())
     return redirect(url_for("admin.plugins_page"))
 
 
@@ -214,7 +203,7 @@ def _users_select(role: str | None = None, status: str | None = None, q: str | N
 def users_page():
     """Everyone who can sign in: promote, demote, suspend, delete."""
     users = list(db.session.scalars(_users_select()))
-    return _page("admin/users.html", users=users)
+    return page_or_fragment("admin/users.html", users=users)
 
 
 def _users_form_answer(change) -> Any:
@@ -223,9 +212,11 @@ def _users_form_answer(change) -> Any:
         change()
     except ApiError as exc:
         flash(exc.message, "error")
-        return _page("admin/users.html", exc.status, users=list(db.session.scalars(_users_select())), error=exc)
-    if _is_htmx():
-        return _page("admin/users.html", users=list(db.session.scalars(_users_select())))
+        return page_or_fragment(
+            "admin/users.html", status=exc.status, users=list(db.session.scalars(_users_select())), error=exc
+        )
+    if request.htmx:
+        return page_or_fragment("admin/users.html", users=list(db.session.scalars(_users_select())))
     return redirect(url_for("admin.users_page"))
 
 
@@ -376,7 +367,7 @@ def _test(name: str, values: dict[str, Any]) -> dict[str, Any]:
 @admin_required
 def services_page():
     """Every plugin's service settings; secrets masked, environment-set fields locked."""
-    return _page("admin/services.html", services=_services())
+    return page_or_fragment("admin/services.html", services=_services())
 
 
 @bp.post("/admin/services/<name>")
@@ -391,10 +382,12 @@ def services_save(name: str):
     try:
         changed = _save(name, values)
     except ApiError as exc:
-        return _page("admin/services.html", exc.status, services=_services(), errors={name: exc.message})
+        return page_or_fragment(
+            "admin/services.html", status=exc.status, services=_services(), errors={name: exc.message}
+        )
     notice = {name: f"Saved ({', '.join(changed)})." if changed else "Nothing changed."}
-    if _is_htmx():
-        return _page("admin/services.html", services=_services(), notices=notice)
+    if request.htmx:
+        return page_or_fragment("admin/services.html", services=_services(), notices=notice)
     flash(notice[name], "success")
     return redirect(url_for("admin.services_page"))
 
@@ -409,9 +402,9 @@ def services_test(name: str):
         result = _test(name, values)
     except ApiError as exc:
         result = {"ok": False, "message": exc.message, "details": {"code": exc.code, **exc.details}}
-    if _is_htmx():
+    if request.htmx:
         return render_template("admin/connection_result.html", result=result, service=name)
-    return _page("admin/services.html", services=_services(), results={name: result})
+    return page_or_fragment("admin/services.html", services=_services(), results={name: result})
 
 
 @bp.get("/api/v1/admin/services")
@@ -462,7 +455,7 @@ def audit_page():
     """Who changed which setting, role or status, and when."""
     page = max(1, request.args.get("page", 1, type=int) or 1)
     rows, meta = paginate(_audit_select(), page, 50)
-    return _page("admin/audit.html", events=[e.to_public() for e in rows], pagination=meta["pagination"])
+    return page_or_fragment("admin/audit.html", events=[e.to_public() for e in rows], pagination=meta["pagination"])
 
 
 @bp.get("/api/v1/admin/audit")

@@ -34,6 +34,7 @@ from medianest.auth.passwords import hash_password, needs_rehash, verify_passwor
 from medianest.auth.sessions import end_session, start_session
 from medianest.extensions import csrf, db, limiter
 from medianest.models import InstallationValue, User
+from medianest.pages import page_or_fragment
 
 bp = Blueprint("auth", __name__)
 
@@ -88,10 +89,6 @@ account_sign_in_limit = limiter.shared_limit(
     deduct_when=_failed_sign_in,
     error_message=_account_limit_message,
 )
-
-
-def _is_htmx() -> bool:
-    return bool(request.headers.get("HX-Request"))
 
 
 class LoginBody(Schema):
@@ -405,7 +402,7 @@ def plex_start():
         state = plex_signin.start_pin(forward_url=url_for("auth.plex_page", _external=True))
     except ApiError as exc:
         return _plex_answer(None, exc)
-    if not _is_htmx():
+    if not request.htmx:
         return redirect(url_for("auth.plex_page"))
     return _plex_answer(state)
 
@@ -425,7 +422,7 @@ def plex_page():
     if state.status == "authorized":
         target = _safe_next(session.pop("plex_next", None))
         start_session(state.user, via="plex")
-        if _is_htmx():
+        if request.htmx:
             response = make_response("", 200)
             response.headers["HX-Redirect"] = target
             return response
@@ -434,15 +431,8 @@ def plex_page():
 
 
 def _plex_answer(state: plex_signin.PinState | None, error: ApiError | None = None):
-    context = {"state": state, "error": error}
-    if _is_htmx():
-        # htmx swaps only 2xx answers: the widget carries the message itself.
-        response = make_response(render_template("auth/plex_widget.html", **context), 200)
-    else:
-        status = error.status if error else 200
-        response = make_response(render_template("auth/plex_pin.html", **context), status)
-    response.headers["Vary"] = "HX-Request"
-    return response
+    status = error.status if error else 200
+    return page_or_fragment("auth/plex_pin.html", "auth/plex_widget.html", status=status, state=state, error=error)
 
 
 # ---------------------------------------------------------------- API tokens
@@ -455,10 +445,7 @@ def tokens_page():
 
 def _tokens_answer(new_secret: str | None = None, error: ApiError | None = None, status: int = 200):
     rows = [api_tokens.token_public(t) for t in api_tokens.tokens_of(current_user)]
-    fragment = _is_htmx()
-    body = render_template("auth/tokens.html", tokens=rows, new_secret=new_secret, error=error, fragment=fragment)
-    response = make_response(body, 200 if fragment else status)
-    response.headers["Vary"] = "HX-Request"
+    response = page_or_fragment("auth/tokens.html", status=status, tokens=rows, new_secret=new_secret, error=error)
     response.headers["Cache-Control"] = "no-store"  # the page may carry a secret shown once
     return response
 
@@ -482,7 +469,7 @@ def tokens_revoke(token_id: int):
         api_tokens.revoke_token(current_user, token_id)
     except ApiError as exc:
         return _tokens_answer(error=exc, status=exc.status)
-    if _is_htmx():
+    if request.htmx:
         return _tokens_answer()
     return redirect(url_for("auth.tokens_page"))
 

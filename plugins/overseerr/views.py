@@ -50,7 +50,7 @@ media_request_limit = limiter.shared_limit(_media_request_limit, scope="media-re
 
 
 def _is_htmx() -> bool:
-    return bool(request.headers.get("HX-Request"))
+    return bool(request.htmx)
 
 
 def _vary(response):

@@ -264,7 +264,7 @@ def parse_query(model: type[Schema]) -> Schema:
 
 def _fragment_or_page(template: str, **context):
     """The whole page, or only the list items when htmx asks for the next page."""
-    fragment = bool(request.headers.get("HX-Request")) and request.args.get("fragment") == "items"
+    fragment = bool(request.htmx) and request.args.get("fragment") == "items"
     response = make_response(render_template("plex/_items.html" if fragment else template, **context))
     response.vary.add("HX-Request")
     return response
@@ -352,7 +352,7 @@ def search_page():
     groups: dict[str, list] = {}
     for found in results:
         groups.setdefault(found["hub"] or "Results", []).append(found)
-    template = "plex/search_results.html" if request.headers.get("HX-Request") else "plex/search.html"
+    template = "plex/search_results.html" if request.htmx else "plex/search.html"
     response = make_response(render_template(template, query=text, groups=groups, searched=bool(text)))
     response.vary.add("HX-Request")
     return response

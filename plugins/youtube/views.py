@@ -89,7 +89,7 @@ def _row_or_404(download_id: int) -> Download:
 
 
 def _fragment_or_page(fragment: str, page: str, **context):
-    template = fragment if request.headers.get("HX-Request") else page
+    template = fragment if request.htmx else page
     response = make_response(render_template(template, **context))
     response.headers["Vary"] = "HX-Request"
     return response
@@ -232,7 +232,7 @@ def detail(download_id: int):
     try:
         row = _row_or_404(download_id)
     except ApiError:
-        if request.headers.get("HX-Request"):
+        if request.htmx:
             return make_response(render_template("youtube/_gone.html"), 200)  # deleted meanwhile: say so
         raise
     data = downloads.public(row)
