@@ -110,6 +110,42 @@ def test_search_shows_state_in_overseerr(user_client, overseerr):
     assert series["action"].startswith("Request missing seasons")
 
 
+@pytest.mark.sqlite_only  # paging is the same on either engine
+def test_search_pagination_counts_only_the_films_and_series_shown(user_client, overseerr):
+    """Overseerr's pages mix in people MediaNest leaves out: its totals are not MediaNest's."""
+    for n in range(25):
+        overseerr.add_title("movie", 900_000 + n, f"Nebula Film {n:02d}", date="2001-01-01")
+    for n in range(30):  # more popular than the films: Overseerr's first page is people only
+        overseerr.add_person(800_000 + n, f"Nebula Person {n:02d}", popularity=50.0)
+
+    first = user_client.get("/api/v1/media/search?query=nebula").get_json()
+    assert first["meta"]["pagination"] == {"page": 1, "per_page": 20, "total": 25, "pages": 2}
+    assert len(first["data"]) == 20 and {r["media_type"] for r in first["data"]} == {"movie"}
+    second = user_client.get("/api/v1/media/search?query=nebula&page=2").get_json()
+    assert second["meta"]["pagination"] == {"page": 2, "per_page": 20, "total": 25, "pages": 2}
+    shown = [r["tmdb_id"] for r in first["data"] + second["data"]]
+    assert sorted(shown) == [900_000 + n for n in range(25)]  # every film once, no person
+    # Overseerr said 55 results on 3 pages; MediaNest read them once and pages what it keeps.
+    assert [r.query["page"] for r in sent(overseerr, "GET", "/search")] == [["1"], ["2"], ["3"]]
+
+    html = user_client.get("/media/?query=nebula&page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "25 results for" in html and "Page 2 of 2" in html and "Nebula Person" not in html
+    only_people = user_client.get("/api/v1/media/search?query=nebula person").get_json()
+    assert only_people["data"] == [] and only_people["meta"]["pagination"]["total"] == 0
+
+
+@pytest.mark.sqlite_only
+def test_search_reads_at_most_five_overseerr_pages_and_says_to_narrow(user_client, overseerr):
+    for n in range(130):
+        overseerr.add_title("movie", 910_000 + n, f"Quasar {n:03d}", date="2002-02-02")
+    body = user_client.get("/api/v1/media/search?query=quasar&page=5").get_json()
+    assert body["meta"]["pagination"] == {"page": 5, "per_page": 20, "total": 100, "pages": 5}
+    assert len(body["data"]) == 20
+    assert len(sent(overseerr, "GET", "/search")) == 5
+    html = user_client.get("/media/?query=quasar", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "add words to narrow the search" in html
+
+
 @pytest.mark.sqlite_only  # input validation: the database engine plays no part
 def test_bad_search_is_400_and_nothing_reaches_overseerr(user_client, overseerr):
     for params in ({"query": ""}, {"query": "   "}, {"query": "x" * 500}, {}, {"query": "matrix", "page": "0"}):

@@ -373,3 +373,63 @@ def test_the_admin_cannot_choose_a_download_folder_the_server_cannot_write(app, 
     saved = admin_client.put("/api/v1/admin/services/youtube", json={"values": {"download_root": str(fine)}})
     assert saved.status_code == 200, saved.get_json()
     assert fine.is_dir() and not any(fine.iterdir())  # created, and the probe left nothing behind
+
+
+# ------------------------------------------------------------------ retry beside another download of the URL
+def _set_status(app, download_id: int, status: str) -> None:
+    """Change a download's status from another connection, as another process would."""
+    from medianest_youtube.models import Download
+
+    from medianest.extensions import db
+
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(db.update(Download).where(Download.id == download_id).values(status=status))
+
+
+def test_retry_while_another_download_of_the_url_is_active_is_409(app, user_client, yt_env):
+    url = "https://www.youtube.com/playlist?list=PLretry"
+    failed = _submit(user_client, url).get_json()["data"]["id"]
+    _set_status(app, failed, "failed")
+    active = _submit(user_client, url).get_json()["data"]["id"]
+
+    response = user_client.post(f"{API}/{failed}/retry")
+    assert response.status_code == 409, response.get_data(as_text=True)[:500]
+    error = response.get_json()["error"]
+    assert error["code"] == "CONFLICT" and error["details"]["download"]["id"] == active
+    page = user_client.post(f"/youtube/{failed}/retry", follow_redirects=True)
+    assert page.status_code == 200 and "already queued or downloading" in page.get_data(as_text=True)
+    assert row_of(app, failed).status == "failed" and row_of(app, active).status in ("queued", "running")
+
+
+def test_retry_when_the_other_download_ends_at_the_same_moment_is_409(app, user_client, yt_env):
+    """The index refuses the retry, and the download it clashed with has finished by the time MediaNest looks."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    url = "https://www.youtube.com/playlist?list=PLrace"
+    failed = _submit(user_client, url).get_json()["data"]["id"]
+    _set_status(app, failed, "failed")
+    other = _submit(user_client, url).get_json()["data"]["id"]
+    _set_status(app, other, "completed")
+
+    # Between MediaNest's check and its commit the other download is retried elsewhere (active
+    # again); right after the index refused this one, it finishes.
+    def other_becomes_active(session, flush_context, instances) -> None:
+        _set_status(app, other, "queued")
+
+    def other_finishes(session, previous_transaction) -> None:
+        _set_status(app, other, "completed")
+
+    event.listen(Session, "before_flush", other_becomes_active, once=True)
+    event.listen(Session, "after_soft_rollback", other_finishes, once=True)
+    try:
+        response = user_client.post(f"{API}/{failed}/retry")
+    finally:
+        for name, listener in (("before_flush", other_becomes_active), ("after_soft_rollback", other_finishes)):
+            if event.contains(Session, name, listener):
+                event.remove(Session, name, listener)
+    assert response.status_code == 409, response.get_data(as_text=True)[:500]
+    error = response.get_json()["error"]
+    assert error["code"] == "CONFLICT" and "try again" in error["message"], error
+    assert row_of(app, failed).status == "failed" and row_of(app, other).status == "completed"
+    assert user_client.post(f"{API}/{failed}/retry").status_code == 202  # and trying again works

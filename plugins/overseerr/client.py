@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -17,11 +18,14 @@ from medianest_overseerr import answer_cache
 from medianest_overseerr.config import SERVICE, OverseerrConfig
 
 from medianest.api import ApiError
-from medianest.http import ServiceBadAnswer, ServiceClient, ServiceUnauthorized, json_of
+from medianest.http import ServiceBadAnswer, ServiceClient, ServiceError, ServiceUnauthorized, json_of
 
 log = logging.getLogger("medianest.overseerr")
 
 SEARCH_TTL = 300.0
+SEARCH_PAGE_SIZE = 20
+# Overseerr pages (of 20 TMDB results) read for one search: its 100 best matches.
+MAX_SEARCH_PAGES = 5
 DETAILS_TTL = 300.0
 USERS_TTL = 300.0
 POSTER_BASE = "https://image.tmdb.org/t/p/w300"
@@ -133,28 +137,56 @@ class OverseerrClient:
         return self._object(self.http.get_json("/api/v1/request/count"))
 
     def search(self, query: str, page: int = 1) -> dict[str, Any]:
-        """Films and series matching ``query`` (people left out), cached for five minutes."""
-        normal = " ".join(query.split())
-        key = self._cache_key("search", page, hashlib.sha256(normal.lower().encode()).hexdigest())
+        """One page (``SEARCH_PAGE_SIZE``) of the films and series matching ``query``, cached for five minutes.
+
+        Overseerr's pages mix in people, which MediaNest does not show, so its
+        totals count results MediaNest drops.  MediaNest reads Overseerr's
+        pages itself (at most ``MAX_SEARCH_PAGES``: the best matches) and
+        pages what it keeps, so ``total_results`` and ``total_pages`` count
+        exactly what a person can see.
+        """
+        found = self._search_titles(" ".join(query.split()))
+        start = (page - 1) * SEARCH_PAGE_SIZE
+        total = len(found["results"])
+        return {
+            "page": page,
+            "per_page": SEARCH_PAGE_SIZE,
+            "total_pages": max(1, math.ceil(total / SEARCH_PAGE_SIZE)),
+            "total_results": total,
+            "results": found["results"][start : start + SEARCH_PAGE_SIZE],
+            "narrower": found["narrower"],
+        }
+
+    def _search_titles(self, normal: str) -> dict[str, Any]:
+        """Every film and series among Overseerr's first pages for ``normal``; ``narrower``: it has more."""
+        key = self._cache_key("search", hashlib.sha256(normal.lower().encode()).hexdigest())
         cached = answer_cache.get(key)
         if cached is not None:
             return cached
-        # Spaces must travel as %20: Overseerr's validator refuses '+' (upstream issue 2010).
-        path = f"/api/v1/search?query={quote(normal, safe='')}&page={page}"
-        # A person waits on this: one attempt, so a hanging Overseerr costs one read time-out, not three.
-        body = self._object(self.http.get_json(path, retry=False))
-        results = [
-            r for r in (body.get("results") or []) if isinstance(r, dict) and r.get("mediaType") in ("movie", "tv")
-        ]
-        answer = {
-            "page": to_int(body.get("page")) or page,
-            "total_pages": to_int(body.get("totalPages")) or 1,
-            "total_results": to_int(body.get("totalResults")) or len(results),
-            "results": [title_of(r) for r in results],
-        }
-        # An empty answer is also what Overseerr gives while it cannot reach TMDB: not kept, so
-        # the next search after TMDB is back finds what it should.
-        if answer["results"]:
+        results: list[dict[str, Any]] = []
+        narrower = complete = False
+        for page in range(1, MAX_SEARCH_PAGES + 1):
+            # Spaces must travel as %20: Overseerr's validator refuses '+' (upstream issue 2010).
+            path = f"/api/v1/search?query={quote(normal, safe='')}&page={page}"
+            try:
+                # A person waits on this: one attempt, so a hanging Overseerr costs one read time-out, not three.
+                body = self._object(self.http.get_json(path, retry=False))
+            except ServiceError:
+                if page == 1:
+                    raise
+                log.warning("Overseerr's search page %s for %r failed; showing the pages before it", page, normal)
+                break
+            found = body.get("results") if isinstance(body.get("results"), list) else []
+            results += [title_of(r) for r in found if isinstance(r, dict) and r.get("mediaType") in ("movie", "tv")]
+            pages = to_int(body.get("totalPages")) or 1
+            if not found or page >= pages:
+                complete = True
+                break
+            narrower = page == MAX_SEARCH_PAGES
+        answer = {"results": _unique(results), "narrower": narrower}
+        # An empty answer is also what Overseerr gives while it cannot reach TMDB, and a cut-short one is
+        # incomplete: neither is kept, so the next search after TMDB is back finds what it should.
+        if answer["results"] and (complete or narrower):
             answer_cache.put(key, answer, SEARCH_TTL)
         return answer
 
@@ -289,6 +321,18 @@ def _json_or_empty(response) -> dict[str, Any]:
     except ServiceBadAnswer:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _unique(titles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each title once (TMDB's pages can repeat one when its ranking shifts between two calls)."""
+    seen: set[tuple[Any, Any]] = set()
+    kept = []
+    for title in titles:
+        identity = (title["media_type"], title["tmdb_id"])
+        if identity not in seen:
+            seen.add(identity)
+            kept.append(title)
+    return kept
 
 
 def requested_seasons(requests: Any) -> dict[int, str]:

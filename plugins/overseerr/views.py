@@ -33,8 +33,6 @@ log = logging.getLogger("medianest.overseerr")
 
 bp = Blueprint("overseerr", __name__, template_folder="templates")
 
-SEARCH_PAGE_SIZE = 20
-
 
 def _media_request_limit() -> str:
     return current_app.config["MEDIANEST"].rate_limit_media_requests
@@ -138,13 +136,15 @@ def api_search(query: SearchQuery):
     """Search films and series in Overseerr.
 
     Results are cached for five minutes per query. Each says its state in
-    Overseerr and what a request would do.
+    Overseerr and what a request would do. People Overseerr also finds are
+    left out, and the pagination counts only the films and series (among
+    Overseerr's 100 best matches).
     """
     answer = _search(query.query, query.page)
     meta = {
         "pagination": {
             "page": answer["page"],
-            "per_page": SEARCH_PAGE_SIZE,
+            "per_page": answer["per_page"],
             "total": answer["total_results"],
             "pages": answer["total_pages"],
         }

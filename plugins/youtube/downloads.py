@@ -188,10 +188,25 @@ def _commit_unless_duplicate(user_id: int, url: str, row_id: int | None = None) 
     """Commit; when another process queued the same URL a moment ago, the unique index refuses and this is a 409."""
     try:
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError as exc:
         db.session.rollback()
         _refuse_duplicate(user_id, url, row_id)
-        raise  # not the active-URL index: a real error
+        if not _active_url_clash(exc):
+            raise  # not the active-URL index: a real error
+        # The other download of this URL was active when the index refused, and has
+        # finished (or been cancelled) since: nothing to point at, but still a clash.
+        raise ApiError(
+            "CONFLICT",
+            "Another download of this URL was queued or ended at the same moment; try again.",
+            409,
+            {"url": url},
+        ) from None
+
+
+def _active_url_clash(exc: IntegrityError) -> bool:
+    """Did the one-active-download-per-URL index refuse (PostgreSQL names it, SQLite its columns)?"""
+    text = str(exc.orig)
+    return "uq_youtube_downloads_active_url" in text or "youtube_downloads.url_key" in text
 
 
 def folder_of_its_own(row: Download, wanted: str) -> str:

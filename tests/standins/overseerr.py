@@ -891,6 +891,8 @@ class OverseerrStandin(Standin):
             self.catalogue: dict[tuple[str, int], Title] = {
                 (t.media_type, t.tmdb_id): t for t in (_seed_catalogue() if self._seed_catalogue else [])
             }
+            # People TMDB's multi-search also finds: (tmdb id, name, popularity).
+            self.people: list[tuple[int, str, float]] = []
             self.media: dict[tuple[str, int], Media] = {}
             self.media_requests: dict[int, MediaRequest] = {}
             self.notifications: list[tuple[str, int | None]] = []
@@ -969,6 +971,11 @@ class OverseerrStandin(Standin):
                 user.movie_quota_exceeded = exceeded
             if media_type in (None, "tv"):
                 user.tv_quota_exceeded = exceeded
+
+    def add_person(self, tmdb_id: int, name: str, popularity: float = 10.0) -> None:
+        """A person the search finds beside films and series (``mediaType: person``), as TMDB's multi-search does."""
+        with self.lock:
+            self.people.append((tmdb_id, name, popularity))
 
     def add_title(
         self,
@@ -1732,14 +1739,23 @@ class OverseerrStandin(Standin):
         page = max(int(float(request.args.get("page") or 1)), 1)
         words = [w for w in re.split(r"\W+", query.lower()) if w]
         with self.lock:
-            matches = [
-                t
+
+            def found(name: str) -> bool:
+                return bool(words) and all(w in re.split(r"\W+", name.lower()) or w in name.lower() for w in words)
+
+            matches: list[tuple[float, int, dict[str, Any]]] = [
+                (-t.popularity, t.tmdb_id, self._title_result_json(t))
                 for t in self.catalogue.values()
-                if words and all(w in re.split(r"\W+", t.title.lower()) or w in t.title.lower() for w in words)
+                if found(t.title)
             ]
-            matches.sort(key=lambda t: (-t.popularity, t.tmdb_id))
+            matches += [
+                (-popularity, tmdb_id, {"id": tmdb_id, "mediaType": "person", "name": name, "adult": False})
+                for tmdb_id, name, popularity in self.people
+                if found(name)
+            ]
+            matches.sort(key=lambda m: (m[0], m[1]))
             per_page = 20
-            results = [self._title_result_json(t) for t in matches[(page - 1) * per_page : page * per_page]]
+            results = [m[2] for m in matches[(page - 1) * per_page : page * per_page]]
             return jsonify(
                 {
                     "page": page,
