@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, request, send_from_directory
 
+from medianest import declarations
+from medianest.access import signed_in_by_default
 from medianest.database import engine_options
 from medianest.proxies import TrustedProxies
 from medianest.settings import Settings, SettingsError, load_settings
@@ -199,6 +201,7 @@ def configure_plugins(app: Flask) -> None:
     host.load_entry_points()
     app.extensions["medianest.plugins"] = host
     host.init_app(app)  # the admins' switches and the faults saved by any process
+    declarations.init_app(app)  # error codes and rate limits the plugins declare
 
 
 def register_core_blueprints(app: Flask) -> None:
@@ -253,6 +256,7 @@ def register_plugin_blueprints(app: Flask) -> None:
             host.fail(plugin_name, f"URL prefix /{clash[0]} is already used by {clash[1]!r}")
             continue
         app.register_blueprint(bp)
+        signed_in_by_default(app, bp.name)
         owners[bp.name] = plugin_name
         for p in prefixes:
             prefix_owner[p] = plugin_name

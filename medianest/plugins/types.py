@@ -59,11 +59,16 @@ class HealthCheck:
 
 @dataclass(frozen=True)
 class SettingField:
-    """One field of a service's settings form."""
+    """One field of a service's settings form.
+
+    ``secret`` fields are stored encrypted and never sent back to the browser
+    (a mask goes out instead).  A ``kind="password"`` field is secret unless
+    it says ``secret=False``.
+    """
 
     name: str
     label: str
-    secret: bool = False
+    secret: bool = None  # type: ignore[assignment]  # None: secret when kind is "password"
     required: bool = False
     # "folder": a folder on the server that MediaNest's processes write to;
     # ``medianest run`` and ``medianest worker`` refuse to start when it is not writable.
@@ -74,6 +79,10 @@ class SettingField:
     # A secret the service sends to MediaNest (a webhook's), never one MediaNest
     # sends out: a connection test against a new URL does not ask for it again.
     inbound: bool = False
+
+    def __post_init__(self) -> None:
+        if self.secret is None:
+            object.__setattr__(self, "secret", self.kind == "password")
 
 
 @dataclass
@@ -113,3 +122,62 @@ class NavItem:
     url: str
     order: int = 100
     icon: str | None = None
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """A stable error code a plugin answers with, and its HTTP status.
+
+    ``ApiError(code, message)`` then answers with ``status`` unless given
+    another; the code appears in the OpenAPI document's list.  A code the core
+    or an earlier plugin already declared with another status is refused.
+    """
+
+    code: str
+    status: int
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A named rate limit, in Flask-Limiter's notation (``"5/hour"``).
+
+    The admin overrides ``default`` with ``MEDIANEST_RATE_LIMIT_<NAME>`` (or
+    its ``_FILE`` twin); a view applies it with
+    ``@limiter.limit(rate_limit_value("<name>"))``.
+    """
+
+    name: str
+    default: str
+    description: str = ""
+
+    @property
+    def setting(self) -> str:
+        return f"MEDIANEST_RATE_LIMIT_{self.name.upper()}"
+
+
+@dataclass(frozen=True)
+class BackupFolder:
+    """A folder outside the database that ``medianest backup --include-downloads`` archives.
+
+    ``path()`` is called in an app context when a backup or restore runs (the
+    folder may come from a service setting); ``name`` is the folder's name
+    inside the archive, so it must stay the same between versions.
+    """
+
+    name: str
+    path: Callable[[], Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SignInServer:
+    """The Plex Media Server whose users may sign in with Plex.
+
+    ``service`` names the settings it came from (used for the HTTP client's
+    circuit breaker and in error details).
+    """
+
+    url: str
+    token: str
+    service: str
