@@ -11,20 +11,92 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
 from limits import parse_many
 
-from medianest.api.envelope import ApiError, ErrorCodeTaken, declare_error_code
-from medianest.plugins.types import BackupFolder, ErrorCode, RateLimit, SignInServer
+from medianest.api.envelope import ERROR_CODES, ApiError
 from medianest.settings import SettingsError
 
 RATE_LIMITS = "medianest.rate_limits"
 # A backup folder's name inside the archive; the archive's own parts are taken.
 FOLDER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 ARCHIVE_NAMES = {"database", "instance", "manifest.json"}
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """A stable error code a plugin answers with, and its HTTP status.
+
+    ``ApiError(code, message)`` then answers with ``status`` unless given
+    another; the code appears in the OpenAPI document's list.  A code the core
+    or an earlier plugin already declared with another status is refused.
+    """
+
+    code: str
+    status: int
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A named rate limit, in Flask-Limiter's notation (``"5/hour"``).
+
+    The admin overrides ``default`` with ``MEDIANEST_RATE_LIMIT_<NAME>`` (or
+    its ``_FILE`` twin); a view applies it with
+    ``@limiter.limit(rate_limit_value("<name>"))``.
+    """
+
+    name: str
+    default: str
+    description: str = ""
+
+    @property
+    def setting(self) -> str:
+        return f"MEDIANEST_RATE_LIMIT_{self.name.upper()}"
+
+
+@dataclass(frozen=True)
+class BackupFolder:
+    """A folder outside the database that ``medianest backup --include-downloads`` archives.
+
+    ``path()`` is called in an app context when a backup or restore runs (the
+    folder may come from a service setting); ``name`` is the folder's name
+    inside the archive, so it must stay the same between versions.
+    """
+
+    name: str
+    path: Callable[[], Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SignInServer:
+    """The Plex Media Server whose users may sign in with Plex.
+
+    ``service`` names the settings it came from (used for the HTTP client's
+    circuit breaker and in error details).
+    """
+
+    url: str
+    token: str
+    service: str
+
+
+class ErrorCodeTaken(ValueError):
+    """A code already declared with another HTTP status."""
+
+
+def declare_error_code(code: str, status: int) -> None:
+    """Add a plugin's code to the table ``ApiError`` reads; the same code with the same status is no change."""
+    known = ERROR_CODES.get(code)
+    if known is not None and known != status:
+        raise ErrorCodeTaken(f"error code {code} is already declared with HTTP status {known}")
+    ERROR_CODES[code] = status
 
 
 def init_app(app: Flask) -> None:

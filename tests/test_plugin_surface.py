@@ -52,7 +52,7 @@ def test_the_built_in_plugins_require_this_plugin_api(app):
 
 # ------------------------------------------------------------------ error codes
 @pytest.mark.plugins("declaretest")
-def test_a_declared_error_code_answers_with_its_status(app, user_client):
+def test_hook_error_codes_a_declared_code_answers_with_its_status(app, user_client):
     answer = user_client.get("/api/v1/declaretest/teapot")
     assert answer.status_code == 418
     assert answer.get_json()["error"]["code"] == "DECLARETEST_TEAPOT"
@@ -85,7 +85,7 @@ def test_the_built_in_codes_keep_their_statuses(app):
 
 # ------------------------------------------------------------------ rate limits
 @pytest.mark.plugins("declaretest")
-def test_a_named_rate_limit_has_its_default(app, user_client):
+def test_hook_rate_limits_a_named_limit_has_its_default(app, user_client):
     assert app.extensions["medianest.rate_limits"]["declaretest_brew"] == "3/hour"
     statuses = [user_client.post("/api/v1/declaretest/brew", json={}).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
@@ -121,7 +121,7 @@ def test_a_rate_limit_setting_that_is_no_rate_stops_the_start(app, monkeypatch, 
 
 # ------------------------------------------------------------------ backup folders
 @pytest.mark.plugins("declaretest")
-def test_a_declared_folder_is_backed_up_and_restored(app, runner, tmp_path):
+def test_hook_backup_folders_a_declared_folder_is_backed_up_and_restored(app, runner, tmp_path):
     folder = Path(app.config["MEDIANEST"].data_dir) / "declaretest-files"
     folder.mkdir(parents=True)
     (folder / "kept.txt").write_text("the plugin's file")
@@ -170,3 +170,22 @@ def test_a_password_field_is_masked_and_stored_encrypted(app, admin_client):
 
         row = db.session.get(ServiceSetting, ("declaretest", "password"))
         assert row is not None and "earl-grey" not in row.ciphertext
+
+
+# ------------------------------------------------------------------ documented
+SURFACE_MODULES = ("", ".db", ".api", ".access", ".http", ".events", ".settings")
+
+
+@pytest.mark.parametrize("suffix", SURFACE_MODULES)
+def test_every_public_name_is_in_the_reference(suffix):
+    import importlib
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
+    reference = text[text.index("## Reference: the public surface") :]
+    module = importlib.import_module(f"medianest.plugins{suffix}")
+    heading = f"### `medianest.plugins{suffix}`"
+    assert heading in reference, heading
+    section = reference[reference.index(heading) :].split("\n### ", 1)[0]
+    missing = [name for name in module.__all__ if not re.search(rf"`{re.escape(name)}[`(.]", section)]
+    assert not missing, f"document these in docs/plugins.md, {heading}: {missing}"

@@ -14,7 +14,7 @@ from flask import g, jsonify
 from flask.wrappers import Response
 
 # code -> default HTTP status: the core's, then those plugins declare
-# (``error_codes`` hook, added by ``declare_error_code`` at start).
+# (``error_codes`` hook, added by ``medianest.declarations`` at start).
 ERROR_CODES: dict[str, int] = {
     "BAD_REQUEST": 400,
     "INVALID_JSON": 400,
@@ -48,18 +48,6 @@ ERROR_CODES: dict[str, int] = {
     "SET_BY_ENVIRONMENT": 409,
     "SECRET_REQUIRED": 400,
 }
-
-
-class ErrorCodeTaken(ValueError):
-    """A code already declared with another HTTP status."""
-
-
-def declare_error_code(code: str, status: int) -> None:
-    """Add a plugin's code; the same code with the same status again is no change."""
-    known = ERROR_CODES.get(code)
-    if known is not None and known != status:
-        raise ErrorCodeTaken(f"error code {code} is already declared with HTTP status {known}")
-    ERROR_CODES[code] = status
 
 
 class ApiError(Exception):

@@ -62,10 +62,12 @@ def register_blueprints(app: Flask) -> list[Blueprint]:
     :param app: the application being built (read its config; don't register
         blueprints on it yourself — the host does, after checking names).
     :returns: a list of :class:`flask.Blueprint`.  Pages live under
-        ``/<prefix>/`` and JSON under ``/api/v1/<prefix>/``.  Every view must
-        carry an access rule from :mod:`medianest.access` (``public``,
-        ``login_required``, ``admin_required``); JSON views use
-        :func:`medianest.api.api_route` so they are validated and documented.
+        ``/<prefix>/`` and JSON under ``/api/v1/<prefix>/``.  Every view
+        should carry an access rule from :mod:`medianest.plugins.access`
+        (``public``, ``login_required``, ``admin_required``); one without is
+        served to signed-in users only.  JSON views use
+        :func:`medianest.plugins.api.api_route` so they are validated and
+        documented.
 
     Called once at start for every installed plugin, enabled or not: its
     routes exist from the start and answer 404 while the plugin is not
@@ -242,8 +244,11 @@ def sign_in_server() -> SignInServer | None:
         then admits only accounts that reach this server, and the server's
         owner becomes an admin; without one, any Plex account may sign in.
 
-    Called at each Plex sign-in, on active plugins.  The first result that is
-    not ``None`` wins.
+    Called at each Plex sign-in, on every installed plugin, enabled or not
+    (switching a plugin off must not open sign-in to every Plex account).
+    Results are not concatenated: the first that is not ``None`` wins.  A
+    plugin that raises here makes sign-in answer ``SERVICE_UNAVAILABLE``
+    instead of letting anyone in.
     """
 
 

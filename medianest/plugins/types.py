@@ -6,6 +6,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# Declarations a plugin makes to the core: defined beside the code that reads them.
+from medianest.declarations import BackupFolder as BackupFolder
+from medianest.declarations import ErrorCode as ErrorCode
+from medianest.declarations import RateLimit as RateLimit
+from medianest.declarations import SignInServer as SignInServer
+
 Status = Literal["online", "degraded", "offline", "unconfigured"]
 
 
@@ -122,62 +128,3 @@ class NavItem:
     url: str
     order: int = 100
     icon: str | None = None
-
-
-@dataclass(frozen=True)
-class ErrorCode:
-    """A stable error code a plugin answers with, and its HTTP status.
-
-    ``ApiError(code, message)`` then answers with ``status`` unless given
-    another; the code appears in the OpenAPI document's list.  A code the core
-    or an earlier plugin already declared with another status is refused.
-    """
-
-    code: str
-    status: int
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """A named rate limit, in Flask-Limiter's notation (``"5/hour"``).
-
-    The admin overrides ``default`` with ``MEDIANEST_RATE_LIMIT_<NAME>`` (or
-    its ``_FILE`` twin); a view applies it with
-    ``@limiter.limit(rate_limit_value("<name>"))``.
-    """
-
-    name: str
-    default: str
-    description: str = ""
-
-    @property
-    def setting(self) -> str:
-        return f"MEDIANEST_RATE_LIMIT_{self.name.upper()}"
-
-
-@dataclass(frozen=True)
-class BackupFolder:
-    """A folder outside the database that ``medianest backup --include-downloads`` archives.
-
-    ``path()`` is called in an app context when a backup or restore runs (the
-    folder may come from a service setting); ``name`` is the folder's name
-    inside the archive, so it must stay the same between versions.
-    """
-
-    name: str
-    path: Callable[[], Any]
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class SignInServer:
-    """The Plex Media Server whose users may sign in with Plex.
-
-    ``service`` names the settings it came from (used for the HTTP client's
-    circuit breaker and in error details).
-    """
-
-    url: str
-    token: str
-    service: str
