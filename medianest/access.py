@@ -98,6 +98,16 @@ def view_access(view: Callable[..., Any]) -> str | None:
     return getattr(view, ACCESS_ATTR, None)
 
 
+def signed_in_by_default(app: Any, blueprint: str) -> None:
+    """A view of ``blueprint`` that declares no access rule is served to signed-in users only.
+
+    Forgetting the rule must not publish a plugin's page to anyone who finds it.
+    """
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint.startswith(f"{blueprint}.") and not endpoint.endswith(".static") and view_access(view) is None:
+            app.view_functions[endpoint] = login_required(view)
+
+
 def rate_limit_exempt(view: F) -> F:
     """Not counted against the shared JSON API budget (webhook receivers authenticate otherwise)."""
     view.medianest_rate_limit_exempt = True  # type: ignore[attr-defined]

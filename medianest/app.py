@@ -20,13 +20,14 @@ from medianest import (
     cross_process_cache,
     dashboard,
     database,
+    declarations,
     errors,
     health,
     metrics,
     request_checks,
     security,
 )
-from medianest.access import public
+from medianest.access import public, signed_in_by_default
 from medianest.api import budget, openapi
 from medianest.api.converters import IdConverter
 from medianest.api.json_provider import OrjsonProvider
@@ -210,6 +211,7 @@ def configure_plugins(app: Flask) -> None:
     host.load_entry_points()
     app.extensions["medianest.plugins"] = host
     host.init_app(app)  # the admins' switches and the faults saved by any process
+    declarations.init_app(app)  # error codes and rate limits the plugins declare
 
 
 def register_core_blueprints(app: Flask) -> None:
@@ -261,6 +263,7 @@ def register_plugin_blueprints(app: Flask) -> None:
             host.fail(plugin_name, f"URL prefix /{clash[0]} is already used by {clash[1]!r}")
             continue
         app.register_blueprint(bp)
+        signed_in_by_default(app, bp.name)
         owners[bp.name] = plugin_name
         for p in prefixes:
             prefix_owner[p] = plugin_name

@@ -13,8 +13,10 @@ The archive is a ``.tar.gz`` holding:
     the instance folder (``MEDIANEST_DATA_DIR``): in embedded mode the
     generated secret key, and the embedded job queue; not the live database
     files, the downloads or earlier backups.
-``downloads/...``
-    only with ``--include-downloads``: the YouTube download folder.
+``<folder>/...``
+    only with ``--include-downloads``: each folder a plugin declares with the
+    ``backup_folders`` hook, under the name it declares (``downloads/`` for
+    the download folder).
 
 ``medianest restore`` puts all of it back into the configured database and
 folders (same engine only), refusing to replace a database that has data
@@ -42,6 +44,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
+
+from medianest.declarations import backup_folders
 
 FORMAT = 1
 SQLITE_MEMBER = "database/medianest.sqlite3"
@@ -76,7 +80,8 @@ class Installation:
     engine: str  # "sqlite" | "postgresql"
     url: str  # the SQLAlchemy URL
     data_dir: Path
-    download_root: Path
+    # The folders plugins declare (``backup_folders``): archive name -> where it is now.
+    folders: dict[str, Path]
 
     @classmethod
     def of(cls, app: Flask) -> Installation:
@@ -84,7 +89,9 @@ class Installation:
         url = app.config["SQLALCHEMY_DATABASE_URI"]
         engine = "sqlite" if url.startswith("sqlite") else "postgresql"
         data_dir = Path(settings.data_dir).resolve()
-        return cls(engine, url, data_dir, _download_root(data_dir))
+        with app.app_context():
+            folders = {folder.name: path for folder, path in backup_folders(app)}
+        return cls(engine, url, data_dir, folders)
 
     @property
     def sqlite_path(self) -> Path:
@@ -92,19 +99,6 @@ class Installation:
         if not database:
             raise BackupError("DATABASE_URL names no SQLite file")
         return Path(database).resolve()
-
-
-def _download_root(data_dir: Path) -> Path:
-    """The YouTube download folder: its service setting, else ``<data dir>/downloads``."""
-    from medianest.services import service_config
-
-    try:
-        root = service_config("youtube").get("download_root")
-    except Exception:  # no tables yet (restore into an empty database): the environment still counts
-        from medianest.settings import service_env
-
-        root = service_env("youtube", "download_root")
-    return Path(root).expanduser().resolve() if root else data_dir / "downloads"
 
 
 # ------------------------------------------------------------------ backup
@@ -115,7 +109,11 @@ def _download_root(data_dir: Path) -> Path:
     type=click.Path(dir_okay=True, path_type=Path),
     help="Archive file, or a folder to write it in.  [default: <data dir>/backups/]",
 )
-@click.option("--include-downloads", is_flag=True, help="Also archive the YouTube download folder (can be large).")
+@click.option(
+    "--include-downloads",
+    is_flag=True,
+    help="Also archive the folders plugins keep files in, such as downloads (can be large).",
+)
 @with_appcontext
 def backup(output: Path | None, include_downloads: bool) -> None:
     """Write a consistent archive of the database and the instance data."""
@@ -146,6 +144,7 @@ def write_backup(app: Flask, output: Path | None = None, include_downloads: bool
             "database": {"engine": where.engine, "member": member, "revisions": _revisions_in(dump, where.engine)},
             "key_id": app.extensions["medianest.keyring"].current_id,
             "includes_downloads": include_downloads,
+            "folders": sorted(where.folders) if include_downloads else [],
         }
         partial = scratch_dir / "archive.tar.gz"
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # password hashes, encrypted settings
@@ -154,8 +153,9 @@ def write_backup(app: Flask, output: Path | None = None, include_downloads: bool
             archive.add(dump, arcname=member)
             skip = {target.resolve(), scratch_dir.resolve(), where.sqlite_path if where.engine == "sqlite" else None}
             _add_folder(archive, where.data_dir, "instance", skip, top_level_skip=_SKIP_IN_INSTANCE)
-            if include_downloads and where.download_root.is_dir():
-                _add_folder(archive, where.download_root, "downloads", skip)
+            for name, folder in where.folders.items() if include_downloads else ():
+                if folder.is_dir():
+                    _add_folder(archive, folder, name, skip)
         os.replace(partial, target)
     return target
 
@@ -329,8 +329,13 @@ def restore_backup(app: Flask, archive_path: Path, force: bool = False, restore_
         done.append(f"instance data restored: {count} file(s) into {where.data_dir}")
         if manifest.get("includes_downloads"):
             if restore_downloads:
-                count = _extract_tree(archive, "downloads", where.download_root)
-                done.append(f"downloads restored: {count} file(s) into {where.download_root}")
+                # Archives written before folders were declared hold only "downloads".
+                for name in manifest.get("folders", ["downloads"]):
+                    if name not in where.folders:
+                        done.append(f"{name} in the archive was left out: no installed plugin keeps that folder")
+                        continue
+                    count = _extract_tree(archive, name, where.folders[name])
+                    done.append(f"{name} restored: {count} file(s) into {where.folders[name]}")
             else:
                 done.append("downloads in the archive were left out (--skip-downloads)")
 

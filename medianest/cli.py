@@ -25,6 +25,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate.cli import db as migrate_db
 from sqlalchemy import inspect
 
+from medianest.plugins.hookspecs import PLUGIN_API_VERSION
 from medianest.settings import SettingsError, folder_problem
 
 log = logging.getLogger("medianest.migrations")
@@ -327,6 +328,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    click.echo(f"plugin API {PLUGIN_API_VERSION}")
     for row in rows:
         click.echo(f"{row['name']:<16} {row['version'] or '-':<10} {row['state']:<9} {', '.join(row['hooks'])}")
         if row["error"]:

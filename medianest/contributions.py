@@ -59,11 +59,16 @@ class HealthCheck:
 
 @dataclass(frozen=True)
 class SettingField:
-    """One field of a service's settings form."""
+    """One field of a service's settings form.
+
+    ``secret`` fields are stored encrypted and never sent back to the browser
+    (a mask goes out instead).  A ``kind="password"`` field is secret unless
+    it says ``secret=False``.
+    """
 
     name: str
     label: str
-    secret: bool = False
+    secret: bool = None  # type: ignore[assignment]  # None: secret when kind is "password"
     required: bool = False
     # "folder": a folder on the server that MediaNest's processes write to;
     # ``medianest run`` and ``medianest worker`` refuse to start when it is not writable.
@@ -74,6 +79,10 @@ class SettingField:
     # A secret the service sends to MediaNest (a webhook's), never one MediaNest
     # sends out: a connection test against a new URL does not ask for it again.
     inbound: bool = False
+
+    def __post_init__(self) -> None:
+        if self.secret is None:
+            object.__setattr__(self, "secret", self.kind == "password")
 
 
 @dataclass

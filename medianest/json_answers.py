@@ -13,7 +13,8 @@ from typing import Any
 from flask import g, jsonify
 from flask.wrappers import Response
 
-# code -> default HTTP status
+# code -> default HTTP status: the core's, then those plugins declare
+# (``error_codes`` hook, added by ``medianest.declarations`` at start).
 ERROR_CODES: dict[str, int] = {
     "BAD_REQUEST": 400,
     "INVALID_JSON": 400,
@@ -46,15 +47,6 @@ ERROR_CODES: dict[str, int] = {
     "LAST_ADMIN": 409,
     "SET_BY_ENVIRONMENT": 409,
     "SECRET_REQUIRED": 400,
-    # media requests (Overseerr): the service's own refusals, as clear answers
-    "MEDIA_USER_UNMATCHED": 403,
-    "MEDIA_REQUEST_REFUSED": 403,
-    "MEDIA_ALREADY_REQUESTED": 409,
-    # youtube downloads
-    "INVALID_URL": 400,
-    "HOST_NOT_ALLOWED": 400,
-    "QUOTA_EXCEEDED": 403,
-    "INSUFFICIENT_STORAGE": 507,
 }
 
 

@@ -78,13 +78,12 @@ class Settings(BaseSettings):
     trusted_proxies: str = "127.0.0.1,::1"
     max_body_bytes: int = 1024 * 1024
 
-    # Rate limits, in Flask-Limiter's notation.
+    # Rate limits, in Flask-Limiter's notation.  Plugins declare their own
+    # (``rate_limits`` hook), set with MEDIANEST_RATE_LIMIT_<NAME>.
     rate_limit_api: str = "100/minute"
     rate_limit_login: str = "5/minute"
     # Failed sign-ins to one account from any number of addresses (docs/configuration.md).
     rate_limit_login_account: str = "10 per 15 minutes"
-    rate_limit_youtube: str = "5/hour"
-    rate_limit_media_requests: str = "20/hour"
 
     health_check_interval: float = 30.0
     # Seconds a dashboard card may take to render before it is shown as late.

@@ -47,6 +47,9 @@ CHROMIUM = os.environ.get("MEDIANEST_TEST_CHROMIUM", "/usr/bin/chromium")
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "plugins(*names): install these test plugins (tests/plugins) for the test")
     config.addinivalue_line("markers", "settings(**values): override MediaNest settings for the test's app")
+    config.addinivalue_line(
+        "markers", "env(**values): environment variables set while the test's app is built and used"
+    )
     config.addinivalue_line("markers", "sqlite_only: this test's subject does not depend on the database engine")
     config.addinivalue_line(
         "markers", "vendor_contracts: checks against the vendors' own API documents (read from MEDIANEST_CONTRACTS)"
@@ -196,8 +199,12 @@ def installed_plugins(request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
 
 
 @pytest.fixture
-def app(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path, installed_plugins):
+def app(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path, installed_plugins, monkeypatch):
     from medianest.api.budget import reset_all
+
+    env = request.node.get_closest_marker("env")
+    for name, value in (env.kwargs if env else {}).items():
+        monkeypatch.setenv(name, value)
 
     marker = request.node.get_closest_marker("plugins")
     plugins = list(marker.args) if marker else []

@@ -191,3 +191,32 @@ def test_pin_sign_in_in_chromium(live_server_factory, plex_tv, browser):
     finally:
         context.close()
     assert validate_plex_requests(plex_tv) == []
+
+
+def test_hook_sign_in_server_switching_the_plugin_off_does_not_open_sign_in(
+    plex_app, plex_tv, plex_server, admin_client
+):
+    """The server comes from the plugin's ``sign_in_server`` hook, asked enabled or not."""
+    stranger = plex_tv.add_account("stranger", "stranger@example.org")
+    plex_tv.grant_server(stranger, "another-server-entirely", owned=True)
+    assert admin_client.patch("/api/v1/admin/plugins/plex", json={"enabled": False}).status_code == 200
+
+    _, answer = _sign_in_as(plex_app, plex_tv, stranger)
+    assert answer.status_code == 403 and answer.get_json()["error"]["code"] == "PLEX_NO_ACCESS"
+
+
+def test_a_failing_sign_in_hook_closes_sign_in(plex_app, plex_tv, plex_server, monkeypatch):
+    import medianest_plex.plugin
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("settings unreadable")
+
+    monkeypatch.setattr(medianest_plex.plugin, "service_config", broken)
+    stranger = plex_tv.add_account("stranger", "stranger@example.org")
+    plex_tv.grant_server(stranger, "another-server-entirely", owned=True)
+
+    client, answer = _sign_in_as(plex_app, plex_tv, stranger)
+    assert answer.status_code == 503
+    error = answer.get_json()["error"]
+    assert error["code"] == "SERVICE_UNAVAILABLE" and error["details"]["plugins"] == ["plex"]
+    assert client.get("/api/v1/auth/session").status_code == 401

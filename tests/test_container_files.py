@@ -262,6 +262,7 @@ def _documented_settings(app) -> set[str]:
         for _plugin, definition in host.collect("service_settings"):
             for field in definition.fields:
                 names.add(f"MEDIANEST_{definition.service.upper()}_{field.name.upper()}")
+        names.update(limit.setting for _plugin, limit in host.collect("rate_limits"))
     return names
 
 

@@ -342,7 +342,7 @@ def test_users_see_only_their_own_requests_and_admins_may_filter(
 
 # ------------------------------------------------------------------ rate limit
 def test_the_21st_request_in_an_hour_is_429(app, user_client, overseerr):
-    assert app.config["MEDIANEST"].rate_limit_media_requests == "20/hour"  # the real default
+    assert app.extensions["medianest.rate_limits"]["media_requests"] == "20/hour"  # the real default
     # Input refused by validation costs nothing.
     for _ in range(3):
         assert user_client.post("/api/v1/media/requests", json={"media_type": "music", "tmdb_id": 1}).status_code == 400
@@ -361,7 +361,8 @@ def test_the_21st_request_in_an_hour_is_429(app, user_client, overseerr):
     assert form.status_code == 429
 
 
-@pytest.mark.settings(rate_limit_media_requests="2/hour", redis_url="use-test-redis")
+@pytest.mark.env(MEDIANEST_RATE_LIMIT_MEDIA_REQUESTS="2/hour")
+@pytest.mark.settings(redis_url="use-test-redis")
 def test_rate_limit_holds_with_redis_storage(user_client, other_client, overseerr):
     for tmdb_id in (603, 604):
         assert (

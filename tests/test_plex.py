@@ -384,9 +384,9 @@ def test_use_my_plex_sign_in_fills_the_token(app, admin_client, user_client, mon
     error(user_client.post("/api/v1/plex/token-from-sign-in"), 403, "FORBIDDEN")
     assert admin_client.post("/api/v1/plex/token-from-sign-in", csrf=False).status_code in (400, 403)
 
-    import medianest.auth.plex
+    import medianest_plex.views
 
-    monkeypatch.setattr(medianest.auth.plex, "plex_token_for", lambda user_id: TOKEN)
+    monkeypatch.setattr(medianest_plex.views, "plex_token_for", lambda user_id: TOKEN)
     r = admin_client.post("/api/v1/plex/token-from-sign-in")
     assert data(r)["token"] != TOKEN and TOKEN not in r.get_data(as_text=True)
     with app.app_context():

@@ -248,7 +248,7 @@ def test_api_budget_lease_held_when_redis_goes_away_then_memory_then_redis_afres
 
 
 @pytest.mark.sqlite_only
-@pytest.mark.settings(rate_limit_youtube="2/hour")
+@pytest.mark.env(MEDIANEST_RATE_LIMIT_YOUTUBE="2/hour")
 def test_an_hourly_limit_says_the_same_wait_as_retry_after(app, user_client, tmp_path, monkeypatch):
     """The message, the details and the header name one wait: the hour's rest, not a minute."""
     monkeypatch.setenv("MEDIANEST_YOUTUBE_DOWNLOAD_ROOT", str(tmp_path / "downloads"))

@@ -277,7 +277,7 @@ def test_quota_reached_while_downloading_stops_the_job(app, user_client, yt_env,
     assert not any(p.name.endswith(".part") for p in files_under(yt_env))
 
 
-@pytest.mark.settings(rate_limit_youtube="2/hour")
+@pytest.mark.env(MEDIANEST_RATE_LIMIT_YOUTUBE="2/hour")
 def test_submissions_are_rate_limited_per_user(app, user_client, other_client, yt_env):
     assert _submit(user_client, "not a url").status_code == 400  # refused ones don't count
     assert _submit(user_client, "https://youtu.be/a").status_code == 201

@@ -41,7 +41,7 @@ class RouteDoc:
     partial_content: bool = False  # also answers 206 to a Range header
 
 
-def _field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
+def field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors(include_url=False, include_context=False, include_input=False):
         errors.append(
@@ -64,7 +64,7 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         return model.model_validate(payload)
     except ValidationError as exc:
         raise ApiError(
-            "VALIDATION_ERROR", "The body did not pass validation.", details={"fields": _field_errors(exc, "body")}
+            "VALIDATION_ERROR", "The body did not pass validation.", details={"fields": field_errors(exc, "body")}
         ) from None
 
 
@@ -79,7 +79,7 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
         raise ApiError(
             "VALIDATION_ERROR",
             "The query string did not pass validation.",
-            details={"fields": _field_errors(exc, "query")},
+            details={"fields": field_errors(exc, "query")},
         ) from None
 
 

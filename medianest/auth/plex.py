@@ -5,8 +5,8 @@
    the session (the signed cookie), never in a URL or a form.
 2. ``poll_pin`` reads the PIN: no ``authToken`` yet is ``waiting``, a 404 is
    ``expired``, a token means the person signed in at plex.tv.
-3. ``/api/v2/user`` names the account; once a Plex server is configured
-   (service ``plex``: ``url``, ``token``), the account must reach that server
+3. ``/api/v2/user`` names the account; once a plugin names the Plex server
+   (the ``sign_in_server`` hook: ``url``, ``token``), the account must reach that server
    (plex.tv ``/api/v2/resources``), and its owner becomes admin on first
    sign-in.  The account's token is stored encrypted (``plex_token_for``).
 """
@@ -22,6 +22,7 @@ from urllib.parse import quote, urlparse
 from flask import current_app, session
 
 from medianest.api import ApiError
+from medianest.declarations import sign_in_server
 from medianest.extensions import db
 from medianest.http import ServiceClient, ServiceError, json_of
 from medianest.models import InstallationValue, User, utcnow
@@ -156,12 +157,7 @@ def _account(token: str) -> dict[str, Any]:
 
 
 def _plex_server() -> dict[str, Any] | None:
-    from medianest.services import service_config
-
-    config = service_config("plex")
-    if config.get("url") and config.get("token"):
-        return config
-    return None
+    return sign_in_server()
 
 
 def server_machine_identifier(config: dict[str, Any]) -> str:
@@ -173,8 +169,9 @@ def server_machine_identifier(config: dict[str, Any]) -> str:
         return cached
     machine = None
     try:
-        client = _client("plex", url)
-        body = json_of(client.get("/identity", headers=plex_headers(str(config["token"]))), "plex")
+        service = str(config["service"])
+        client = _client(service, url)
+        body = json_of(client.get("/identity", headers=plex_headers(str(config["token"]))), service)
         machine = (body.get("MediaContainer") or {}).get("machineIdentifier") if isinstance(body, dict) else None
     except ServiceError as exc:
         log.warning("Plex server /identity failed (%s); asking plex.tv", exc.message)
@@ -186,7 +183,7 @@ def server_machine_identifier(config: dict[str, Any]) -> str:
             "MediaNest can't tell which Plex server is configured, so it can't check who may sign in. "
             "Try again shortly.",
             503,
-            {"service": "plex"},
+            {"service": config["service"]},
         )
     db.session.merge(InstallationValue(key=cache_key, value=machine))
     db.session.commit()

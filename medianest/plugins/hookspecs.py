@@ -33,7 +33,16 @@ if TYPE_CHECKING:
     from flask import Blueprint, Flask
 
     from medianest.contributions import DashboardCard, HealthCheck, NavItem, ServiceSettings
+    from medianest.declarations import BackupFolder, ErrorCode, RateLimit, SignInServer
     from medianest.models import User
+
+# The version of this contract (hooks, result types and the documented
+# submodules of ``medianest.plugins``).  A plugin may require a range of it
+# with a module attribute ``PLUGIN_API = ">=1,<2"`` on its entry-point object;
+# one that asks for a version this MediaNest does not have is refused at
+# start.  The minor number grows when something is added, the major one when
+# something a plugin may use changes or goes away.
+PLUGIN_API_VERSION = "1.0"
 
 hookspec = pluggy.HookspecMarker("medianest")
 
@@ -45,10 +54,12 @@ def register_blueprints(app: Flask) -> list[Blueprint]:
     :param app: the application being built (read its config; don't register
         blueprints on it yourself — the host does, after checking names).
     :returns: a list of :class:`flask.Blueprint`.  Pages live under
-        ``/<prefix>/`` and JSON under ``/api/v1/<prefix>/``.  Every view must
-        carry an access rule from :mod:`medianest.access` (``public``,
-        ``login_required``, ``admin_required``); JSON views use
-        :func:`medianest.api.api_route` so they are validated and documented.
+        ``/<prefix>/`` and JSON under ``/api/v1/<prefix>/``.  Every view
+        should carry an access rule from :mod:`medianest.plugins.access`
+        (``public``, ``login_required``, ``admin_required``); one without is
+        served to signed-in users only.  JSON views use
+        :func:`medianest.plugins.api.api_route` so they are validated and
+        documented.
 
     Called once at start for every installed plugin, enabled or not: its
     routes exist from the start and answer 404 while the plugin is not
@@ -168,6 +179,68 @@ def migration_locations() -> list[str]:
         remove NAME`` backs up, then undoes the branch and drops that table.
 
     Results are concatenated.
+    """
+
+
+@hookspec
+def error_codes() -> list[ErrorCode]:
+    """The stable error codes this plugin answers with, each with its HTTP status.
+
+    :returns: a list of :class:`~medianest.plugins.types.ErrorCode`.  Raising
+        ``ApiError(code, message)`` with one of them answers with its status,
+        and the OpenAPI document lists it.
+
+    Called once at start for every installed plugin, enabled or not.  Results
+    are concatenated.  A code already declared (by the core or an earlier
+    plugin) with another status is refused and the later plugin disabled;
+    the same code with the same status is allowed (two plugins may both say
+    ``INVALID_URL``).
+    """
+
+
+@hookspec
+def rate_limits() -> list[RateLimit]:
+    """Named rate limits this plugin applies to its own routes.
+
+    :returns: a list of :class:`~medianest.plugins.types.RateLimit`: a name,
+        its default (``"5/hour"``, Flask-Limiter's notation) and what it
+        limits.  The admin overrides it with ``MEDIANEST_RATE_LIMIT_<NAME>``
+        (or ``..._FILE``); a value that is not a rate stops MediaNest at start
+        with the setting's name.  A view reads the value with
+        ``medianest.plugins.access.rate_limit_value(name)``.
+
+    Called once at start for every installed plugin.  Results are
+    concatenated; a name declared by two plugins is refused for the later one.
+    """
+
+
+@hookspec
+def backup_folders() -> list[BackupFolder]:
+    """Folders outside the database that ``medianest backup --include-downloads`` archives.
+
+    :returns: a list of :class:`~medianest.plugins.types.BackupFolder`.  Each
+        goes into the archive under its ``name`` and ``medianest restore``
+        puts it back where ``path()`` says (unless ``--skip-downloads``).
+
+    Called for every installed plugin, enabled or not (a disabled plugin's
+    files are still worth keeping).  Results are concatenated.
+    """
+
+
+@hookspec(firstresult=True)
+def sign_in_server() -> SignInServer | None:
+    """The Plex Media Server whose users may sign in with Plex, or ``None``.
+
+    :returns: a :class:`~medianest.plugins.types.SignInServer` (URL, token and
+        the service it comes from) once the server is configured.  Plex sign-in
+        then admits only accounts that reach this server, and the server's
+        owner becomes an admin; without one, any Plex account may sign in.
+
+    Called at each Plex sign-in, on every installed plugin, enabled or not
+    (switching a plugin off must not open sign-in to every Plex account).
+    Results are not concatenated: the first that is not ``None`` wins.  A
+    plugin that raises here makes sign-in answer ``SERVICE_UNAVAILABLE``
+    instead of letting anyone in.
     """
 
 

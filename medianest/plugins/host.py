@@ -39,6 +39,8 @@ from typing import Any
 
 import pluggy
 from flask import Flask, has_app_context
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
 
 from medianest.plugins import hookspecs, states
 
@@ -65,6 +67,8 @@ class PluginInfo:
     enabled: bool = True  # an admin's choice, kept in the database
     fault: str | None = None  # a hook raised after start-up; kept in the database until an admin enables it again
     load_error: str | None = None  # failed to load or was refused at start, in this process
+    requires: str | None = None  # the plugin API versions it asks for (``PLUGIN_API``)
+    refused: bool = False  # it asks for a plugin API this MediaNest does not have
 
     @property
     def error(self) -> str | None:
@@ -76,6 +80,8 @@ class PluginInfo:
 
     @property
     def state(self) -> str:
+        if self.refused:
+            return "refused"
         if self.error:
             return "failed"
         return "enabled" if self.enabled else "disabled"
@@ -84,6 +90,7 @@ class PluginInfo:
         return {
             "name": self.name,
             "version": self.version,
+            "requires": self.requires,
             "hooks": sorted(self.hooks),
             "enabled": self.enabled,
             "state": self.state,
@@ -149,17 +156,49 @@ class PluginHost:
             self._plugins[ep.name] = info
             try:
                 module = ep.load()
-                self._register(info, module)
             except Exception as exc:  # a plugin's import error must not stop the app
+                self._refuse(info, f"failed to load: {exc.__class__.__name__}: {exc}", exc)
+                continue
+            problem = self._incompatible(info, module)
+            if problem:
+                info.refused = True
+                self._refuse(info, problem)
+                continue
+            try:
+                self._register(info, module)
+            except Exception as exc:
                 self._refuse(info, f"failed to load: {exc.__class__.__name__}: {exc}", exc)
         self.check_pending()
 
     def register(self, module: object, name: str, version: str | None = None) -> PluginInfo:
         """Register an already-imported plugin object (the core's own hooks, a test's plugin)."""
         info = PluginInfo(name=name, version=version)
-        self._register(info, module)
         self._plugins[name] = info
+        problem = self._incompatible(info, module)
+        if problem:
+            info.refused = True
+            self._refuse(info, problem)
+            return info
+        self._register(info, module)
         return info
+
+    @staticmethod
+    def _incompatible(info: PluginInfo, plugin: object) -> str | None:
+        """Why ``plugin`` cannot run on this plugin API (its ``PLUGIN_API`` range), or ``None``."""
+        wanted = getattr(plugin, "PLUGIN_API", None)
+        if wanted is None:
+            return None
+        info.requires = str(wanted)
+        try:
+            accepted = SpecifierSet(str(wanted))
+        except InvalidSpecifier:
+            return f"refused: PLUGIN_API {wanted!r} is not a version range (for example '>=1,<2')"
+        if Version(hookspecs.PLUGIN_API_VERSION) not in accepted:
+            return (
+                f"refused: needs plugin API {wanted}, this MediaNest has {hookspecs.PLUGIN_API_VERSION} "
+                "(install a version of the plugin made for it)"
+            )
+        return None
 
     def _register(self, info: PluginInfo, plugin: object) -> None:
         guarded = self._guard(info.name, plugin)

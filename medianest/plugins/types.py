@@ -10,12 +10,19 @@ from medianest.contributions import (
     SettingField,
 )
 
+# Declarations a plugin makes to the core: defined beside the code that reads them.
+from medianest.declarations import BackupFolder, ErrorCode, RateLimit, SignInServer
+
 __all__ = [
+    "BackupFolder",
     "ConnectionResult",
     "DashboardCard",
+    "ErrorCode",
     "HealthCheck",
     "HealthResult",
     "NavItem",
+    "RateLimit",
     "ServiceSettings",
     "SettingField",
+    "SignInServer",
 ]

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from medianest.redis_connection import redis_client
+from medianest.plugins.db import redis_client
 
 log = logging.getLogger("medianest.overseerr")
 

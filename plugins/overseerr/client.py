@@ -17,8 +17,8 @@ from urllib.parse import quote
 from medianest_overseerr import answer_cache
 from medianest_overseerr.config import SERVICE, OverseerrConfig
 
-from medianest.api import ApiError
-from medianest.http import ServiceBadAnswer, ServiceClient, ServiceError, ServiceUnauthorized, json_of
+from medianest.plugins.api import ApiError
+from medianest.plugins.http import ServiceBadAnswer, ServiceClient, ServiceError, ServiceUnauthorized, json_of
 
 log = logging.getLogger("medianest.overseerr")
 

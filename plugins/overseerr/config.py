@@ -11,17 +11,17 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app, has_request_context, request, url_for
+from flask import has_request_context, request, url_for
 
-from medianest.extensions import db
-from medianest.models import ServiceSetting
 from medianest.plugins import SettingField
-from medianest.services import keyring, save_service_config, service_config
-from medianest.settings import service_env
+from medianest.plugins.db import ServiceSetting, db
+from medianest.plugins.settings import base_url, keyring, save_service_config, service_config, service_env
 
 log = logging.getLogger("medianest.overseerr")
 
 SERVICE = "overseerr"
+# The named rate limit on new requests: MEDIANEST_RATE_LIMIT_MEDIA_REQUESTS.
+RATE_LIMIT = "media_requests"
 SECRET_FIELDS = {"api_key", "webhook_secret"}
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
@@ -121,7 +121,7 @@ def ensure_webhook_secret() -> None:
 def webhook_url() -> str:
     """The address Overseerr should post to, as seen from outside."""
     path = url_for("overseerr.api_webhook") if has_request_context() else "/api/v1/media/webhook"
-    base = current_app.config["MEDIANEST"].base_url
+    base = base_url()
     if base:
         return base.rstrip("/") + path
     if has_request_context():

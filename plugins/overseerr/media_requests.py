@@ -20,11 +20,10 @@ from medianest_overseerr.client import (
 )
 from medianest_overseerr.models import FINAL_STATUSES, STAGES, SUBMITTING, MediaRequest
 
-from medianest.api import ApiError
-from medianest.events import notify, publish
-from medianest.extensions import db
-from medianest.http import ServiceBadAnswer, ServiceError, ServiceTimeout, ServiceUnauthorized
-from medianest.models import ServiceStatus, User, utcnow
+from medianest.plugins.api import ApiError
+from medianest.plugins.db import ServiceStatus, User, db, utcnow
+from medianest.plugins.events import notify, publish
+from medianest.plugins.http import ServiceBadAnswer, ServiceError, ServiceTimeout, ServiceUnauthorized
 
 log = logging.getLogger("medianest.overseerr")
 

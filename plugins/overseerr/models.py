@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from medianest.extensions import db
-from medianest.models import User, utcnow
+from medianest.plugins.db import User, db, utcnow
 
 # What a request can be, in the household's words.
 STATUS_LABELS = {

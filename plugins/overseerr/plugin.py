@@ -10,18 +10,21 @@ from celery import shared_task
 from flask import url_for
 from medianest_overseerr import config
 
-from medianest.extensions import db
-from medianest.http import ServiceError, check_base_url
-from medianest.models import ServiceStatus
 from medianest.plugins import (
     ConnectionResult,
     DashboardCard,
+    ErrorCode,
     HealthCheck,
     HealthResult,
     NavItem,
+    RateLimit,
     ServiceSettings,
     hookimpl,
 )
+from medianest.plugins.db import ServiceStatus, db
+from medianest.plugins.http import ServiceError, check_base_url
+
+PLUGIN_API = ">=1,<2"
 
 HERE = Path(__file__).parent
 RECONCILE_SECONDS = 300.0
@@ -50,6 +53,21 @@ def published_events() -> list[str]:
 @hookimpl
 def migration_locations() -> list[str]:
     return [str(HERE / "migrations")]
+
+
+@hookimpl
+def error_codes() -> list[ErrorCode]:
+    # Overseerr's own refusals, as clear answers.
+    return [
+        ErrorCode("MEDIA_USER_UNMATCHED", 403, "Your account is not linked to an Overseerr user."),
+        ErrorCode("MEDIA_REQUEST_REFUSED", 403, "Overseerr refused the request (quota, permissions)."),
+        ErrorCode("MEDIA_ALREADY_REQUESTED", 409, "That title is already requested or available."),
+    ]
+
+
+@hookimpl
+def rate_limits() -> list[RateLimit]:
+    return [RateLimit(config.RATE_LIMIT, "20/hour", "new requests per person")]
 
 
 @hookimpl

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from medianest.api import CursorQuery, RowId, Schema
+from medianest.plugins.api import CursorQuery, RowId, Schema
 
 MAX_QUERY = 100
 MAX_SEASON = 500

@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from medianest_overseerr import config, media_requests, webhook
+from medianest_overseerr.config import RATE_LIMIT
 from medianest_overseerr.media_requests import client, service_state, what_a_request_does
 from medianest_overseerr.models import STATUS_LABELS, MediaRequest
 from medianest_overseerr.schemas import (
@@ -24,10 +25,18 @@ from medianest_overseerr.schemas import (
 )
 from pydantic import ValidationError
 
-from medianest.access import admin_required, csrf_exempt, login_required, owned_or_404, public, rate_limit_exempt
-from medianest.api import ApiError, api_route, ok, paginate
-from medianest.extensions import db, limiter
-from medianest.models import User
+from medianest.plugins.access import (
+    admin_required,
+    csrf_exempt,
+    limiter,
+    login_required,
+    owned_or_404,
+    public,
+    rate_limit_exempt,
+    rate_limit_value,
+)
+from medianest.plugins.api import ApiError, api_route, ok, paginate
+from medianest.plugins.db import User, db
 
 log = logging.getLogger("medianest.overseerr")
 
@@ -35,7 +44,7 @@ bp = Blueprint("overseerr", __name__, template_folder="templates")
 
 
 def _media_request_limit() -> str:
-    return current_app.config["MEDIANEST"].rate_limit_media_requests
+    return rate_limit_value(RATE_LIMIT)
 
 
 def _counts(response) -> bool:

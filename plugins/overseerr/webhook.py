@@ -18,9 +18,8 @@ from medianest_overseerr.client import to_int
 from medianest_overseerr.media_requests import claim, set_status
 from medianest_overseerr.models import FINAL_STATUSES, STAGES, SUBMITTING, MediaRequest
 
-from medianest.api import ApiError
-from medianest.extensions import db
-from medianest.models import InstallationValue
+from medianest.plugins.api import ApiError
+from medianest.plugins.db import InstallationValue, db
 
 log = logging.getLogger("medianest.overseerr")
 
@@ -106,7 +105,7 @@ def notification_type_of(payload: dict[str, Any]) -> str:
 def handle(payload: dict[str, Any]) -> Outcome:
     kind = notification_type_of(payload)
     if kind == "TEST_NOTIFICATION":
-        from medianest.models import utcnow
+        from medianest.plugins.db import utcnow
 
         row = db.session.get(InstallationValue, LAST_TEST_KEY)
         now = utcnow().isoformat() + "Z"

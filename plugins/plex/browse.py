@@ -17,9 +17,8 @@ from medianest_plex.client import PlexServer, entries
 from medianest_plex.config import PlexConfig, plex_config
 from medianest_plex.models import PlexImagePath, path_digest
 
-from medianest.api import ApiError
-from medianest.extensions import db
-from medianest.models import utcnow
+from medianest.plugins.api import ApiError
+from medianest.plugins.db import db, utcnow
 
 POSTER_SIZE = (240, 360)
 ART_SIZE = (960, 540)

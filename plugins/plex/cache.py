@@ -18,6 +18,8 @@ from typing import Any
 
 from flask import current_app
 
+from medianest.plugins.settings import redis_url
+
 log = logging.getLogger("medianest.plex")
 
 PREFIX = "medianest:plex:cache"
@@ -80,7 +82,7 @@ class RedisStore:
 def store() -> MemoryStore | RedisStore:
     found = current_app.extensions.get("plex.cache")
     if found is None:
-        url = current_app.config["MEDIANEST"].redis_url
+        url = redis_url()
         found = RedisStore(url) if url else MemoryStore()
         current_app.extensions["plex.cache"] = found
     return found

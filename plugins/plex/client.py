@@ -14,10 +14,10 @@ from typing import Any
 
 from medianest_plex.config import SERVICE, PlexConfig
 
-import medianest
-from medianest.api import ApiError
-from medianest.http import ServiceBadAnswer, ServiceClient, ServiceUnauthorized, json_of
 from medianest.plugins import plex_client_identifier
+from medianest.plugins.api import ApiError
+from medianest.plugins.http import ServiceBadAnswer, ServiceClient, ServiceUnauthorized, json_of
+from medianest.plugins.settings import MEDIANEST_VERSION
 
 PRODUCT = "MediaNest"
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
@@ -34,7 +34,7 @@ def plex_headers(token: str | None) -> dict[str, str]:
         "Accept": "application/json",
         "X-Plex-Client-Identifier": client_identifier(),
         "X-Plex-Product": PRODUCT,
-        "X-Plex-Version": medianest.__version__,
+        "X-Plex-Version": MEDIANEST_VERSION,
         "X-Plex-Device-Name": PRODUCT,
     }
     if token:

@@ -6,7 +6,7 @@ import posixpath
 from dataclasses import dataclass
 
 from medianest.plugins import SettingField
-from medianest.services import service_config
+from medianest.plugins.settings import service_config
 
 SERVICE = "plex"
 DEFAULT_TEMPLATE = "{user} — {title}"
@@ -91,7 +91,7 @@ def plex_config() -> PlexConfig:
 
 def validate(values: dict[str, object]) -> dict[str, str]:
     """Field errors of a submitted form (shown beside the fields)."""
-    from medianest.http import check_base_url
+    from medianest.plugins.http import check_base_url
 
     errors: dict[str, str] = {}
     url = str(values.get("url") or "").strip()

@@ -34,10 +34,9 @@ from medianest_plex.client import PlexServer, entries
 from medianest_plex.config import PlexConfig, plex_config
 from medianest_plex.models import DownloadCollection
 
-from medianest.events import notify, publish
-from medianest.extensions import db
-from medianest.http import ServiceError
-from medianest.models import User, utcnow
+from medianest.plugins.db import User, db, utcnow
+from medianest.plugins.events import notify, publish
+from medianest.plugins.http import ServiceError
 
 log = logging.getLogger("medianest.plex")
 

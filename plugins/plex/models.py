@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medianest.extensions import db
-from medianest.models import utcnow
+from medianest.plugins.db import db, utcnow
 
 
 def path_digest(path: str) -> str:

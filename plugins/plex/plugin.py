@@ -10,7 +10,6 @@ from flask import url_for
 from medianest_plex import models  # noqa: F401  (the tables belong to the metadata)
 from medianest_plex.config import FIELDS, SERVICE, PlexConfig, validate
 
-from medianest.http import ServiceError, ServiceUnauthorized
 from medianest.plugins import (
     ConnectionResult,
     DashboardCard,
@@ -18,8 +17,13 @@ from medianest.plugins import (
     HealthResult,
     NavItem,
     ServiceSettings,
+    SignInServer,
     hookimpl,
 )
+from medianest.plugins.http import ServiceError, ServiceUnauthorized
+from medianest.plugins.settings import service_config
+
+PLUGIN_API = ">=1,<2"
 
 HERE = Path(__file__).parent
 COMPLETED_EVENT = "youtube.download.completed"
@@ -49,6 +53,15 @@ def event_subscriptions():
     from medianest_plex.downloads import on_download_completed
 
     return [(COMPLETED_EVENT, on_download_completed)]
+
+
+@hookimpl
+def sign_in_server():
+    # The stored values as they are: only a server with both admits fewer people.
+    values = service_config(SERVICE, ["url", "token"])
+    if values.get("url") and values.get("token"):
+        return SignInServer(str(values["url"]), str(values["token"]), SERVICE)
+    return None
 
 
 @hookimpl
@@ -150,8 +163,7 @@ def service_settings():
 
 
 def card_context() -> dict[str, Any]:
-    from medianest.extensions import db
-    from medianest.models import ServiceStatus
+    from medianest.plugins.db import ServiceStatus, db
 
     row = db.session.get(ServiceStatus, SERVICE)
     return {"status": row.to_public() if row else None}
@@ -179,8 +191,7 @@ def prune_posters() -> None:
     from medianest_plex import posters
     from medianest_plex.models import PlexImagePath
 
-    from medianest.extensions import db
-    from medianest.models import utcnow
+    from medianest.plugins.db import db, utcnow
 
     posters.prune()
     cutoff = utcnow() - timedelta(days=posters.KEEP_DAYS)

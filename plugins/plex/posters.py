@@ -11,10 +11,10 @@ import os
 import time
 from pathlib import Path
 
-from flask import current_app
 from medianest_plex.browse import is_known_image, server
 
-from medianest.api import ApiError
+from medianest.plugins.api import ApiError
+from medianest.plugins.settings import data_dir
 
 MIN_SIDE, MAX_SIDE = 16, 1000
 KEEP_DAYS = 30
@@ -23,7 +23,7 @@ TYPES = {v: k for k, v in EXTENSIONS.items()}
 
 
 def folder() -> Path:
-    path = Path(current_app.config["MEDIANEST"].data_dir).resolve() / "cache" / "plex-posters"
+    path = data_dir().resolve() / "cache" / "plex-posters"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -14,12 +14,10 @@ from medianest_plex.downloads import collect_download
 from medianest_plex.models import DownloadCollection
 from pydantic import BaseModel, Field, field_validator
 
-from medianest.access import admin_required, login_required, owned_or_404
-from medianest.api import ApiError, Schema, api_route, ok, pagination_meta
-from medianest.api.route import _field_errors
-from medianest.extensions import db
-from medianest.models import AuditEvent, ServiceStatus
-from medianest.services import save_service_config
+from medianest.plugins.access import admin_required, login_required, owned_or_404, plex_token_for
+from medianest.plugins.api import ApiError, Schema, api_route, field_errors, ok, pagination_meta
+from medianest.plugins.db import AuditEvent, ServiceStatus, db
+from medianest.plugins.settings import MASK, save_service_config
 
 bp = Blueprint("plex", __name__, template_folder="templates")
 
@@ -214,10 +212,6 @@ def api_download_collection_retry(download_id: str):
 
 
 def _token_from_sign_in() -> None:
-    try:
-        from medianest.auth.plex import plex_token_for
-    except ImportError:
-        raise ApiError("NOT_CONFIGURED", "Plex sign-in is not available in this MediaNest.") from None
     token = plex_token_for(current_user.id)
     if not token:
         raise ApiError("CONFLICT", "You have not signed in with Plex, so there is no Plex token to use.", 409)
@@ -240,8 +234,6 @@ def _token_from_sign_in() -> None:
 @admin_required
 def api_token_from_sign_in():
     """Fill the server token from the signed-in admin's own Plex token."""
-    from medianest.services import MASK
-
     _token_from_sign_in()
     return ok({"token": MASK, "source": "plex sign-in"})
 
@@ -258,7 +250,7 @@ def parse_query(model: type[Schema]) -> Schema:
         raise ApiError(
             "VALIDATION_ERROR",
             "The address has a value this page cannot use.",
-            details={"fields": _field_errors(exc, "query")},
+            details={"fields": field_errors(exc, "query")},
         ) from None
 
 

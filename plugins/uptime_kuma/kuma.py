@@ -18,7 +18,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from medianest.http import (
+from medianest.plugins import ConnectionResult
+from medianest.plugins.http import (
     ServiceBadAnswer,
     ServiceBreaker,
     ServiceClient,
@@ -30,7 +31,6 @@ from medianest.http import (
     client_options,
     json_of,
 )
-from medianest.plugins import ConnectionResult
 
 SERVICE = "uptime_kuma"
 NAME = "Uptime Kuma"

@@ -15,8 +15,6 @@ from typing import Any
 
 from medianest_uptime_kuma import kuma
 
-from medianest.extensions import db
-from medianest.models import ServiceStatus, utcnow
 from medianest.plugins import (
     DashboardCard,
     HealthCheck,
@@ -26,8 +24,11 @@ from medianest.plugins import (
     hookimpl,
     publish,
 )
-from medianest.service_cache import last_good, remember
-from medianest.services import service_config
+from medianest.plugins.db import ServiceStatus, db, utcnow
+from medianest.plugins.http import last_good, remember
+from medianest.plugins.settings import service_config
+
+PLUGIN_API = ">=1,<2"
 
 log = logging.getLogger("medianest.uptime_kuma")
 
@@ -37,7 +38,7 @@ TIMED_OUT = "SERVICE_TIMEOUT"  # the error code of a check that got no answer in
 
 def current(config: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the card and the API show: the last good answer, Uptime Kuma's own status, staleness."""
-    from medianest.status import stale_after
+    from medianest.plugins.settings import stale_after
 
     config = service_config(kuma.SERVICE) if config is None else config
     configured = not kuma.settings_problems(config)
@@ -111,7 +112,7 @@ def publish_monitor_changes(before: dict[str, Any] | None, after: dict[str, Any]
 
 
 def check_timeout() -> float:
-    from medianest.http import client_options
+    from medianest.plugins.http import client_options
 
     try:
         options = client_options(kuma.SERVICE, service_config(kuma.SERVICE))

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint
 
-from medianest.access import login_required
-from medianest.api import api_route, ok
+from medianest.plugins.access import login_required
+from medianest.plugins.api import api_route, ok
 
 bp = Blueprint("uptime_kuma", __name__, template_folder="templates")
 

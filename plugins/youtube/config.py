@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from flask import current_app
-
 from medianest.plugins import EgressPolicy, ServiceSettings, SettingField, parse_allowed_network
-from medianest.settings import folder_problem
+from medianest.plugins.settings import data_dir as settings_data_dir
+from medianest.plugins.settings import folder_problem, service_env
 
 log = logging.getLogger("medianest.youtube")
 
 SERVICE = "youtube"
+# The named rate limit on new downloads: MEDIANEST_RATE_LIMIT_YOUTUBE.
+RATE_LIMIT = "youtube"
 # The pages a download may start from, and where YouTube serves them from: the media itself comes from
 # *.googlevideo.com, and a consent page may come in between.
 DEFAULT_HOSTS = (
@@ -161,11 +162,21 @@ def parse_private(raw: str | None) -> tuple[str, ...]:
 
 def load() -> YoutubeConfig:
     """The settings: built once per process for the same stored values (resolving the folder costs a system call)."""
-    from medianest.services import service_config
+    from medianest.plugins.settings import service_config
 
     values = service_config(SERVICE)
-    data_dir = str(current_app.config["MEDIANEST"].data_dir)
+    data_dir = str(settings_data_dir())
     return _built(data_dir, tuple(sorted((k, str(v)) for k, v in values.items())))
+
+
+def download_root() -> Path:
+    """The download folder, for backups: also when the settings table is not there yet (restore into an empty
+    database), from the environment then."""
+    try:
+        return load().download_root
+    except Exception:  # no tables yet: the environment still counts
+        root = service_env(SERVICE, "download_root")
+        return Path(root).expanduser().resolve() if root else settings_data_dir() / "downloads"
 
 
 @lru_cache(maxsize=32)

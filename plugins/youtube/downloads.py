@@ -37,10 +37,9 @@ from medianest_youtube.paths import folder_size, inside, user_folder
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from medianest.api import ApiError
-from medianest.events import publish
-from medianest.extensions import db
-from medianest.models import User, utcnow
+from medianest.plugins.api import ApiError
+from medianest.plugins.db import User, db, utcnow
+from medianest.plugins.events import publish
 
 log = logging.getLogger("medianest.youtube")
 

@@ -31,9 +31,8 @@ from yt_dlp import YoutubeDL
 from yt_dlp.postprocessor.common import PostProcessor
 from yt_dlp.utils import DownloadCancelled, DownloadError
 
-from medianest.extensions import db
-from medianest.models import utcnow
 from medianest.plugins import EgressProxy, EgressRefused
+from medianest.plugins.db import db, utcnow
 
 log = logging.getLogger("medianest.youtube.job")
 

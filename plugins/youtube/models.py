@@ -11,8 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from medianest.extensions import db
-from medianest.models import utcnow
+from medianest.plugins.db import db, utcnow
 
 QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED = "queued", "running", "completed", "failed", "cancelled"
 STATUSES = (QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED)

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from flask import url_for
 
-from medianest.plugins import DashboardCard, NavItem, hookimpl
+from medianest.plugins import BackupFolder, DashboardCard, ErrorCode, NavItem, RateLimit, hookimpl
+
+PLUGIN_API = ">=1,<2"
 
 EVENTS = [f"youtube.download.{name}" for name in ("queued", "progress", "completed", "failed", "cancelled")]
 DISPATCH_INTERVAL = 30.0
@@ -35,6 +37,30 @@ def event_subscriptions():
     from medianest_youtube.downloads import on_collection_ready
 
     return [("plex.collection.ready", on_collection_ready), ("user.deleted", on_user_deleted)]
+
+
+@hookimpl
+def error_codes():
+    return [
+        ErrorCode("INVALID_URL", 400, "The address is not a video or playlist address."),
+        ErrorCode("HOST_NOT_ALLOWED", 400, "The address's site is not on the allowed list."),
+        ErrorCode("QUOTA_EXCEEDED", 403, "The person's download quota is used up."),
+        ErrorCode("INSUFFICIENT_STORAGE", 507, "The download folder's disk is full."),
+    ]
+
+
+@hookimpl
+def rate_limits():
+    from medianest_youtube.config import RATE_LIMIT
+
+    return [RateLimit(RATE_LIMIT, "5/hour", "new downloads per person")]
+
+
+@hookimpl
+def backup_folders():
+    from medianest_youtube.config import download_root
+
+    return [BackupFolder("downloads", download_root, "the downloaded videos, a folder per person")]
 
 
 @hookimpl

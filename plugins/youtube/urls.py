@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from medianest.api import ApiError
 from medianest.plugins import EgressPolicy, EgressRefused
+from medianest.plugins.api import ApiError
 
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, make_response, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from medianest_youtube import downloads
+from medianest_youtube.config import RATE_LIMIT
 from medianest_youtube.models import FORMATS, STATUSES, Download
 from medianest_youtube.urls import MAX_URL_LENGTH
 from pydantic import BaseModel, Field, ValidationError
 
-from medianest.access import login_required, owned_or_404
-from medianest.api import ApiError, CursorQuery, RowId, Schema, api_route, ok, paginate
-from medianest.extensions import db, limiter
+from medianest.plugins.access import limiter, login_required, owned_or_404, rate_limit_value
+from medianest.plugins.api import ApiError, CursorQuery, RowId, Schema, api_route, ok, paginate
+from medianest.plugins.db import db
 
 bp = Blueprint("youtube", __name__, template_folder="templates")
 
@@ -27,7 +28,7 @@ StatusName = Literal["queued", "running", "completed", "failed", "cancelled"]
 
 
 def _submission_limit() -> str:
-    return current_app.config["MEDIANEST"].rate_limit_youtube
+    return rate_limit_value(RATE_LIMIT)
 
 
 # One budget for the form and the API; only accepted submissions count against it.

@@ -21,6 +21,9 @@ TEST_PLUGINS = {
     "clashtest": ("tests.plugins.clashtest", "medianest-test-clashtest"),
     "typotest": ("tests.plugins.typotest", "medianest-test-typotest"),
     "slowcard": ("tests.plugins.slowcard", "medianest-test-slowcard"),
+    "futureapi": ("tests.plugins.futureapi", "medianest-test-futureapi"),
+    "declaretest": ("tests.plugins.declaretest", "medianest-test-declaretest"),
+    "codeclash": ("tests.plugins.codeclash", "medianest-test-codeclash"),
 }
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,0 +1,50 @@
+"""Settings, for plugins: a service's stored settings and the few installation settings a plugin reads.
+
+A service's settings are declared with the ``service_settings`` hook and read
+back decrypted with ``service_config(service)`` (``MEDIANEST_<SERVICE>_<FIELD>``
+in the environment wins).  The installation's own settings are read through
+the functions below, never through ``current_app.config``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import current_app
+
+from medianest import __version__
+from medianest.services import MASK, keyring, save_service_config, service_config
+from medianest.settings import folder_problem, service_env
+from medianest.status import stale_after
+
+# The running MediaNest's version (``X-Plex-Version`` and the like).
+MEDIANEST_VERSION = __version__
+
+__all__ = [
+    "MASK",
+    "MEDIANEST_VERSION",
+    "base_url",
+    "data_dir",
+    "folder_problem",
+    "keyring",
+    "redis_url",
+    "save_service_config",
+    "service_config",
+    "service_env",
+    "stale_after",
+]
+
+
+def base_url() -> str | None:
+    """The address people reach MediaNest at (``MEDIANEST_BASE_URL``), or ``None``."""
+    return current_app.config["MEDIANEST"].base_url
+
+
+def data_dir() -> Path:
+    """The instance folder (``MEDIANEST_DATA_DIR``)."""
+    return Path(current_app.config["MEDIANEST"].data_dir)
+
+
+def redis_url() -> str | None:
+    """Redis (``REDIS_URL``), or ``None`` in embedded mode."""
+    return current_app.config["MEDIANEST"].redis_url
