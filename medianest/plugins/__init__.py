@@ -10,7 +10,7 @@ See ``docs/plugins.md`` for every hook, with its signature and an example.
 import pluggy
 
 from medianest.egress import EgressPolicy, EgressProxy, EgressRefused, parse_allowed_network
-from medianest.events import publish
+from medianest.events import Event, EventPayload, publish
 from medianest.plex_identifier import plex_client_identifier
 from medianest.plugins.hookspecs import hookspec
 from medianest.plugins.types import (
@@ -31,6 +31,8 @@ __all__ = [
     "EgressPolicy",
     "EgressProxy",
     "EgressRefused",
+    "Event",
+    "EventPayload",
     "HealthCheck",
     "HealthResult",
     "NavItem",
