@@ -44,3 +44,30 @@ __all__ = [
     "plex_client_identifier",
     "publish",
 ]
+
+# What a plugin's pages, JSON routes, tables and service calls use most, so
+# that a plugin needs no other MediaNest module (docs/plugins.md).
+from medianest.access import admin_required, login_required, public  # noqa: E402
+from medianest.api import ApiError, Schema, api_route, ok  # noqa: E402
+from medianest.events import notify  # noqa: E402
+from medianest.extensions import db  # noqa: E402
+from medianest.http import ServiceClient, ServiceError, json_of  # noqa: E402
+from medianest.models import utcnow  # noqa: E402
+from medianest.services import service_config  # noqa: E402
+
+__all__ += [
+    "ApiError",
+    "Schema",
+    "ServiceClient",
+    "ServiceError",
+    "admin_required",
+    "api_route",
+    "db",
+    "json_of",
+    "login_required",
+    "notify",
+    "ok",
+    "public",
+    "service_config",
+    "utcnow",
+]
