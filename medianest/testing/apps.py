@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from medianest.settings import Settings
 
@@ -117,6 +117,17 @@ class TokenClient(FlaskClient):
         headers.setdefault("Authorization", f"Bearer {self.token}")
         kwargs["headers"] = headers
         return super().open(*args, **kwargs)
+
+
+class MediaNestCliRunner(FlaskCliRunner):
+    """``runner.invoke(args=["plugins"])`` runs the ``medianest`` command against the test app."""
+
+    def invoke(self, cli: Any = None, args: Any = None, **kwargs: Any):  # type: ignore[override]
+        if cli is None:
+            from medianest.cli import cli as medianest
+
+            cli = medianest
+        return super().invoke(cli, args, **kwargs)
 
 
 def sign_in(client: FlaskClient, user: Any) -> FlaskClient:

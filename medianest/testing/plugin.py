@@ -8,7 +8,8 @@ take precedence.  Fixtures:
   once on PostgreSQL (``medianest_backend`` is the parameter); every installed
   plugin's migrations ran, its own included.  Settings for one test:
   ``@pytest.mark.medianest_settings(health_check_interval=5)``.
-- ``client`` (anonymous), ``runner`` (``app.test_cli_runner()``),
+- ``client`` (anonymous), ``runner`` (``runner.invoke(args=["plugins"])`` runs
+  the ``medianest`` command against the app),
   ``user`` / ``admin_user`` (a person and the local admin),
   ``user_client`` / ``admin_client`` (signed in; CSRF tokens sent for you),
   ``token_client`` (the person's personal API token, no cookie).
@@ -86,13 +87,14 @@ def _database(backend: str, request: pytest.FixtureRequest, work: Path) -> str:
 @pytest.fixture
 def app(request: pytest.FixtureRequest, medianest_backend: str, tmp_path: Path):
     """MediaNest (testing mode) on a migrated SQLite or PostgreSQL database."""
-    from medianest.testing.apps import MediaNestClient, build_app, dispose, make_settings
+    from medianest.testing.apps import MediaNestClient, MediaNestCliRunner, build_app, dispose, make_settings
 
     marker = request.node.get_closest_marker("medianest_settings")
     overrides = dict(marker.kwargs) if marker else {}
     url = _database(medianest_backend, request, tmp_path)
     application = build_app(make_settings(tmp_path / "data", url, **overrides))
     application.test_client_class = MediaNestClient
+    application.test_cli_runner_class = MediaNestCliRunner
     yield application
     dispose(application)
 
