@@ -8,7 +8,7 @@ from medianest.plugins import Event, EventPayload
 
 
 class CollectionReadyPayload(EventPayload):
-    download_id: int = Field(description="the YouTube download the collection was made from")
+    download_id: str = Field(description="the YouTube download the collection was made from (its id, as text)")
     collection_key: str = Field(description="the collection's rating key in Plex")
     collection_title: str = Field(description="the collection's title in Plex")
     url: str = Field(description="the URL that was downloaded")
