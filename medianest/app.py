@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ from medianest.plugins.host import CHECK_INTERVAL, PluginHost
 from medianest.proxies import TrustedProxies
 from medianest.realtime import allowed_origins, bind_handlers
 from medianest.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("medianest.app")
 
 PACKAGE = Path(__file__).resolve().parent
 # Blueprint names and URL prefixes the core keeps for itself.
@@ -294,20 +297,33 @@ def _vendor_assets_blueprint() -> Blueprint:
 
 
 def configure_events(app: Flask) -> None:
+    from medianest.events import declared as as_event
+
     host = app.extensions["medianest.plugins"]
     declared: dict[str, str] = {}
+    types: dict = {}
     # Every installed plugin's: one enabled at run time publishes and receives
     # at once; the bus skips the handlers of a plugin that is not active.
     with app.app_context():
-        for plugin_name, name in host.in_load_order(host.collect_installed("published_events")):
+        for plugin_name, item in host.in_load_order(host.collect_installed("published_events")):
+            try:
+                event = as_event(item)
+            except (TypeError, ValueError) as exc:
+                host.fail(plugin_name, f"published_events: {exc}")
+                continue
+            name = event.name
             if name in declared and declared[name] != plugin_name:
                 host.fail(plugin_name, f"event {name!r} is already published by {declared[name]!r}")
                 continue
+            if isinstance(item, str):
+                log.warning("plugin %s declares event %r without a payload model (declare an Event)", plugin_name, name)
             declared[name] = plugin_name
+            types[name] = event
         subscriptions: dict[str, list] = {}
         for plugin_name, (event_name, handler) in host.collect_installed("event_subscriptions"):
             subscriptions.setdefault(event_name, []).append((plugin_name, handler))
     app.extensions["medianest.events"] = declared
+    app.extensions["medianest.event_types"] = types
     app.extensions["medianest.subscriptions"] = subscriptions
 
 

@@ -448,3 +448,8 @@ from medianest.backup import backup, restore  # noqa: E402  (the commands live b
 
 cli.add_command(backup)
 cli.add_command(restore)
+
+# ``medianest plugin new NAME``: the author's kit (medianest/scaffold.py).
+from medianest.scaffold import plugin_command  # noqa: E402
+
+cli.add_command(plugin_command)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from flask import url_for
 
+from medianest.events import Event
 from medianest.plugins import DashboardCard, NavItem, hookimpl
 
 
 @hookimpl
-def published_events() -> list[str]:
-    from medianest.events import CORE_EVENTS
+def published_events() -> list[Event]:
+    from medianest.admin.users import USER_DELETED
+    from medianest.events import NOTIFICATION
+    from medianest.status import SERVICE_STATUS
 
-    return list(CORE_EVENTS)
+    return [SERVICE_STATUS, NOTIFICATION, USER_DELETED]
 
 
 @hookimpl

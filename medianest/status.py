@@ -17,17 +17,18 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from celery import shared_task
 from flask import current_app, has_app_context
 from prometheus_client.core import GaugeMetricFamily
+from pydantic import Field
 from redis.exceptions import LockError, RedisError
 from sqlalchemy import case, func
 from sqlalchemy.exc import SQLAlchemyError
 
 from medianest.contributions import HealthCheck, HealthResult
-from medianest.events import publish
+from medianest.events import Event, EventPayload, publish
 from medianest.extensions import db
 from medianest.http import ServiceError, breaker_states
 from medianest.metrics import REGISTRY
@@ -41,6 +42,25 @@ HISTORY = timedelta(hours=48)
 UPTIME_WINDOW = timedelta(hours=24)
 SPARKLINE_POINTS = 40
 STATUSES = ("online", "degraded", "offline", "unconfigured")
+
+
+class ServiceStatusPayload(EventPayload):
+    service: str = Field(description="the checked service's name (`plex`, or `uptime_kuma:<monitor id>` for a monitor)")
+    status: Literal["online", "degraded", "offline", "unconfigured"] = Field(description="what the check saw")
+    response_ms: float | None = Field(description="how long the service took to answer, in milliseconds")
+    checked_at: str | None = Field(description="when it was checked (ISO 8601, UTC)")
+    error: str | None = Field(description="why it is not online, in the service's words")
+    name: str | None = Field(default=None, description="a monitor's display name (monitors only)")
+    source: str | None = Field(default=None, description="the service a monitor belongs to (monitors only)")
+    monitor_status: str | None = Field(default=None, description="the monitor's own state (monitors only)")
+
+
+SERVICE_STATUS = Event(
+    "service.status",
+    ServiceStatusPayload,
+    audience="everyone",
+    description="A service's (or a status-page monitor's) status changed; `user_id` is always null.",
+)
 RUN_LOCK_KEY = "medianest:health-checks:running"
 SUMMARY_CACHE = "medianest.status"  # service_cache "service" under which the history summaries are kept
 

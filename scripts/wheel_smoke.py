@@ -64,6 +64,10 @@ IN_WHEEL = [
     "medianest_plex/templates/plex/libraries.html",
     "medianest_uptime_kuma/templates/uptime_kuma/cards/monitors.html",
     "medianest_youtube/templates/youtube/index.html",
+    # The author's kit: the pytest plugin and what `medianest plugin new` writes from.
+    "medianest/testing/plugin.py",
+    "medianest/scaffold_files/pyproject.toml.tmpl",
+    "medianest/scaffold_files/__package__/templates/__name__/page.html.tmpl",
 ]
 PASSWORD = "wheel smoke admin password"  # noqa: S105 - the throw-away instance's admin
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

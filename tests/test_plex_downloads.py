@@ -58,27 +58,36 @@ def bus(app, monkeypatch):
 
 
 def publish_completed(
-    app, user_id, download_id="dl-1", title="Cooking Basics", files=None, folder="/srv/youtube/alice/cooking"
+    app, user_id, download_id="1", title="Cooking Basics", files=None, folder="/srv/youtube/alice/cooking"
 ):
     from medianest.events import publish
 
     if files is None:
-        files = [f"{folder}/01 - Knives.mp4", {"path": f"{folder}/02 - Onions.webm"}, f"{folder}/02 - Onions.info.json"]
+        files = [f"{folder}/01 - Knives.mp4", f"{folder}/02 - Onions.webm", f"{folder}/02 - Onions.info.json"]
     with app.app_context():
+        # The whole payload the YouTube plugin declares (validated when published).
         publish(
             COMPLETED,
             {
                 "user_id": user_id,
-                "download_id": download_id,
+                "download_id": int(download_id),
+                "status": "completed",
                 "title": title,
+                "percent": 100.0,
+                "entry_index": None,
+                "entry_count": len(files),
+                "entry_title": None,
+                "speed": None,
+                "eta": None,
                 "files": files,
+                "failures": [],
+                "error": None,
                 "folder": folder,
-                "percent": 100,
             },
         )
 
 
-def row(app, download_id="dl-1"):
+def row(app, download_id="1"):
     from medianest_plex.models import DownloadCollection
 
     from medianest.extensions import db
@@ -90,14 +99,14 @@ def row(app, download_id="dl-1"):
         return found
 
 
-def run_task(app, download_id="dl-1"):
+def run_task(app, download_id="1"):
     from medianest_plex.downloads import collect_download
 
     with app.app_context():
         collect_download.apply(args=[download_id])
 
 
-def steps(app, download_id="dl-1", limit=100) -> list:
+def steps(app, download_id="1", limit=100) -> list:
     """Run the task's steps until it finishes; returns the waits it asked for."""
     from medianest_plex.downloads import collect_step
 
@@ -119,7 +128,7 @@ def register_download(pms, folder="/srv/youtube/alice/cooking"):
 def test_completed_download_becomes_a_collection_after_a_slow_scan(app, alice, plex, bus):
     register_download(plex)
     publish_completed(app, alice.id)
-    assert bus["queued"] == ["dl-1"]
+    assert bus["queued"] == ["1"]
     assert row(app).status == "queued"
 
     run_task(app)
@@ -137,7 +146,7 @@ def test_completed_download_becomes_a_collection_after_a_slow_scan(app, alice, p
     assert ready == [
         {
             "user_id": alice.id,
-            "download_id": "dl-1",
+            "download_id": "1",
             "collection_key": collection.rating_key,
             "collection_title": "Alice — Cooking Basics",
             "url": f"/plex/collections/{collection.rating_key}",
@@ -169,11 +178,11 @@ def test_a_second_download_of_the_same_playlist_joins_the_existing_collection(ap
     publish_completed(
         app,
         alice.id,
-        download_id="dl-2",
+        download_id="2",
         folder="/srv/youtube/alice/cooking-2",
         files=["/srv/youtube/alice/cooking-2/03 - Eggs.mkv"],
     )
-    run_task(app, "dl-2")
+    run_task(app, "2")
     assert len([c for c in plex.collections.values() if c.title == "Alice — Cooking Basics"]) == 1
     assert sorted(plex.items[k].title for k in first.item_keys) == ["Eggs", "Knives", "Onions"]
     assert any(r.method == "PUT" and r.path == f"/library/collections/{first.rating_key}/items" for r in plex.requests)
@@ -187,8 +196,8 @@ def test_server_down_at_first_is_retried_until_it_answers(app, alice, plex, bus)
     from medianest_plex.downloads import collect_step, retry_delay
 
     with app.app_context():
-        assert collect_step("dl-1") == retry_delay(1) == 5
-        assert collect_step("dl-1") == retry_delay(2) == 10
+        assert collect_step("1") == retry_delay(1) == 5
+        assert collect_step("1") == retry_delay(2) == 10
     waiting = row(app)
     assert waiting.status == "queued" and waiting.attempts == 2 and "plex" in waiting.error
     assert not [n for n in bus["seen"] if n[0] == "notification"]  # no alarm while retrying
@@ -217,14 +226,14 @@ def test_plex_down_for_good_ends_in_a_clear_notification_and_the_row_stays(app, 
     assert "Cooking Basics" in notes[0]["message"] and "files are where they were saved" in notes[0]["message"]
 
     # The owner sees why, and can try again once Plex is back.
-    info = user_client.get("/api/v1/plex/downloads/dl-1/collection").get_json()["data"]
+    info = user_client.get("/api/v1/plex/downloads/1/collection").get_json()["data"]
     assert info["status"] == "failed" and info["error"]
     plex.start()
     reset_clients()
     register_download(plex)
-    r = user_client.post("/api/v1/plex/downloads/dl-1/collection/retry")
-    assert r.status_code == 202 and bus["queued"][-1] == "dl-1"
-    assert user_client.post("/api/v1/plex/downloads/dl-1/collection/retry").status_code == 409
+    r = user_client.post("/api/v1/plex/downloads/1/collection/retry")
+    assert r.status_code == 202 and bus["queued"][-1] == "1"
+    assert user_client.post("/api/v1/plex/downloads/1/collection/retry").status_code == 409
     run_task(app)
     assert row(app).status == "done"
 
@@ -272,9 +281,9 @@ def test_settings_library_template_and_path_mapping(app, alice, plex, bus, monke
     assert plex.scan_requests == [(plex.youtube, "/srv/youtube/alice/cooking")]
 
     monkeypatch.setenv("MEDIANEST_PLEX_DOWNLOAD_LIBRARY", "No Such Library")
-    publish_completed(app, alice.id, download_id="dl-9")
-    run_task(app, "dl-9")
-    failed = row(app, "dl-9")
+    publish_completed(app, alice.id, download_id="9")
+    run_task(app, "9")
+    failed = row(app, "9")
     assert failed.status == "failed" and "No Such Library" in failed.error
 
 
@@ -290,10 +299,14 @@ def test_event_without_plex_configured_or_id_is_ignored(app, alice, bus, monkeyp
     monkeypatch.delenv("MEDIANEST_PLEX_URL", raising=False)
     publish_completed(app, alice.id)
     assert bus["queued"] == [] and row(app) is None
-    from medianest.events import publish
+    from medianest_plex.downloads import on_download_completed
+
+    from medianest.events import InvalidEventPayload, publish
 
     with app.app_context():
-        publish(COMPLETED, {"user_id": alice.id, "title": "no id"})
+        with pytest.raises(InvalidEventPayload, match="download_id: Field required"):
+            publish(COMPLETED, {"user_id": alice.id, "title": "no id"})
+        on_download_completed({"user_id": alice.id, "title": "no id"})  # and the handler ignores one all the same
     assert bus["queued"] == []
 
 
@@ -316,11 +329,11 @@ def test_only_the_owner_and_admins_see_a_download_collection(
     register_download(plex)
     publish_completed(app, alice.id)
     run_task(app)
-    mine = user_client.get("/api/v1/plex/downloads/dl-1/collection").get_json()["data"]
+    mine = user_client.get("/api/v1/plex/downloads/1/collection").get_json()["data"]
     assert mine["status"] == "done" and mine["url"].startswith("/plex/collections/")
-    assert other_client.get("/api/v1/plex/downloads/dl-1/collection").status_code == 404
-    assert other_client.post("/api/v1/plex/downloads/dl-1/collection/retry").status_code == 404
-    assert admin_client.get("/api/v1/plex/downloads/dl-1/collection").status_code == 200
+    assert other_client.get("/api/v1/plex/downloads/1/collection").status_code == 404
+    assert other_client.post("/api/v1/plex/downloads/1/collection/retry").status_code == 404
+    assert admin_client.get("/api/v1/plex/downloads/1/collection").status_code == 200
     assert user_client.get("/api/v1/plex/downloads/nope/collection").status_code == 404
 
 
@@ -334,11 +347,11 @@ def test_a_step_lost_with_a_restart_is_queued_again(app, alice, plex, bus):
 
     register_download(plex)
     publish_completed(app, alice.id)
-    assert bus["queued"] == ["dl-1"]  # ...and the process holding this task stops before it runs
+    assert bus["queued"] == ["1"]  # ...and the process holding this task stops before it runs
     with app.app_context():
         assert resume_stuck() == []  # not overdue yet: its step may still come
-        assert resume_stuck(utcnow() + STUCK_AFTER + timedelta(seconds=1)) == ["dl-1"]
-    assert bus["queued"] == ["dl-1", "dl-1"]
+        assert resume_stuck(utcnow() + STUCK_AFTER + timedelta(seconds=1)) == ["1"]
+    assert bus["queued"] == ["1", "1"]
     steps(app)
     assert row(app).status == "done"
     with app.app_context():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
@@ -19,9 +20,20 @@ from medianest.api import ApiError
 from medianest.audit import record
 from medianest.auth.sessions import sign_out_everywhere
 from medianest.auth.tokens import revoke_all_tokens
-from medianest.events import publish
+from medianest.events import Event, EventPayload, publish
 from medianest.extensions import db
 from medianest.models import User
+
+
+class UserDeletedPayload(EventPayload):
+    username: str = Field(description="the deleted person's user name")
+
+
+USER_DELETED = Event(
+    "user.deleted",
+    UserDeletedPayload,
+    description="An admin deleted a person; `user_id` names them. Plugins remove what they keep for them.",
+)
 
 
 def _get(user_id: int) -> User:

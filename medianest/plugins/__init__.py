@@ -18,8 +18,13 @@ of it with ``PLUGIN_API = ">=1,<2"`` on its entry-point object.  See
 
 import pluggy
 
+from medianest.access import admin_required, login_required, public
+from medianest.api import ApiError, Schema, api_route, ok
 from medianest.egress import EgressPolicy, EgressProxy, EgressRefused, parse_allowed_network
-from medianest.events import publish
+from medianest.events import Event, EventPayload, notify, publish
+from medianest.extensions import db
+from medianest.http import ServiceClient, ServiceError, json_of
+from medianest.models import utcnow
 from medianest.plex_identifier import plex_client_identifier
 from medianest.plugins.hookspecs import PLUGIN_API_VERSION, hookspec
 from medianest.plugins.types import (
@@ -35,6 +40,7 @@ from medianest.plugins.types import (
     SettingField,
     SignInServer,
 )
+from medianest.services import service_config
 
 hookimpl = pluggy.HookimplMarker("medianest")
 
@@ -47,6 +53,8 @@ __all__ = [
     "EgressProxy",
     "EgressRefused",
     "ErrorCode",
+    "Event",
+    "EventPayload",
     "HealthCheck",
     "HealthResult",
     "NavItem",
@@ -59,4 +67,23 @@ __all__ = [
     "parse_allowed_network",
     "plex_client_identifier",
     "publish",
+]
+
+# What a plugin's pages, JSON routes, tables and service calls use most, so
+# that a plugin needs no other MediaNest module (docs/plugins.md).
+__all__ += [
+    "ApiError",
+    "Schema",
+    "ServiceClient",
+    "ServiceError",
+    "admin_required",
+    "api_route",
+    "db",
+    "json_of",
+    "login_required",
+    "notify",
+    "ok",
+    "public",
+    "service_config",
+    "utcnow",
 ]

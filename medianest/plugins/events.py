@@ -5,6 +5,6 @@ subscribes with ``event_subscriptions``; ``publish(name, payload)`` hands the
 event to the subscribers and to the browsers that may see it.
 """
 
-from medianest.events import notify, publish
+from medianest.events import Event, EventPayload, notify, publish
 
-__all__ = ["notify", "publish"]
+__all__ = ["Event", "EventPayload", "notify", "publish"]

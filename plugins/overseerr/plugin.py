@@ -46,8 +46,10 @@ def register_blueprints(app):
 
 
 @hookimpl
-def published_events() -> list[str]:
-    return ["media.request.created", "media.request.updated"]
+def published_events():
+    from medianest_overseerr.events import EVENTS
+
+    return list(EVENTS)
 
 
 @hookimpl

@@ -43,9 +43,9 @@ def migration_locations():
 
 @hookimpl
 def published_events():
-    from medianest_plex.downloads import READY_EVENT
+    from medianest_plex.events import COLLECTION_READY
 
-    return [READY_EVENT]
+    return [COLLECTION_READY]
 
 
 @hookimpl

@@ -28,7 +28,9 @@ def migration_locations():
 
 @hookimpl
 def published_events():
-    return list(EVENTS)
+    from medianest_youtube.events import EVENTS as DECLARED
+
+    return list(DECLARED)
 
 
 @hookimpl

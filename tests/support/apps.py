@@ -3,105 +3,41 @@
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import requests
-from flask import Flask
-from flask.testing import FlaskClient
 
-from medianest.settings import Settings
+# The app, database and client helpers are MediaNest's own testing kit (medianest.testing).
+from medianest.testing.apps import (  # noqa: E402
+    ADMIN_PASSWORD,
+    SECRET,
+    MediaNestClient,
+    build_app,
+    copy_sqlite,
+    make_settings,
+    sign_in,
+    truncate_postgres,
+    upgrade,
+)
 
-ADMIN_PASSWORD = "admin-password-for-tests"
-SECRET = "test-secret-key-0123456789abcdef"
-_CSRF_IN_PAGE = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def make_settings(data_dir: Path, database_url: str | None, redis_url: str | None = None, **extra: Any) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        database_url=database_url,
-        redis_url=redis_url,
-        secret_key=SECRET,
-        admin_password=ADMIN_PASSWORD,
-        log_format="text",
-        **extra,
-    )
-
-
-def build_app(settings: Settings, **config: Any) -> Flask:
-    from medianest.app import create_app
-
-    return create_app({"settings": settings, "TESTING": True, **config})
-
-
-def upgrade(app: Flask) -> None:
-    from medianest.cli import upgrade_database
-
-    upgrade_database(app)
-
-
-def truncate_postgres(app: Flask) -> None:
-    from sqlalchemy import text
-
-    from medianest.extensions import db
-
-    with app.app_context():
-        names = [
-            r[0]
-            for r in db.session.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                    " AND tablename NOT LIKE 'alembic\\_version%' ESCAPE '\\'"
-                )
-            )
-        ]
-        if names:
-            db.session.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
-            db.session.commit()
-
-
-def copy_sqlite(template: Path, target_dir: Path) -> str:
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / "medianest.db"
-    shutil.copyfile(template, target)
-    return f"sqlite:///{target}"
-
-
-class MediaNestClient(FlaskClient):
-    """A test client that sends the CSRF token on state-changing calls, as the pages do."""
-
-    def csrf_token(self) -> str:
-        response = super().open("/api/v1/auth/session", method="GET")
-        if response.status_code == 200:
-            return response.get_json()["data"]["csrf_token"]
-        page = super().open("/auth/login", method="GET").get_data(as_text=True)
-        match = _CSRF_IN_PAGE.search(page)
-        assert match, "no CSRF token on the sign-in page"
-        return match.group(1)
-
-    def open(self, *args: Any, **kwargs: Any):  # type: ignore[override]
-        method = (kwargs.get("method") or "GET").upper()
-        csrf = kwargs.pop("csrf", True)
-        if csrf and method in ("POST", "PUT", "PATCH", "DELETE"):
-            headers = dict(kwargs.pop("headers", None) or {})
-            if "Authorization" not in headers and "X-CSRFToken" not in headers:
-                headers["X-CSRFToken"] = self.csrf_token()
-            kwargs["headers"] = headers
-        return super().open(*args, **kwargs)
-
-
-def sign_in(client: FlaskClient, user: Any) -> FlaskClient:
-    with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
-    return client
+__all__ = [
+    "ADMIN_PASSWORD",
+    "SECRET",
+    "LiveServer",
+    "MediaNestClient",
+    "Process",
+    "add_local_users",
+    "build_app",
+    "copy_sqlite",
+    "make_settings",
+    "sign_in",
+    "truncate_postgres",
+    "upgrade",
+]
 
 
 class LiveServer:

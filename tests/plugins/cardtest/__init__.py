@@ -20,6 +20,8 @@ from medianest.extensions import db
 from medianest.plugins import (
     ConnectionResult,
     DashboardCard,
+    Event,
+    EventPayload,
     HealthCheck,
     HealthResult,
     NavItem,
@@ -193,9 +195,14 @@ def event_subscriptions():
     return [("cardtest.tick", received.append)]
 
 
+class TickPayload(EventPayload):
+    n: int = Field(description="the counter's new value")
+    source: str | None = Field(default=None, description="what bumped it: beat, request")
+
+
 @hookimpl
 def published_events():
-    return ["cardtest.tick"]
+    return [Event("cardtest.tick", TickPayload, audience="everyone", description="The counter moved.")]
 
 
 @hookimpl

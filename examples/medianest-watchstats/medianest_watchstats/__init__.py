@@ -1,0 +1,1 @@
+"""Watch statistics: an example MediaNest plugin (the hooks are in ``plugin.py``)."""
