@@ -611,3 +611,7 @@ from medianest.backup import backup, restore  # noqa: E402  (the commands live b
 
 cli.add_command(backup)
 cli.add_command(restore)
+
+from medianest.users_command import users  # noqa: E402  (the household's accounts)
+
+cli.add_command(users)
