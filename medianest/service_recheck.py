@@ -5,7 +5,9 @@ The periodic status job would notice the change only at its next run (every
 the old state.  A save queues this job instead: the plugin that offers the
 service runs its health checks at once, and the result is published as
 ``service.status`` even when the status itself stayed the same (the message
-may be all that changed), so every open dashboard redraws.
+may be all that changed), so every open dashboard redraws.  The service's
+circuit breaker is closed first: failures of the old settings say nothing
+about the new ones.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 from celery import shared_task
 from flask import current_app
 
+from medianest.http import breaker_for, breaker_states
 from medianest.plugins.types import HealthCheck, HealthResult
 from medianest.status import record_one, run_one
 
@@ -37,9 +40,17 @@ def recheck(service: str) -> dict[str, HealthResult]:
     for plugin, check in host.collect("health_checks"):
         if plugin != owner or not isinstance(check, HealthCheck):
             continue
+        _close_breaker(check.name)
         results[check.name] = result = run_one(check)
         record_one(plugin, check, result, announce=True)
     return results
+
+
+def _close_breaker(name: str) -> None:
+    """New settings deserve a real try: calls paused by failures of the old ones resume."""
+    state = breaker_states().get(name)
+    if state and state["state"] != "closed":
+        breaker_for(name, state["fail_max"], state["reset_seconds"]).close()
 
 
 @shared_task(name="medianest.recheck_service", ignore_result=True)
