@@ -201,3 +201,26 @@ def test_an_invitation_lets_a_plex_account_in_with_its_role(plex_app, plex_tv, a
         assert used.status_code == 410 and "already used" in used.get_data(as_text=True)
     finally:
         server.stop()
+
+
+def test_a_refused_overseerr_key_names_the_api_key_setting(app, admin_client):
+    from medianest.extensions import db
+    from medianest.models import ServiceStatus
+    from tests.standins.overseerr import OverseerrStandin
+
+    _eager_jobs(app)
+    overseerr = OverseerrStandin(api_key="the-right-key")
+    overseerr.start()
+    try:
+        saved = admin_client.put(
+            "/api/v1/admin/services/overseerr", json={"values": {"url": overseerr.url, "api_key": "a-wrong-key"}}
+        )
+        assert saved.status_code == 200, saved.get_data(as_text=True)
+        with app.app_context():
+            row = db.session.get(ServiceStatus, "overseerr")
+            assert row.status == "degraded" and row.details == {"setting": "api_key"}
+            assert "refuses the API key" in row.error
+        page = admin_client.get("/admin/services").get_data(as_text=True)
+        assert "Check the setting “API key”" in page
+    finally:
+        overseerr.stop()
