@@ -453,3 +453,7 @@ cli.add_command(restore)
 from medianest.scaffold import plugin_command  # noqa: E402
 
 cli.add_command(plugin_command)
+
+from medianest.users_command import users  # noqa: E402  (the household's accounts)
+
+cli.add_command(users)

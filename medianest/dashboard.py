@@ -161,6 +161,8 @@ def sparkline(recent: list[dict], width: int = 100, height: int = 24) -> dict:
     Returns ``points`` for a ``<polyline>``, the x of every check that failed
     (``down``) and the largest response time drawn (``max_ms``).
     """
+    # A check that found the service not set up is no outage: it is not drawn at all.
+    recent = [r for r in recent if r.get("status") != "unconfigured"]
     if not recent:
         return {"points": "", "down": [], "max_ms": None, "width": width, "height": height}
     step = width / max(1, len(recent) - 1) if len(recent) > 1 else 0

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from medianest.access import wants_json
 from medianest.api.envelope import ApiError, error_response
 from medianest.extensions import limiter
+from medianest.services import service_definitions
 
 log = logging.getLogger("medianest.errors")
 
@@ -40,11 +41,41 @@ def _page(status: int, message: str, code: str):
     return render_template("errors/page.html", status=status, message=message, code=code), status
 
 
+# A page that needs a service which is not set up, down, or refusing MediaNest's settings.
+SERVICE_CODES = {
+    "NOT_CONFIGURED",
+    "SERVICE_UNAVAILABLE",
+    "SERVICE_TIMEOUT",
+    "SERVICE_UNAUTHORIZED",
+    "SERVICE_BAD_ANSWER",
+    "PLEX_SERVER_MISCONFIGURED",
+}
+
+
+def _service_page(exc: ApiError):
+    """Not a bare error page: which service, what is wrong with it, and where its settings are (for admins)."""
+    service = str(exc.details["service"])
+    definition = service_definitions().get(service)
+    name = definition.title if definition is not None else service
+    page = render_template(
+        "errors/service.html",
+        status=exc.status,
+        code=exc.code,
+        message=exc.message,
+        service=service,
+        name=name,
+        has_settings=definition is not None,
+    )
+    return page, exc.status
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         if wants_json():
             return error_response(exc.code, exc.message, exc.status, exc.details, exc.headers)
+        if exc.code in SERVICE_CODES and exc.details.get("service") and not request.headers.get("HX-Request"):
+            return _service_page(exc)
         return _page(exc.status, exc.message, exc.code)
 
     @app.errorhandler(RateLimitExceeded)

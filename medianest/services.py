@@ -229,6 +229,25 @@ def update_service(service: str, values: dict[str, Any]) -> list[str]:
     return save_service_config(service, to_store, secret)
 
 
+def clear_service(service: str) -> tuple[list[str], list[str]]:
+    """Forget every stored setting of one service (un-configure it).
+
+    Returns the fields cleared and the fields the environment still sets
+    (those stay until the environment changes).
+    """
+    definition = service_definitions().get(service)
+    if definition is None:
+        raise KeyError(service)
+    rows = list(db.session.scalars(db.select(ServiceSetting).where(ServiceSetting.service == service)))
+    for row in rows:
+        db.session.delete(row)
+    db.session.commit()
+    if has_request_context():
+        g.pop("medianest_service_config", None)
+    names = [f.name for f in definition.fields]
+    return sorted(row.field for row in rows), sorted(env_fields(service, names))
+
+
 def rotate_encryption(dry_run: bool = False) -> dict[str, int]:
     """Re-encrypt every stored secret (service settings, Plex tokens) under the keyring's current key.
 

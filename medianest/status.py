@@ -67,7 +67,8 @@ SUMMARY_CACHE = "medianest.status"  # service_cache "service" under which the hi
 _run_lock = threading.Lock()  # embedded mode: one run at a time in this process
 
 
-def _run_one(check: HealthCheck) -> HealthResult:
+def run_one(check: HealthCheck) -> HealthResult:
+    """Run one check now and return what it saw (an exception becomes ``offline`` with its message)."""
     started = time.perf_counter()
     try:
         result = check.check()
@@ -140,7 +141,7 @@ def _run(checks: list[tuple[str, HealthCheck]]) -> dict[str, HealthResult]:
 
     def in_context(check: HealthCheck) -> HealthResult:
         with app.app_context():
-            return _run_one(check)
+            return run_one(check)
 
     results: dict[str, HealthResult] = {}
     pool = ThreadPoolExecutor(max_workers=min(16, len(checks)), thread_name_prefix="health")
@@ -183,8 +184,11 @@ def _record_safely(plugin: str, check: HealthCheck, result: HealthResult) -> Hea
     return result
 
 
-def record_one(plugin: str, check: HealthCheck, result: HealthResult, now: datetime | None = None) -> bool:
-    """Store one check's result and its history row; publish ``service.status`` if the status changed."""
+def record_one(
+    plugin: str, check: HealthCheck, result: HealthResult, now: datetime | None = None, announce: bool = False
+) -> bool:
+    """Store one check's result and its history row; publish ``service.status`` if the status changed
+    (or, with ``announce``, in any case: after a settings change the message may be all that changed)."""
     now = now or utcnow()
     row = db.session.get(ServiceStatus, check.name)
     if row is None:
@@ -212,7 +216,7 @@ def record_one(plugin: str, check: HealthCheck, result: HealthResult, now: datet
     )
     db.session.commit()
     history_summary(row, store=True)  # ready for the next page view
-    if changed:
+    if changed or announce:
         publish("service.status", status_event(row))
     return changed
 

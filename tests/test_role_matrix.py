@@ -8,6 +8,7 @@ the core's or a plugin's, are covered by being in the URL map.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from werkzeug.routing import Rule
@@ -91,7 +92,7 @@ def test_every_route_declares_an_access_rule(app):
 def test_role_matrix(app, alice, bob):
     from medianest.api.budget import reset_all
     from medianest.extensions import db
-    from medianest.models import ApiToken, User
+    from medianest.models import ApiToken, Invite, User, utcnow
 
     # Rows to point the routes at: alice's token (bob must not reach it), and a victim
     # user for admin routes that change or delete users, so the matrix's own people survive.
@@ -101,8 +102,10 @@ def test_role_matrix(app, alice, bob):
         db.session.flush()
         token = ApiToken(user_id=alice.id, name="alice's", token_hash="0" * 64, prefix="mn_xxxx")
         db.session.add(token)
+        invite = Invite(token_hash="1" * 64, role="user", expires_at=utcnow() + timedelta(days=7))
+        db.session.add(invite)
         db.session.commit()
-        ids = {"default": 999_999, "user_id": victim.id, "token_id": token.id}
+        ids = {"default": 999_999, "user_id": victim.id, "token_id": token.id, "invite_id": invite.id}
 
     failures: list[str] = []
     for rule, method in _rules(app):
@@ -141,3 +144,26 @@ def test_owner_scoped_token_rows(app, user_client, other_client, admin_client):
     assert all(t["id"] != created["id"] for t in other_client.get("/api/v1/auth/tokens").get_json()["data"])
     assert other_client.delete(f"/api/v1/auth/tokens/{created['id']}").status_code == 404
     assert user_client.delete(f"/api/v1/auth/tokens/{created['id']}").status_code == 200
+
+
+# The household's routes (people, invitations, clearing a service) and who may call each.
+HOUSEHOLD_ROUTES = {
+    ("POST", "/api/v1/admin/users"): "admin",
+    ("GET", "/api/v1/admin/invites"): "admin",
+    ("POST", "/api/v1/admin/invites"): "admin",
+    ("DELETE", "/api/v1/admin/invites/<int:invite_id>"): "admin",
+    ("DELETE", "/api/v1/admin/services/<name>"): "admin",
+    ("POST", "/admin/users/new"): "admin",
+    ("POST", "/admin/invites"): "admin",
+    ("POST", "/admin/invites/<int:invite_id>/revoke"): "admin",
+    ("POST", "/admin/services/<name>/clear"): "admin",
+    ("GET", "/invite/<token>"): "public",
+    ("POST", "/invite/<token>"): "public",
+    ("POST", "/invite/<token>/plex"): "public",
+}
+
+
+@pytest.mark.sqlite_only
+def test_the_household_routes_are_in_the_matrix_with_their_rules(app):
+    walked = {(method, rule.rule): view_access(app.view_functions[rule.endpoint]) for rule, method in _rules(app)}
+    assert {key: walked.get(key) for key in HOUSEHOLD_ROUTES} == HOUSEHOLD_ROUTES

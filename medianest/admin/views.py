@@ -16,11 +16,13 @@ from medianest.api import ApiError, CursorQuery, PageQuery, Schema, api_route, o
 from medianest.audit import record
 from medianest.contributions import ConnectionResult
 from medianest.extensions import db
-from medianest.models import AuditEvent, User
+from medianest.models import AuditEvent, ServiceStatus, User
 from medianest.pages import page_or_fragment
+from medianest.service_recheck import queue_recheck
 from medianest.services import (
     MASK,
     SettingsRejected,
+    clear_service,
     describe_service,
     merged_values,
     service_config,
@@ -277,21 +279,47 @@ def _services() -> list[dict]:
     return [describe_service(d) for _, d in sorted(service_definitions().items())]
 
 
+def _services_page_items() -> list[dict]:
+    """Each service's settings, with its last recorded check (what may be wrong with them)."""
+    checked = {row.service: row.to_public() for row in db.session.scalars(db.select(ServiceStatus))}
+    return [{**item, "last_check": checked.get(item["service"])} for item in _services()]
+
+
 def _save(name: str, values: dict[str, Any]) -> list[str]:
     definition = _definition(name)
     try:
         changed = update_service(name, values)
     except SettingsRejected as exc:
+        labels = {f.name: f.label for f in definition.fields}
+        message = "Some settings were not accepted: " + "; ".join(
+            f"{labels.get(k, k)}: {v}" for k, v in exc.problems.items()
+        )
+        if any(v == "Required." for v in exc.problems.values()):
+            message += f" To stop using {definition.title}, clear its settings instead."
         raise ApiError(
             "SET_BY_ENVIRONMENT" if all("environment" in m for m in exc.problems.values()) else "VALIDATION_ERROR",
-            "Some settings were not accepted: " + "; ".join(f"{k}: {v}" for k, v in exc.problems.items()),
+            message,
             details={"fields": [{"field": k, "message": v} for k, v in exc.problems.items()]},
         ) from None
     if changed:
         secret = {f.name for f in definition.fields if f.secret}
         shown = {k: ("changed" if k in secret else values.get(k)) for k in changed}
         record("service.updated", f"service:{name}", {"fields": shown})
+        queue_recheck(name)  # the dashboard shows the new state now, not at the next periodic check
     return changed
+
+
+def _clear(name: str) -> dict[str, Any]:
+    definition = _definition(name)
+    cleared, from_env = clear_service(name)
+    record("service.cleared", f"service:{name}", {"fields": cleared, "kept_from_environment": from_env})
+    queue_recheck(name)
+    if from_env:
+        labels = ", ".join(f.label for f in definition.fields if f.name in from_env)
+        message = f"Cleared the saved settings of {definition.title}; the environment still sets {labels}."
+    else:
+        message = f"Cleared: {definition.title} is no longer configured."
+    return {"cleared": cleared, "kept_from_environment": from_env, "message": message}
 
 
 def _same_url(a: Any, b: Any) -> bool:
@@ -367,7 +395,7 @@ def _test(name: str, values: dict[str, Any]) -> dict[str, Any]:
 @admin_required
 def services_page():
     """Every plugin's service settings; secrets masked, environment-set fields locked."""
-    return page_or_fragment("admin/services.html", services=_services())
+    return page_or_fragment("admin/services.html", services=_services_page_items())
 
 
 @bp.post("/admin/services/<name>")
@@ -383,12 +411,25 @@ def services_save(name: str):
         changed = _save(name, values)
     except ApiError as exc:
         return page_or_fragment(
-            "admin/services.html", status=exc.status, services=_services(), errors={name: exc.message}
+            "admin/services.html", status=exc.status, services=_services_page_items(), errors={name: exc.message}
         )
     notice = {name: f"Saved ({', '.join(changed)})." if changed else "Nothing changed."}
     if request.htmx:
-        return page_or_fragment("admin/services.html", services=_services(), notices=notice)
+        return page_or_fragment("admin/services.html", services=_services_page_items(), notices=notice)
     flash(notice[name], "success")
+    return redirect(url_for("admin.services_page"))
+
+
+@bp.post("/admin/services/<name>/clear")
+@admin_required
+def services_clear(name: str):
+    """Forget a service's saved settings (after the page's confirmation)."""
+    outcome = _clear(name)
+    if request.htmx:
+        return page_or_fragment(
+            "admin/services.html", services=_services_page_items(), notices={name: outcome["message"]}
+        )
+    flash(outcome["message"], "success")
     return redirect(url_for("admin.services_page"))
 
 
@@ -404,7 +445,7 @@ def services_test(name: str):
         result = {"ok": False, "message": exc.message, "details": {"code": exc.code, **exc.details}}
     if request.htmx:
         return render_template("admin/connection_result.html", result=result, service=name)
-    return page_or_fragment("admin/services.html", services=_services(), results={name: result})
+    return page_or_fragment("admin/services.html", services=_services_page_items(), results={name: result})
 
 
 @bp.get("/api/v1/admin/services")
@@ -421,6 +462,18 @@ def api_services():
 def api_service_put(name: str, body: ServicePut):
     """Store settings (encrypted). Send the mask back for a secret to keep it; leave a field out to keep it too."""
     _save(name, dict(body.values))
+    return ok(describe_service(_definition(name)))
+
+
+@bp.delete("/api/v1/admin/services/<name>")
+@api_route(response=ServiceOut, summary="Clear a service's settings", tags=["admin"], errors=(404,))
+@admin_required
+def api_service_clear(name: str):
+    """Forget every saved setting of the service: it becomes unconfigured and is checked again at once.
+
+    Fields set by the environment stay set (``fields[].from_env``).
+    """
+    _clear(name)
     return ok(describe_service(_definition(name)))
 
 

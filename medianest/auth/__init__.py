@@ -2,6 +2,7 @@
 
 from medianest.auth import (
     identity,  # noqa: F401  (registers the Flask-Login loaders)
+    invite_views,  # noqa: F401  (the invitation pages, on the same blueprint)
     sessions,
 )
 from medianest.auth.views import bp

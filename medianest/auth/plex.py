@@ -21,10 +21,12 @@ from urllib.parse import quote, urlparse
 
 from flask import current_app, session
 
+from medianest import household
 from medianest.api import ApiError
+from medianest.audit import record
 from medianest.declarations import sign_in_server
 from medianest.extensions import db
-from medianest.http import ServiceClient, ServiceError, json_of
+from medianest.http import ServiceClient, ServiceError, ServiceUnauthorized, json_of
 from medianest.models import InstallationValue, User, utcnow
 from medianest.plex_identifier import plex_client_identifier
 
@@ -32,6 +34,8 @@ log = logging.getLogger("medianest.auth.plex")
 
 PRODUCT = "MediaNest"
 SESSION_KEY = "plex_pin"
+# The token of the invitation this browser's Plex sign-in was started from (``/invite/<token>``).
+INVITE_KEY = "plex_invite"
 AUTH_APP_URL = "https://app.plex.tv/auth"
 
 
@@ -99,14 +103,21 @@ def auth_url(code: str, forward_url: str | None = None) -> str:
     return AUTH_APP_URL + "#?" + "&".join(parts)
 
 
-def start_pin(forward_url: str | None = None) -> PinState:
-    """Ask plex.tv for a strong PIN and remember its id in this browser's session."""
+def start_pin(forward_url: str | None = None, invite_token: str | None = None) -> PinState:
+    """Ask plex.tv for a strong PIN and remember its id in this browser's session.
+
+    ``invite_token``: the sign-in comes from an invitation link, which lets the account in.
+    """
     response = _plex_tv().request("POST", "/api/v2/pins", params={"strong": "true"}, headers=plex_headers())
     body = json_of(response, "plex_tv")
     if not isinstance(body, dict) or not body.get("id") or not body.get("code"):
         raise ApiError("SERVICE_BAD_ANSWER", "plex.tv did not return a PIN.", 502, {"service": "plex_tv"})
     lifetime = body.get("expiresIn")
     expires = utcnow() + timedelta(seconds=int(lifetime) if isinstance(lifetime, int | float) else 900)
+    if invite_token:
+        session[INVITE_KEY] = invite_token
+    else:
+        session.pop(INVITE_KEY, None)
     session[SESSION_KEY] = {
         "id": int(body["id"]),
         "code": str(body["code"]),
@@ -143,7 +154,7 @@ def poll_pin() -> PinState:
     if not token:
         return state
     session.pop(SESSION_KEY, None)  # a PIN signs in once
-    state.user = sign_in_with_plex_token(str(token))
+    state.user = sign_in_with_plex_token(str(token), invite_token=session.pop(INVITE_KEY, None))
     state.status = "authorized"
     return state
 
@@ -158,6 +169,18 @@ def _account(token: str) -> dict[str, Any]:
 
 def _plex_server() -> dict[str, Any] | None:
     return sign_in_server()
+
+
+def _misconfigured(config: dict[str, Any], setting: str, cause: str) -> ApiError:
+    """Sign-in with Plex is blocked by this installation's Plex server settings, not by the person."""
+    return ApiError(
+        "PLEX_SERVER_MISCONFIGURED",
+        f"Signing in with Plex is unavailable: MediaNest's Plex Media Server settings need fixing ({cause}). "
+        "This is not a problem with your Plex account. An admin can sign in with a local account and correct "
+        "or clear the Plex settings under Admin, Services.",
+        503,
+        {"service": str(config["service"]), "setting": setting},
+    )
 
 
 def server_machine_identifier(config: dict[str, Any]) -> str:
@@ -176,15 +199,13 @@ def server_machine_identifier(config: dict[str, Any]) -> str:
     except ServiceError as exc:
         log.warning("Plex server /identity failed (%s); asking plex.tv", exc.message)
     if not machine:
-        machine = _machine_from_resources(str(config["token"]), url)
+        try:
+            machine = _machine_from_resources(str(config["token"]), url)
+        except ServiceUnauthorized:
+            # plex.tv refusing the *server's* token: the settings are wrong, not the person signing in.
+            raise _misconfigured(config, "token", "plex.tv does not accept the server token") from None
     if not machine:
-        raise ApiError(
-            "SERVICE_UNAVAILABLE",
-            "MediaNest can't tell which Plex server is configured, so it can't check who may sign in. "
-            "Try again shortly.",
-            503,
-            {"service": config["service"]},
-        )
+        raise _misconfigured(config, "url", "no Plex server of that token answers at the server URL")
     db.session.merge(InstallationValue(key=cache_key, value=machine))
     db.session.commit()
     return machine
@@ -220,12 +241,19 @@ def server_access(token: str) -> str | None:
     return None
 
 
-def sign_in_with_plex_token(token: str) -> User:
-    """Create or update the MediaNest user of this Plex account (not yet signed in: the caller starts the session)."""
-    from medianest.audit import record
+def sign_in_with_plex_token(token: str, invite_token: str | None = None) -> User:
+    """Create or update the MediaNest user of this Plex account (not yet signed in: the caller starts the session).
 
+    With ``invite_token`` (a sign-in started from an invitation link) the
+    invitation is what lets the account in: the server's library shares are
+    not asked, and the invitation is used up.
+    """
     account = _account(token)
-    access = server_access(token)
+    if invite_token:
+        household.open_invite(invite_token)  # still open? (used up below, once the account exists)
+        access = "invited"
+    else:
+        access = server_access(token)
     if access is None:
         raise ApiError(
             "PLEX_NO_ACCESS",
@@ -249,6 +277,8 @@ def sign_in_with_plex_token(token: str) -> User:
     if created and access == "owner":
         user.role = "admin"
     db.session.flush()
+    if invite_token:
+        household.accept_with_plex(invite_token, user, created)
     user.plex_token = _keyring().encrypt(token, _token_purpose(user.id))
     db.session.commit()
     if created:

@@ -8,7 +8,6 @@ from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     g,
@@ -30,6 +29,7 @@ from medianest.api import ApiError, Schema, api_route, ok
 from medianest.auth import plex as plex_signin
 from medianest.auth import tokens as api_tokens
 from medianest.auth.identity import bearer_token
+from medianest.auth.password_strength import check_new_password
 from medianest.auth.passwords import hash_password, needs_rehash, verify_password
 from medianest.auth.sessions import end_session, start_session
 from medianest.extensions import csrf, db, limiter
@@ -37,8 +37,6 @@ from medianest.models import InstallationValue, User
 from medianest.pages import page_or_fragment
 
 bp = Blueprint("auth", __name__)
-
-MIN_PASSWORD = 12
 
 
 def _login_limit() -> str:
@@ -279,17 +277,18 @@ def api_session():
 def setup_admin(token: str):
     """Choose the local admin's password with the one-time link from the first start's log."""
     expected = InstallationValue.get("admin_setup_token")
+    admin = db.session.scalar(db.select(User).where(User.username == "admin", User.is_local.is_(True)))
     if not expected or not secrets.compare_digest(expected, token):
-        abort(404)
+        # A link that did its job (the password is chosen) says so, and where to go instead.
+        used = not expected and admin is not None and admin.password_hash is not None
+        return render_template("auth/setup_gone.html", used=used), 410 if used else 404
     if request.method == "POST":
         password = request.form.get("password", "")
-        if len(password) < MIN_PASSWORD:
-            flash(f"Choose a password of at least {MIN_PASSWORD} characters.", "error")
-            return render_template("auth/setup.html", token=token), 400
-        if password != request.form.get("confirm", ""):
-            flash("The two passwords differ.", "error")
-            return render_template("auth/setup.html", token=token), 400
-        admin = db.session.scalar(db.select(User).where(User.username == "admin", User.is_local.is_(True)))
+        try:
+            check_new_password(password, request.form.get("confirm", ""), ["admin", "medianest"])
+        except ApiError as exc:
+            flash(exc.message, "error")
+            return render_template("auth/setup.html", token=token, error_code=exc.code), 400
         admin.password_hash = hash_password(password)
         db.session.delete(db.session.get(InstallationValue, "admin_setup_token"))
         db.session.commit()
@@ -336,8 +335,10 @@ def _password_problem(user: User, from_env: bool) -> ApiError | None:
     if not verify_password(user.password_hash, request.form.get("current_password", "")):
         return ApiError("INVALID_CREDENTIALS", "The current password is wrong.")
     new = request.form.get("new_password", "")
-    if len(new) < MIN_PASSWORD:
-        return ApiError("VALIDATION_ERROR", f"Choose a password of at least {MIN_PASSWORD} characters.")
+    try:
+        check_new_password(new, user_inputs=[user.username, user.display_name, user.email])
+    except ApiError as exc:
+        return exc
     if new != request.form.get("confirm", ""):
         return ApiError("VALIDATION_ERROR", "The two new passwords differ.")
     return None

@@ -2,6 +2,7 @@
 
 from medianest.models.audit import AuditEvent
 from medianest.models.installation import InstallationValue
+from medianest.models.invite import Invite
 from medianest.models.plugin_state import PluginState
 from medianest.models.service import ServiceAnswer, ServiceCheck, ServiceSetting, ServiceStatus
 from medianest.models.user import ApiToken, RememberToken, User, UserSession, utcnow
@@ -10,6 +11,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "InstallationValue",
+    "Invite",
     "PluginState",
     "RememberToken",
     "ServiceAnswer",

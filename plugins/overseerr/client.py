@@ -64,7 +64,9 @@ PERM_AUTO_APPROVE_TV = 512
 class NotConfigured(ApiError):
     def __init__(self) -> None:
         super().__init__(
-            "NOT_CONFIGURED", "Overseerr is not set up yet: an admin enters its URL and API key under Admin → Services."
+            "NOT_CONFIGURED",
+            "Overseerr is not set up yet: an admin enters its URL and API key under Admin → Services.",
+            details={"service": "overseerr"},
         )
 
 

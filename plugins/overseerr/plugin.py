@@ -22,7 +22,7 @@ from medianest.plugins import (
     hookimpl,
 )
 from medianest.plugins.db import ServiceStatus, db
-from medianest.plugins.http import ServiceError, check_base_url
+from medianest.plugins.http import ServiceError, ServiceUnauthorized, check_base_url
 
 PLUGIN_API = ">=1,<2"
 
@@ -105,6 +105,14 @@ def _check() -> HealthResult:
     elapsed = round((time.perf_counter() - started) * 1000, 1)
     try:
         counts = overseerr.request_count()
+    except ServiceUnauthorized:
+        # Overseerr answers, but not to this key: the setting to fix is the API key.
+        return HealthResult(
+            "degraded",
+            elapsed,
+            "Overseerr answers, but refuses the API key in MediaNest's settings.",
+            {"setting": "api_key"},
+        )
     except ServiceError as exc:
         return HealthResult("degraded", elapsed, exc.message)
     details = {k: to_int(counts.get(k)) for k in ("pending", "approved", "processing", "available", "total")}

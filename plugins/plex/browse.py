@@ -14,7 +14,7 @@ from typing import Any
 from flask import url_for
 from medianest_plex import cache
 from medianest_plex.client import PlexServer, entries
-from medianest_plex.config import PlexConfig, plex_config
+from medianest_plex.config import SERVICE, PlexConfig, plex_config
 from medianest_plex.models import PlexImagePath, path_digest
 
 from medianest.plugins.api import ApiError
@@ -30,7 +30,11 @@ COLLECTION_PAGE = 200  # how many collections one call to Plex asks for
 def server(config: PlexConfig | None = None) -> PlexServer:
     config = config or plex_config()
     if not config.configured:
-        raise ApiError("NOT_CONFIGURED", "Plex is not set up yet: an admin enters its URL and token in the settings.")
+        raise ApiError(
+            "NOT_CONFIGURED",
+            "Plex is not set up yet: an admin enters its URL and token in the settings.",
+            details={"service": SERVICE},
+        )
     return PlexServer(config)
 
 

@@ -115,7 +115,11 @@ def check_plex() -> HealthResult:
     try:
         return HealthResult("online", details=server_facts(config))
     except ServiceUnauthorized:
-        return HealthResult("degraded", error="Plex answers, but refuses MediaNest's token.")
+        return HealthResult(
+            "degraded",
+            error="Plex answers, but refuses the server token in MediaNest's settings.",
+            details={"setting": "token"},
+        )
     except ServiceError as exc:
         return HealthResult("offline", error=exc.message)
 
