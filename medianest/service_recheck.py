@@ -17,8 +17,8 @@ import logging
 from celery import shared_task
 from flask import current_app
 
+from medianest.contributions import HealthCheck, HealthResult
 from medianest.http import breaker_for, breaker_states
-from medianest.plugins.types import HealthCheck, HealthResult
 from medianest.status import record_one, run_one
 
 log = logging.getLogger("medianest.status")

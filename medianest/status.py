@@ -45,7 +45,7 @@ STATUSES = ("online", "degraded", "offline", "unconfigured")
 
 
 class ServiceStatusPayload(EventPayload):
-    service: str = Field(description="the checked service's name (`plex`, or `uptime_kuma:<monitor id>` for a monitor)")
+    service: str = Field(description="the checked service's settings key, or `<service>:<monitor id>` for one monitor")
     status: Literal["online", "degraded", "offline", "unconfigured"] = Field(description="what the check saw")
     response_ms: float | None = Field(description="how long the service took to answer, in milliseconds")
     checked_at: str | None = Field(description="when it was checked (ISO 8601, UTC)")

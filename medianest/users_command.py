@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import click
 from flask.cli import with_appcontext
 
-from medianest import household
 from medianest.admin.users import change_user
 from medianest.api import ApiError
+from medianest.auth import household
 from medianest.extensions import db
 from medianest.models import User
 
@@ -80,7 +80,7 @@ def list_users(as_json: bool) -> None:
     click.echo(f"{'USER':<24} {'NAME':<24} {'ROLE':<6} {'STATUS':<10} {'SIGNS IN':<9} LAST SIGN-IN")
     for row in rows:
         last = (row["last_login_at"] or "never").replace("T", " ")[:16]
-        via = "local" if row["is_local"] else "plex"
+        via = "local" if row["is_local"] else "Plex"
         click.echo(f"{row['username']:<24} {row['name']:<24} {row['role']:<6} {row['status']:<10} {via:<9} {last}")
 
 

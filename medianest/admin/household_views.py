@@ -9,10 +9,10 @@ from flask_login import current_user
 from htmx_flask import request
 from pydantic import BaseModel, Field
 
-from medianest import household
 from medianest.access import admin_required, rate_limit_identity
 from medianest.admin.views import UserOut, _users_select, bp
 from medianest.api import ApiError, PageQuery, Schema, api_route, ok, paginate
+from medianest.auth import household
 from medianest.extensions import db, limiter
 from medianest.models import Invite, utcnow
 from medianest.pages import page_or_fragment

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, session, url_for
 
-from medianest import household
 from medianest.access import public
 from medianest.api import ApiError
+from medianest.auth import household
 from medianest.auth import plex as plex_signin
 from medianest.auth.sessions import start_session
 from medianest.auth.views import bp, sign_in_limit

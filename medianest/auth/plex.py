@@ -21,9 +21,9 @@ from urllib.parse import quote, urlparse
 
 from flask import current_app, session
 
-from medianest import household
 from medianest.api import ApiError
 from medianest.audit import record
+from medianest.auth import household
 from medianest.declarations import sign_in_server
 from medianest.extensions import db
 from medianest.http import ServiceClient, ServiceError, ServiceUnauthorized, json_of

@@ -8,17 +8,17 @@ the functions below, never through ``current_app.config``.
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 
 from flask import current_app
 
-from medianest import __version__
 from medianest.services import MASK, keyring, save_service_config, service_config
 from medianest.settings import folder_problem, service_env
 from medianest.status import stale_after
 
 # The running MediaNest's version (``X-Plex-Version`` and the like).
-MEDIANEST_VERSION = __version__
+MEDIANEST_VERSION = version("medianest")
 
 __all__ = [
     "MASK",

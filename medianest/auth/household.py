@@ -215,4 +215,4 @@ def accept_with_plex(token: str, user: User, created: bool) -> None:
             user.display_name = invite.note
     _claim(invite)
     db.session.flush()
-    _used_by(invite_id, user, "plex")
+    _used_by(invite_id, user, via="plex")
