@@ -18,9 +18,7 @@ from medianest import (
     auth,
     core_hooks,
     correlation,
-    cross_process_cache,
     dashboard,
-    database,
     declarations,
     errors,
     health,
@@ -29,7 +27,7 @@ from medianest import (
     security,
 )
 from medianest.access import public, signed_in_by_default
-from medianest.api import budget, openapi
+from medianest.api import openapi
 from medianest.api.converters import IdConverter
 from medianest.api.json_provider import OrjsonProvider
 from medianest.auth import identity
@@ -126,10 +124,8 @@ def configure_extensions(app: Flask) -> None:
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
-    database.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
     identity.init_app(app)
-    cross_process_cache.init_app(app)
     app.session_interface = CookieSessions()
     csrf.init_app(app)
     htmx.init_app(app)
@@ -170,9 +166,7 @@ def configure_rate_limits(app: Flask) -> None:
 
     def limiter_state() -> dict[str, Any]:
         # Flask-Limiter answers from its in-memory fallback while Redis is unreachable.
-        budget = app.extensions.get("medianest.api_budget")
         fallback = settings.redis_url is not None and isinstance(limiter.limiter.storage, MemoryStorage)
-        fallback = fallback or bool(budget and budget.degraded)
         return {
             "status": "degraded" if fallback else "up",
             "storage": "memory" if (settings.redis_url is None or fallback) else "redis",
@@ -339,7 +333,6 @@ def configure_requests(app: Flask) -> None:
     # Outermost, around Socket.IO too: X-Forwarded-* only from MEDIANEST_TRUSTED_PROXIES.
     app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["MEDIANEST"].proxy_networks)  # type: ignore[method-assign]
     correlation.init_app(app)
-    budget.init_app(app)
     metrics.init_app(app)
     request_checks.init_app(app)  # before the CSRF check, which reads the form
     security.init_app(app)

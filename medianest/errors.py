@@ -86,7 +86,7 @@ def init_app(app: Flask) -> None:
         try:
             breached = limiter.current_limit
             if breached is not None:
-                reset_in = max(1, math.ceil(breached.reset_at - time.time()))
+                reset_in = max(1, math.ceil(breached.window.reset_time - time.time()))
         except Exception:  # the storage went away meanwhile: the default wait
             log.warning("could not read the window of a broken rate limit")
         headers = {"Retry-After": str(reset_in)}

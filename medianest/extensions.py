@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from flask_limiter import Limiter
 from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
@@ -40,4 +40,26 @@ def rate_limit_key() -> str:
     return f"ip:{request.remote_addr or 'unknown'}"
 
 
-limiter = Limiter(key_func=rate_limit_key, default_limits=[], headers_enabled=True)
+def api_limit() -> str:
+    """The shared JSON API budget per user (per address when anonymous): ``MEDIANEST_RATE_LIMIT_API``."""
+    return current_app.config["MEDIANEST"].rate_limit_api
+
+
+def not_counted() -> bool:
+    """Pages never count against the API budget, nor do the routes marked ``rate_limit_exempt`` (webhooks)."""
+    if not request.path.startswith("/api/"):
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "medianest_rate_limit_exempt", False))
+
+
+# Every /api/ call counts against one budget per user, as Flask-Limiter's
+# application limit; the per-route limits (sign-in, media requests,
+# downloads) are its decorators on those routes.
+limiter = Limiter(
+    key_func=rate_limit_key,
+    default_limits=[],
+    application_limits=[api_limit],
+    application_limits_exempt_when=not_counted,
+    headers_enabled=True,
+)

@@ -33,13 +33,6 @@ SOCKET_CONNECTIONS = Gauge("medianest_socketio_connections", "Open Socket.IO con
 EVENTS_PUBLISHED = Counter(
     "medianest_events_published_total", "Events published on the bus", ["event"], registry=REGISTRY
 )
-IDENTITY_CACHE = Counter(
-    "medianest_identity_cache_total",
-    "API token look-ups answered by the per-process identity cache (hit), the database (miss), "
-    "or the database because the cache is off while Redis is unreachable (bypass)",
-    ["result"],
-    registry=REGISTRY,
-)
 SERVICE_CALLS = Counter(
     "medianest_service_calls_total", "Outbound calls to external services", ["service", "outcome"], registry=REGISTRY
 )

@@ -43,27 +43,20 @@ def _stored(service: str) -> dict[str, str]:
 def service_config(service: str, fields: list[str] | None = None) -> dict[str, Any]:
     """The decrypted settings of one service: stored values overlaid by the environment.
 
-    In a request the stored values come from the web process's memory,
-    dropped in every process when a setting changes
-    (``medianest.cross_process_cache``), and the whole answer is kept for the
-    rest of the request.  Jobs and commands read the database each time.
+    Read once per request (kept for the rest of it); jobs and commands read
+    the database each time.
     """
     if not has_request_context():
         return _service_config(service, fields)
     cache = g.setdefault("medianest_service_config", {})
     key = (service, tuple(sorted(fields or ())))
     if key not in cache:
-        cache[key] = _service_config(service, fields, remembered=True)
+        cache[key] = _service_config(service, fields)
     return dict(cache[key])
 
 
-def _service_config(service: str, fields: list[str] | None, remembered: bool = False) -> dict[str, Any]:
-    if remembered:
-        from medianest.cross_process_cache import cached_settings
-
-        values: dict[str, Any] = dict(cached_settings(service, lambda: _stored(service)))
-    else:
-        values = _stored(service)
+def _service_config(service: str, fields: list[str] | None) -> dict[str, Any]:
+    values = _stored(service)
     definition = service_definitions().get(service)
     names = set(fields or []) | set(values)
     if definition is not None:

@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 import logging
 import secrets
-from datetime import datetime
+from datetime import timedelta
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import update
@@ -118,15 +118,6 @@ DATABASE_RETRY_AFTER = 5
 
 
 def _token_owner(token_hash: str) -> User | None:
-    from medianest import cross_process_cache as identity_cache
-
-    cached = identity_cache.cached_user(token_hash, db.session, User)
-    if cached is not None:
-        entry, user = cached
-        g.auth_via_token = True
-        _record_use(entry.token_id, None)
-        return user
-    seen = identity_cache.generation()
     # The token and its user in one round trip: this runs on every scripted request.
     query = db.select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == token_hash)
     row = db.session.scalar(query)
@@ -140,42 +131,25 @@ def _token_owner(token_hash: str) -> User | None:
         g.medianest_auth_error = ("ACCOUNT_SUSPENDED", "This account is suspended.")
         return None
     g.auth_via_token = True
-    user = row.user
-    identity_cache.remember(token_hash, row.id, user, seen)
-    _record_use(row.id, row.last_used_at)
-    return user
+    _record_use(row)
+    return row.user
 
 
 # Record a token's last use at most once a minute, so reads stay reads.
-LAST_USED_EVERY = 60.0
+LAST_USED_EVERY = timedelta(seconds=60)
 
 
-def _record_use(token_id: int, stored: datetime | None) -> None:
-    """Write ``last_used_at`` when it is older than a minute (what this process wrote counts too).
+def _record_use(token: ApiToken) -> None:
+    """Write ``last_used_at`` when it is older than a minute.
 
     Through the request's own session: a second connection while the session
     holds one deadlocks a busy worker once every pooled connection is held by a
-    request waiting for another.  The commit expires the user just loaded, so
-    once a minute per token the next attribute read loads it again.
+    request waiting for another.
     """
-    import time
-
-    from medianest.cross_process_cache import NEUTRAL, _cache
-
-    cache = _cache()
-    now = time.monotonic()
-    recorded = cache.last_used.get(token_id) if cache else None
-    if recorded is None and stored is not None:  # first use in this process: what the database says
-        recorded = now - (utcnow() - stored).total_seconds()
-    if recorded is None or now - recorded >= LAST_USED_EVERY:
-        db.session.execute(
-            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()),
-            execution_options={NEUTRAL: True},
-        )
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
+        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
         db.session.commit()
-        recorded = now
-    if cache:
-        cache.last_used[token_id] = recorded
 
 
 def count_guess() -> None:
