@@ -16,6 +16,7 @@ from medianest.admin.users import change_user, delete_user
 from medianest.api import ApiError, CursorQuery, PageQuery, Schema, api_route, ok, paginate
 from medianest.extensions import db
 from medianest.models import AuditEvent, User
+from medianest.plugins.hookspecs import PLUGIN_API_VERSION
 from medianest.plugins.types import ConnectionResult
 from medianest.services import (
     MASK,
@@ -163,7 +164,7 @@ def _known(name: str) -> None:
 @admin_required
 def plugins_page():
     """Installed plugins, with enable/disable switches."""
-    return render_template("admin/plugins.html", plugins=_plugins())
+    return render_template("admin/plugins.html", plugins=_plugins(), plugin_api=PLUGIN_API_VERSION)
 
 
 @bp.post("/admin/plugins/<name>")
@@ -173,7 +174,7 @@ def plugins_toggle(name: str):
     _known(name)
     set_plugin_enabled(name, request.form.get("enabled") == "1")
     if request.headers.get("HX-Request"):
-        return render_template("admin/plugins.html", plugins=_plugins(), fragment=True)
+        return render_template("admin/plugins.html", plugins=_plugins(), plugin_api=PLUGIN_API_VERSION, fragment=True)
     return redirect(url_for("admin.plugins_page"))
 
 
