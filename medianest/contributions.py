@@ -8,6 +8,14 @@ from typing import Any, Literal
 
 Status = Literal["online", "degraded", "offline", "unconfigured"]
 
+# The version of this contract (hooks, result types and the documented
+# submodules of ``medianest.plugins``).  A plugin may require a range of it
+# with a module attribute ``PLUGIN_API = ">=1,<2"`` on its entry-point object;
+# one that asks for a version this MediaNest does not have is refused at
+# start.  The minor number grows when something is added, the major one when
+# something a plugin may use changes or goes away.
+PLUGIN_API_VERSION = "1.0"
+
 
 @dataclass(frozen=True)
 class DashboardCard:

@@ -42,6 +42,9 @@ def test_a_plugin_for_another_plugin_api_is_refused_with_one_line(app, runner, a
     assert f"error: {refused.error}" in result.output
     listed = {p["name"]: p for p in admin_client.get("/api/v1/admin/plugins").get_json()["data"]}
     assert listed["futureapi"]["state"] == "refused"
+    page = admin_client.get("/admin/plugins").get_data(as_text=True)
+    assert f"Plugin API {PLUGIN_API_VERSION}" in page
+    assert 'badge-refused">refused' in page and "needs plugin API &gt;=2,&lt;3" in page
 
 
 def test_the_built_in_plugins_require_this_plugin_api(app):

@@ -14,7 +14,7 @@ from medianest.admin.plugins import set_plugin_enabled
 from medianest.admin.users import change_user, delete_user
 from medianest.api import ApiError, CursorQuery, PageQuery, Schema, api_route, ok, paginate
 from medianest.audit import record
-from medianest.contributions import ConnectionResult
+from medianest.contributions import PLUGIN_API_VERSION, ConnectionResult
 from medianest.extensions import db
 from medianest.models import AuditEvent, ServiceStatus, User
 from medianest.pages import page_or_fragment
@@ -154,7 +154,7 @@ def _known(name: str) -> None:
 @admin_required
 def plugins_page():
     """Installed plugins, with enable/disable switches."""
-    return render_template("admin/plugins.html", plugins=_plugins())
+    return render_template("admin/plugins.html", plugins=_plugins(), plugin_api=PLUGIN_API_VERSION)
 
 
 @bp.post("/admin/plugins/<name>")
@@ -164,7 +164,7 @@ def plugins_toggle(name: str):
     _known(name)
     set_plugin_enabled(name, request.form.get("enabled") == "1")
     if request.htmx:
-        return page_or_fragment("admin/plugins.html", plugins=_plugins())
+        return page_or_fragment("admin/plugins.html", plugins=_plugins(), plugin_api=PLUGIN_API_VERSION)
     return redirect(url_for("admin.plugins_page"))
 
 

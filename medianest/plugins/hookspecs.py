@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+# The contract's version lives beside the result types (the admin page shows it too).
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -36,13 +38,6 @@ if TYPE_CHECKING:
     from medianest.declarations import BackupFolder, ErrorCode, RateLimit, SignInServer
     from medianest.models import User
 
-# The version of this contract (hooks, result types and the documented
-# submodules of ``medianest.plugins``).  A plugin may require a range of it
-# with a module attribute ``PLUGIN_API = ">=1,<2"`` on its entry-point object;
-# one that asks for a version this MediaNest does not have is refused at
-# start.  The minor number grows when something is added, the major one when
-# something a plugin may use changes or goes away.
-PLUGIN_API_VERSION = "1.0"
 
 hookspec = pluggy.HookspecMarker("medianest")
 
