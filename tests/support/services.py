@@ -29,7 +29,6 @@ def service_missing(what: str) -> None:
     pytest.skip(message)
 
 
-
 @contextmanager
 def redis_database():
     """A Redis database index of our own (1-15), so parallel runs never share queues."""
