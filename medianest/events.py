@@ -144,8 +144,6 @@ def checked_payload(name: str, payload: dict[str, Any] | BaseModel) -> dict[str,
     spec = current_app.extensions.get("medianest.event_types", {}).get(name) or declared(name)
     if isinstance(payload, BaseModel):
         payload = payload.model_dump(mode="json", exclude_unset=True)
-    if not isinstance(payload, dict):
-        payload = {"payload": payload}  # reported below as a missing user_id and an unknown field
     try:
         model = spec.payload.model_validate(json.loads(json.dumps(payload, default=str)))
     except ValidationError as exc:

@@ -31,7 +31,8 @@ def register(site: Path, distribution: str, name: str, module: str) -> Path:
 def run_pytest(
     folder: Path, *paths: str, env: dict[str, str] | None = None, args: tuple = ()
 ) -> subprocess.CompletedProcess:
-    environment = {**os.environ, **(env or {})}
+    # A run of its own: nothing of this run's pytest (xdist worker, current test) leaks into it.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *args],
         cwd=folder,

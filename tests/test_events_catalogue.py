@@ -66,6 +66,8 @@ def test_an_invalid_payload_raises_in_testing_naming_the_event_owner_and_field(a
             publish("media.request.created", {**good, "surprise": 1})
         with pytest.raises(InvalidEventPayload, match="user_id: Field required"):
             publish("notification", {"level": "info", "message": "hello"})
+        with pytest.raises(InvalidEventPayload, match="payload: Input should be a valid dictionary"):
+            publish("notification", ["not", "a", "dict"])  # type: ignore[arg-type]
 
 
 @pytest.mark.sqlite_only
