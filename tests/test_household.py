@@ -38,6 +38,10 @@ def test_the_advice_names_what_is_wrong():
     assert 'Repeats like "aaa"' in password_problem("aaaaaaaaaaaa")
     assert "at least 12" in password_problem("Xy7!")
     assert password_problem(GOOD) is None
+    # zxcvbn judges at most 72 characters; a longer password is judged by them, never a server error.
+    assert password_problem("Tulip-Radio-Velvet-91 " * 10) is None
+    assert password_problem("a" * 500) is not None
+    assert "at most 1024" in password_problem("Tulip-Radio-Velvet-91" * 60)
     # The account's own words make a password weaker.
     assert password_problem("carolcarol1989", ["carol"]) is not None
 

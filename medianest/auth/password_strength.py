@@ -20,8 +20,9 @@ MIN_LENGTH = 12
 MAX_LENGTH = 1024
 # "Safely unguessable: moderate protection from offline slow-hash scenario" (zxcvbn's score 3).
 MIN_SCORE = 3
-# zxcvbn's matching grows quickly with length; what follows the first 100 characters only adds strength.
-ESTIMATED_PREFIX = 100
+# zxcvbn refuses to estimate more than 72 characters (its matching grows quickly with length);
+# what follows them only adds strength, so the first 72 are judged.
+ESTIMATED_PREFIX = 72
 
 
 def password_problem(password: str, user_inputs: Iterable[str | None] = ()) -> str | None:
