@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     rate_limit_login_account: str = "10 per 15 minutes"
     rate_limit_youtube: str = "5/hour"
     rate_limit_media_requests: str = "20/hour"
+    # Admins pass the download and media-request limits (docs/configuration.md).
+    rate_limit_exempt_admins: bool = True
 
     health_check_interval: float = 30.0
     # Seconds a dashboard card may take to render before it is shown as late.

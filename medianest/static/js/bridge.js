@@ -42,6 +42,21 @@
     }
   }
 
+  // A form marked data-swap-errors answers a refusal (400, 409, 429...) with itself again: the
+  // message beside what was typed. htmx swaps only 2xx by default; let these through.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (status >= 400 && status < 500 && elt && elt.closest && elt.closest("[data-swap-errors]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  // A save answers with an HX-Trigger header {"medianest.toast": {level, message}}.
+  document.body.addEventListener("medianest.toast", function (event) {
+    toast(event.detail && event.detail.value !== undefined ? event.detail.value : event.detail);
+  });
+
   document.body.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
     toast({ level: "error", message: messageOf(xhr) || ("The server answered " + xhr.status + ".") });
