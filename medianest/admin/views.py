@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Literal
 
@@ -392,9 +393,13 @@ def services_save(name: str):
         changed = _save(name, values)
     except ApiError as exc:
         return _page("admin/services.html", exc.status, services=_services(), errors={name: exc.message})
-    notice = {name: f"Saved ({', '.join(changed)})." if changed else "Nothing changed."}
+    labels = {f.name: f.label for f in definition.fields}
+    saved = f"{definition.title}: saved {', '.join(labels.get(c, c) for c in changed)}."
+    notice = {name: saved if changed else f"{definition.title}: nothing changed."}
     if _is_htmx():
-        return _page("admin/services.html", services=_services(), notices=notice)
+        response = _page("admin/services.html", services=_services(), notices=notice)
+        response.headers["HX-Trigger"] = json.dumps({"medianest.toast": {"level": "success", "message": notice[name]}})
+        return response
     flash(notice[name], "success")
     return redirect(url_for("admin.services_page"))
 

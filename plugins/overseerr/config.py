@@ -22,6 +22,7 @@ from medianest.settings import service_env
 log = logging.getLogger("medianest.overseerr")
 
 SERVICE = "overseerr"
+NAME = "Overseerr"  # in messages people read
 SECRET_FIELDS = {"api_key", "webhook_secret"}
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
