@@ -27,6 +27,7 @@ from medianest_youtube import downloads
 from medianest_youtube.models import FORMATS, STATUSES, Download
 from medianest_youtube.urls import MAX_URL_LENGTH
 from pydantic import BaseModel, Field, ValidationError
+from werkzeug.routing import BuildError
 
 from medianest.access import admin_exempt_from_limits, login_required, owned_or_404, seconds_until
 from medianest.api import ApiError, CursorQuery, RowId, Schema, api_route, ok, paginate
@@ -309,7 +310,25 @@ def detail(download_id: int):
             return make_response(render_template("youtube/_gone.html"), 200)  # deleted meanwhile: say so
         raise
     data = downloads.public(row)
-    return _fragment_or_page("youtube/_download.html", "youtube/detail.html", row=row, d=data)
+    owner = downloads.owner_names([row]).get(row.user_id) if current_user.is_admin else None
+    return _fragment_or_page(
+        "youtube/_download.html",
+        "youtube/detail.html",
+        row=row,
+        d=data,
+        owner=owner,
+        collection_part=_collection_part(row),
+    )
+
+
+def _collection_part(row: Download) -> str | None:
+    """The page that shows a finished download's collection step, when a plugin serves one (Plex does)."""
+    if row.status != "completed":
+        return None
+    try:
+        return url_for("plex.download_collection_fragment", download_id=row.id)
+    except BuildError:  # no plugin makes collections here
+        return None
 
 
 def _form_action(download_id: int, action) -> Download:

@@ -59,6 +59,10 @@
 
   document.body.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
+    var elt = event.detail.elt;
+    if (elt && elt.closest && elt.closest("[data-quiet-errors]")) {
+      return;  // an optional part of a page (another plugin's, perhaps switched off): left out
+    }
     toast({ level: "error", message: messageOf(xhr) || ("The server answered " + xhr.status + ".") });
   });
   document.body.addEventListener("htmx:sendError", function () {
