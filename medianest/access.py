@@ -8,10 +8,12 @@ view without one.  Rows a user owns are checked with :func:`owned_or_404`.
 from __future__ import annotations
 
 import functools
+import math
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import g, redirect, request, url_for
+from flask import current_app, g, redirect, request, url_for
 from flask_login import current_user
 
 from medianest.extensions import rate_limit_key
@@ -106,6 +108,25 @@ def signed_in_by_default(app: Any, blueprint: str) -> None:
     for endpoint, view in list(app.view_functions.items()):
         if endpoint.startswith(f"{blueprint}.") and not endpoint.endswith(".static") and view_access(view) is None:
             app.view_functions[endpoint] = login_required(view)
+
+
+def admin_exempt_from_limits() -> bool:
+    """Flask-Limiter ``exempt_when`` of the per-route limits on work (downloads, media requests).
+
+    Admins are not counted, unless ``MEDIANEST_RATE_LIMIT_EXEMPT_ADMINS`` is
+    false.  Sign-in limits never take this: they guard accounts, not work.
+    """
+    if not current_app.config["MEDIANEST"].rate_limit_exempt_admins:
+        return False
+    try:
+        return bool(current_user.is_authenticated and current_user.is_admin)
+    except Exception:  # no request user loaded (e.g. the database is down): counted
+        return False
+
+
+def seconds_until(reset_at: float) -> int:
+    """The wait a 429 names, in whole seconds rounded up: a client that waits that long gets in."""
+    return max(1, math.ceil(reset_at - time.time()))
 
 
 def rate_limit_exempt(view: F) -> F:

@@ -7,15 +7,13 @@ correlation id, and the answer names only that id.
 from __future__ import annotations
 
 import logging
-import math
-import time
 
 from flask import Flask, g, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from medianest.access import wants_json
+from medianest.access import seconds_until, wants_json
 from medianest.api.envelope import ApiError, error_response
 from medianest.extensions import limiter
 from medianest.services import service_definitions
@@ -86,10 +84,13 @@ def init_app(app: Flask) -> None:
         try:
             breached = limiter.current_limit
             if breached is not None:
-                reset_in = max(1, math.ceil(breached.window.reset_time - time.time()))
+                reset_in = seconds_until(breached.reset_at)
         except Exception:  # the storage went away meanwhile: the default wait
             log.warning("could not read the window of a broken rate limit")
         headers = {"Retry-After": str(reset_in)}
+        if exc.response is not None:  # the limit's on_breach answered (a form shown again with its input)
+            exc.response.headers.setdefault("Retry-After", str(reset_in))
+            return exc.response
         message = f"Too many requests: the limit is {exc.description}. Try again in {reset_in} s."
         if wants_json():
             details = {"limit": str(exc.description), "reset_in": reset_in}

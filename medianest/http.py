@@ -292,10 +292,13 @@ class ServiceClient:
         breaker: pybreaker.CircuitBreaker | None = None,
         fail_max: int = BREAKER_FAIL_MAX,
         reset_timeout: float = BREAKER_RESET_SECONDS,
+        name: str | None = None,
     ) -> None:
+        # ``name`` is the product's name for people ("Uptime Kuma"); ``service`` the settings key.
+        self.name = name or service
         problem = check_base_url(base_url)
         if problem:
-            raise ServiceUnreachable(service, f"{service}: {problem}")
+            raise ServiceUnreachable(service, f"{self.name}: {problem}")
         self.service = service
         self.base_url = base_url.rstrip("/") + "/"
         self.timeout = (connect_timeout, read_timeout)
@@ -390,34 +393,34 @@ class ServiceClient:
             except requests.exceptions.ConnectTimeout:
                 SERVICE_CALLS.labels(service=self.service, outcome="timeout").inc()
                 raise ServiceTimeout(
-                    self.service, f"{self.service} did not accept a connection in {connect_timeout:g} s."
+                    self.service, f"{self.name} did not accept a connection in {connect_timeout:g} s."
                 ) from None
             except requests.exceptions.ReadTimeout:
                 SERVICE_CALLS.labels(service=self.service, outcome="timeout").inc()
-                raise ServiceTimeout(self.service, f"{self.service} did not answer in {read_timeout:g} s.") from None
+                raise ServiceTimeout(self.service, f"{self.name} did not answer in {read_timeout:g} s.") from None
             except requests.exceptions.RetryError as exc:
                 SERVICE_CALLS.labels(service=self.service, outcome="bad_answer").inc()
-                raise ServiceBadAnswer(self.service, f"{self.service} kept failing: {exc}") from None
+                raise ServiceBadAnswer(self.service, f"{self.name} kept failing: {exc}") from None
             except requests.exceptions.ConnectionError as exc:
                 SERVICE_CALLS.labels(service=self.service, outcome="unreachable").inc()
                 text = "refused the connection" if "refused" in str(exc).lower() else "could not be reached"
                 if "timed out" in str(exc).lower():
-                    raise ServiceTimeout(self.service, f"{self.service} did not answer in time.") from None
-                raise ServiceUnreachable(self.service, f"{self.service} {text}.") from None
+                    raise ServiceTimeout(self.service, f"{self.name} did not answer in time.") from None
+                raise ServiceUnreachable(self.service, f"{self.name} {text}.") from None
             except requests.exceptions.RequestException as exc:
                 SERVICE_CALLS.labels(service=self.service, outcome="unreachable").inc()
-                raise ServiceUnreachable(self.service, f"{self.service}: {exc.__class__.__name__}") from None
-            body = _read_limited(response, max_bytes, self.service, read_timeout)
+                raise ServiceUnreachable(self.service, f"{self.name}: {exc.__class__.__name__}") from None
+            body = _read_limited(response, max_bytes, self.service, read_timeout, self.name)
             response.raw = io.BytesIO(body)  # the body is now in memory, size-checked: .content reads it
             status = response.status_code
             if status in (401, 403) and status not in accept_statuses:
                 SERVICE_CALLS.labels(service=self.service, outcome="unauthorized").inc()
                 raise ServiceUnauthorized(
-                    self.service, f"{self.service} refused MediaNest's credentials ({status}).", {"status": status}
+                    self.service, f"{self.name} refused MediaNest's credentials ({status}).", {"status": status}
                 )
             if status >= 500 and status not in accept_statuses:
                 SERVICE_CALLS.labels(service=self.service, outcome="bad_answer").inc()
-                raise ServiceBadAnswer(self.service, f"{self.service} answered {status}.", {"status": status})
+                raise ServiceBadAnswer(self.service, f"{self.name} answered with HTTP {status}.", {"status": status})
             SERVICE_CALLS.labels(service=self.service, outcome="ok").inc()
             if 400 <= status < 500 and status not in accept_statuses:
                 raise _ClientSideError(response)
@@ -432,14 +435,13 @@ class ServiceClient:
             SERVICE_CALLS.labels(service=self.service, outcome="circuit_open").inc()
             raise CircuitOpen(
                 self.service,
-                f"{self.service} is not answering; "
-                f"MediaNest will try again in at most {self.breaker.reset_timeout:g} s.",
+                f"{self.name} is not answering; MediaNest will try again in at most {self.breaker.reset_timeout:g} s.",
             ) from None
         except _ClientSideError as exc:
             response = exc.response
             raise ServiceBadAnswer(
                 self.service,
-                f"{self.service} rejected the request ({response.status_code}).",
+                f"{self.name} rejected the request ({response.status_code}).",
                 {"status": response.status_code, "body": _short(response)},
             ) from None
         finally:
@@ -458,32 +460,36 @@ class ServiceClient:
         return self.request("DELETE", path, **kwargs)
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
-        return json_of(self.get(path, **kwargs), self.service)
+        return json_of(self.get(path, **kwargs), self.service, self.name)
 
 
-def json_of(response: requests.Response, service: str) -> Any:
+def json_of(response: requests.Response, service: str, name: str | None = None) -> Any:
     """The JSON body, or :class:`ServiceBadAnswer` (XML, HTML, truncated...)."""
     try:
         return json.loads(response.content)
     except ValueError:
         kind = response.headers.get("Content-Type", "unknown type")
-        raise ServiceBadAnswer(service, f"{service} answered with something that is not JSON ({kind}).") from None
+        raise ServiceBadAnswer(
+            service, f"{name or service} answered with something that is not JSON ({kind})."
+        ) from None
 
 
-def _read_limited(response: requests.Response, max_bytes: int, service: str, read_timeout: float) -> bytes:
+def _read_limited(
+    response: requests.Response, max_bytes: int, service: str, read_timeout: float, name: str | None = None
+) -> bytes:
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         response.close()
-        raise ServiceBadAnswer(service, f"{service} sent an answer larger than {max_bytes} bytes.")
+        raise ServiceBadAnswer(service, f"{name or service} sent an answer larger than {max_bytes} bytes.")
     chunks, total = [], 0
     deadline = time.monotonic() + max(read_timeout * 3, 5)
     try:
         for chunk in response.raw.stream(64 * 1024, decode_content=True):
             total += len(chunk)
             if total > max_bytes:
-                raise ServiceBadAnswer(service, f"{service} sent an answer larger than {max_bytes} bytes.")
+                raise ServiceBadAnswer(service, f"{name or service} sent an answer larger than {max_bytes} bytes.")
             if time.monotonic() > deadline:
-                raise ServiceTimeout(service, f"{service} sent its answer too slowly.")
+                raise ServiceTimeout(service, f"{name or service} sent its answer too slowly.")
             chunks.append(chunk)
     except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise ServiceBadAnswer(service, f"{service} broke off its answer: {exc.__class__.__name__}") from None

@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     rate_limit_login: str = "5/minute"
     # Failed sign-ins to one account from any number of addresses (docs/configuration.md).
     rate_limit_login_account: str = "10 per 15 minutes"
+    # Admins pass the limits plugins put on work (downloads, media requests): docs/configuration.md.
+    rate_limit_exempt_admins: bool = True
 
     health_check_interval: float = 30.0
     # Seconds a dashboard card may take to render before it is shown as late.

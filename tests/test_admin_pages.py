@@ -124,3 +124,21 @@ def test_env_set_admin_password_cannot_be_changed_in_the_browser(admin_client):
     )
     assert response.status_code == 409 or response.status_code == 400 or response.status_code == 403
     assert "MEDIANEST_ADMIN_PASSWORD" in response.get_data(as_text=True)
+
+
+@pytest.mark.plugins("cardtest")
+def test_a_save_names_the_service_and_its_fields_and_raises_a_toast(app, admin_client):
+    import json
+
+    answer = admin_client.post(
+        "/admin/services/cardtest",
+        data={"url": "http://cards.example:8080", "api_key": "k"},
+        headers={"HX-Request": "true"},
+    )
+    toast = json.loads(answer.headers["HX-Trigger"])["medianest.toast"]
+    assert toast == {"level": "success", "message": "Card test: saved URL, API key."}
+    assert "Card test: saved URL, API key." in answer.get_data(as_text=True)
+    again = admin_client.post(
+        "/admin/services/cardtest", data={"url": "http://cards.example:8080"}, headers={"HX-Request": "true"}
+    )
+    assert json.loads(again.headers["HX-Trigger"])["medianest.toast"]["message"] == "Card test: nothing changed."

@@ -252,7 +252,8 @@ def overseerr_open_request(app, alice) -> None:
 
 
 @on_postgresql
-@pytest.mark.settings(rate_limit_media_requests="100000/hour", rate_limit_api="100000/minute")
+@pytest.mark.env(MEDIANEST_RATE_LIMIT_MEDIA_REQUESTS="100000/hour")
+@pytest.mark.settings(rate_limit_api="100000/minute")
 def test_overseerr_client_and_pages_survive_every_answer_its_schema_allows(app, alice, user_client, service):
     from medianest_overseerr import media_requests
     from medianest_overseerr.plugin import _check

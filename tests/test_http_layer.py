@@ -159,3 +159,15 @@ def test_app_settings_are_the_defaults(app):
     with app.app_context():
         options = client_options("overseerr")
     assert options["read_timeout"] == 6.0 and options["reset_timeout"] == 12.0 and options["connect_timeout"] == 3.0
+
+
+def test_messages_name_the_product_not_the_settings_key(echo):
+    """People read "Uptime Kuma answered with HTTP 500.", never "uptime_kuma answered 500."."""
+    client = ServiceClient.for_service("uptime_kuma", echo.url, fail_max=50, name="Uptime Kuma")
+    with pytest.raises(ServiceBadAnswer) as info:
+        client.get("/status/500", retry=False)
+    assert info.value.message == "Uptime Kuma answered with HTTP 500."
+    assert info.value.details["service"] == "uptime_kuma"  # the key stays for programs
+    with pytest.raises(ServiceBadAnswer) as info:
+        client.get_json("/html")
+    assert info.value.message.startswith("Uptime Kuma answered with something that is not JSON")

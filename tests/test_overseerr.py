@@ -341,24 +341,41 @@ def test_users_see_only_their_own_requests_and_admins_may_filter(
 
 
 # ------------------------------------------------------------------ rate limit
-def test_the_21st_request_in_an_hour_is_429(app, user_client, overseerr):
-    assert app.extensions["medianest.rate_limits"]["media_requests"] == "20/hour"  # the real default
-    # Input refused by validation costs nothing.
+@pytest.mark.env(MEDIANEST_RATE_LIMIT_MEDIA_REQUESTS="2/hour")
+def test_only_requests_made_count_and_the_third_in_the_hour_is_429(app, user_client, overseerr):
+    # Input refused by validation costs nothing, nor does a request Overseerr refuses.
     for _ in range(3):
         assert user_client.post("/api/v1/media/requests", json={"media_type": "music", "tmdb_id": 1}).status_code == 400
     statuses = [
         user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 603}).status_code
-        for _ in range(20)
+        for _ in range(5)
     ]
-    assert statuses == [201] + [409] * 19
-    response = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 604})
+    assert statuses == [201] + [409] * 4
+    assert user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 604}).status_code == 201
+    response = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 605})
     assert response.status_code == 429
     assert response.get_json()["error"]["code"] == "RATE_LIMITED"
-    assert int(response.headers["Retry-After"]) > 0
-    assert len(sent(overseerr, "POST", "/request")) == 20
+    wait = int(response.headers["Retry-After"])
+    assert 3500 < wait <= 3601 and f"Try again in {wait} s" in response.get_json()["error"]["message"]
+    assert len(sent(overseerr, "POST", "/request")) == 6
     # The page's request button shares the same budget.
     form = user_client.post("/media/requests", data={"media_type": "movie", "tmdb_id": "605"})
     assert form.status_code == 429
+
+
+@pytest.mark.env(MEDIANEST_RATE_LIMIT_MEDIA_REQUESTS="1/hour")
+def test_admins_pass_the_media_request_limit(app, alice, user_client, overseerr):
+    from medianest.extensions import db
+    from medianest.models import User
+
+    with app.app_context():
+        db.session.get(User, alice.id).role = "admin"
+        db.session.commit()
+    for tmdb_id in (603, 604):
+        assert (
+            user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": tmdb_id}).status_code
+            == 201
+        )
 
 
 @pytest.mark.env(MEDIANEST_RATE_LIMIT_MEDIA_REQUESTS="2/hour")

@@ -365,7 +365,7 @@ def test_health_check_and_dashboard_card(app, user_client, plex):
     reset_clients()
     with app.app_context():
         down = check_plex()
-    assert down.status == "offline" and "plex" in down.error
+    assert down.status == "offline" and "Plex refused the connection" in down.error
     plex.start()
     with app.app_context():
         import os

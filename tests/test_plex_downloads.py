@@ -364,3 +364,27 @@ def test_the_sweep_runs_every_minute(app):
     with app.app_context():
         schedule = build_beat_schedule(app)
     assert schedule["plex.resume-collections"] == {"task": "plex.resume_collections", "schedule": 60.0}
+
+
+def test_the_download_page_shows_the_collection_step_and_retries_it(app, alice, user_client, other_client, plex, bus):
+    """The fragment a finished download's page loads: the step's state, and a retry when it failed."""
+    plex.stop()
+    publish_completed(app, alice.id)
+    steps(app)
+    assert other_client.get("/plex/downloads/dl-1/collection").status_code == 204  # not theirs: nothing
+    failed = user_client.get("/plex/downloads/dl-1/collection", headers={"HX-Request": "true"})
+    html = failed.get_data(as_text=True)
+    assert failed.status_code == 200 and 'data-collection-status="failed"' in html
+    assert "Not in a Plex collection: Plex kept failing" in html and 'id="plex-collection-retry"' in html
+
+    plex.start()
+    reset_clients()
+    register_download(plex)
+    retried = user_client.post("/plex/downloads/dl-1/collection/retry", headers={"HX-Request": "true"})
+    html = retried.get_data(as_text=True)
+    assert 'data-collection-status="queued"' in html and "every 5s" in html  # it watches itself until done
+    assert bus["queued"][-1] == "dl-1"
+    run_task(app)
+    done = user_client.get("/plex/downloads/dl-1/collection").get_data(as_text=True)
+    assert 'data-collection-status="done"' in done and "collection “Alice — Cooking Basics”" in done
+    assert other_client.post("/plex/downloads/dl-1/collection/retry").status_code == 404

@@ -123,7 +123,7 @@ def test_an_installation_with_one_version_table_moves_each_plugins_revision_to_i
     with app.app_context():
         for table, revision in (
             ("alembic_version_cardtest", "c001_cardtest"),
-            ("alembic_version_youtube", "youtube_0002"),
+            ("alembic_version_youtube", "youtube_0003"),
             ("alembic_version_plex", "plex_0001"),
             ("alembic_version_overseerr", "overseerr_0001"),
         ):
@@ -135,7 +135,7 @@ def test_an_installation_with_one_version_table_moves_each_plugins_revision_to_i
     try:
         assert _versions(restarted, "alembic_version") == {"0004_household"}
         assert _versions(restarted, "alembic_version_cardtest") == {"c001_cardtest"}
-        assert _versions(restarted, "alembic_version_youtube") == {"youtube_0002"}
+        assert _versions(restarted, "alembic_version_youtube") == {"youtube_0003"}
         # A revision no installed plugin knows waits for its plugin, out of the core's way.
         assert _versions(restarted, "alembic_version_unclaimed") == {"gone_0007"}
         assert "cardtest_ticks" in _tables(restarted)

@@ -6,7 +6,15 @@ import time
 
 import pytest
 
-from tests.test_youtube_support import feed_fixture, files_under, row_of, run_job, run_job_in_thread, yt_env_fixture  # noqa: F401
+from tests.test_youtube_support import (  # noqa: F401
+    feed_fixture,
+    files_under,
+    person_folder,
+    row_of,
+    run_job,
+    run_job_in_thread,
+    yt_env_fixture,
+)
 
 API = "/api/v1/youtube/downloads"
 
@@ -78,7 +86,7 @@ def test_playlist_downloads_with_a_broken_entry(app, user_client, alice, yt_env,
             "error": "Unable to download webpage: HTTP Error 404: File not found",
         }
     ]
-    folder = yt_env / str(alice.id) / "Summer Mix"
+    folder = person_folder(yt_env, alice.name, alice.id) / "Summer Mix"
     assert data["folder"] == str(folder)
     assert sorted(p.name for p in files_under(yt_env)) == ["01 - Clip one [mix-1].mp4", "02 - Clip two [mix-2].mp4"]
     assert (folder / "01 - Clip one [mix-1].mp4").read_bytes() == feed.content_of("mix-1")
@@ -115,7 +123,7 @@ def test_completed_event_carries_folder_and_absolute_files(app, user_client, ali
     assert names[0] == "youtube.download.queued" and names[-1] == "youtube.download.completed"
     assert "youtube.download.progress" in names
     done = seen[-1][1]
-    folder = yt_env / str(alice.id) / "Events"
+    folder = person_folder(yt_env, alice.name, alice.id) / "Events"
     assert done["user_id"] == alice.id and done["download_id"] == download_id
     assert done["folder"] == str(folder)
     assert done["files"] == [str(folder / "01 - Only [ev].mp4")] or done["files"] == [
@@ -185,7 +193,7 @@ def test_rerun_continues_partial_files_and_never_duplicates(app, user_client, al
     feed.add_playlist("resume", "Resume", [("First", 60_000), ("Second", 400_000)])
     download_id = _submit(user_client, feed.url_for_playlist("resume")).get_json()["data"]["id"]
     run_job(app, download_id)
-    folder = yt_env / str(alice.id) / "Resume"
+    folder = person_folder(yt_env, alice.name, alice.id) / "Resume"
     second = folder / "02 - Second [resume-2].mp4"
     content = second.read_bytes()
     second.unlink()
@@ -258,7 +266,7 @@ def test_global_cap_and_queue_position(app, user_client, yt_env, monkeypatch):
 
 def test_quota_refusal(app, user_client, alice, yt_env, monkeypatch):
     monkeypatch.setenv("MEDIANEST_YOUTUBE_QUOTA_GB", "0.000001")  # about 1 kB
-    folder = yt_env / str(alice.id) / "Old"
+    folder = person_folder(yt_env, alice.name, alice.id) / "Old"
     folder.mkdir(parents=True)
     (folder / "old.mp4").write_bytes(b"x" * 5000)
     response = _submit(user_client, "https://www.youtube.com/watch?v=q")

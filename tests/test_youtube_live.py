@@ -15,7 +15,7 @@ import requests
 from tests.conftest import browser_sign_in
 from tests.support.apps import add_local_users
 from tests.support.waiting import wait_for
-from tests.test_youtube_support import feed_fixture, files_under  # noqa: F401
+from tests.test_youtube_support import feed_fixture, files_under, person_folder  # noqa: F401
 
 API = "/api/v1/youtube/downloads"
 PASSWORD = "a-long-password-for-tests"
@@ -90,7 +90,7 @@ def test_worker_killed_mid_download_resumes_and_progress_reaches_only_owner_and_
         )
         assert response.status_code == 201, response.text
         download_id = response.json()["data"]["id"]
-        folder = root / str(users["alice"]) / "Kill Test"
+        folder = person_folder(root, "Alice", users["alice"]) / "Kill Test"
 
         # kill the whole worker (main process and its child) while the second entry is half done
         wait_for(
@@ -164,7 +164,9 @@ def test_embedded_restart_resumes_the_download(live_server_factory, feed, tmp_pa
     )
     assert done["status"] == "completed", done
     assert [p.name for p in files_under(root)] == ["01 - One [restart-1].mp4", "02 - Two [restart-2].mp4"]
-    assert (root / "1" / "Restart" / "01 - One [restart-1].mp4").read_bytes() == feed.content_of("restart-1")
+    assert (
+        person_folder(root, "Administrator", 1) / "Restart" / "01 - One [restart-1].mp4"
+    ).read_bytes() == feed.content_of("restart-1")
 
 
 @pytest.mark.browser

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from medianest_youtube.paths import MAX_NAME_BYTES, entry_file_stem, inside, playlist_folder, safe_name
 
-from tests.test_youtube_support import feed_fixture, files_under, run_job, yt_env_fixture  # noqa: F401
+from tests.test_youtube_support import feed_fixture, files_under, person_folder, run_job, yt_env_fixture  # noqa: F401
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_hostile_titles_from_a_real_feed_stay_in_the_users_folder(app, user_clie
         response = user_client.post("/api/v1/youtube/downloads", json={"url": feed.url_for_playlist(name)})
         ids.append(response.get_json()["data"]["id"])
         run_job(app, ids[-1])
-    user_dir = yt_env / str(alice.id)
+    user_dir = person_folder(yt_env, alice.name, alice.id)
     written = files_under(yt_env)
     assert len(written) == 6
     assert all(inside(user_dir, p) for p in written)

@@ -66,3 +66,10 @@ def run_job_in_thread(app, download_id: int) -> threading.Thread:
 
 def files_under(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def person_folder(root: Path, display_name: str | None, user_id: int) -> Path:
+    """Where a person's downloads go: their readable folder name, chosen on their first download."""
+    from medianest_youtube.paths import readable_folder_name
+
+    return root / readable_folder_name(display_name, user_id)

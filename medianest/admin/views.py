@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Literal
 
@@ -413,9 +414,13 @@ def services_save(name: str):
         return page_or_fragment(
             "admin/services.html", status=exc.status, services=_services_page_items(), errors={name: exc.message}
         )
-    notice = {name: f"Saved ({', '.join(changed)})." if changed else "Nothing changed."}
+    labels = {f.name: f.label for f in definition.fields}
+    saved = f"{definition.title}: saved {', '.join(labels.get(c, c) for c in changed)}."
+    notice = {name: saved if changed else f"{definition.title}: nothing changed."}
     if request.htmx:
-        return page_or_fragment("admin/services.html", services=_services_page_items(), notices=notice)
+        response = page_or_fragment("admin/services.html", services=_services_page_items(), notices=notice)
+        response.headers["HX-Trigger"] = json.dumps({"medianest.toast": {"level": "success", "message": notice[name]}})
+        return response
     flash(notice[name], "success")
     return redirect(url_for("admin.services_page"))
 

@@ -37,6 +37,9 @@ SESSION_KEY = "plex_pin"
 # The token of the invitation this browser's Plex sign-in was started from (``/invite/<token>``).
 INVITE_KEY = "plex_invite"
 AUTH_APP_URL = "https://app.plex.tv/auth"
+PLEX_TV = "plex.tv"
+# What the messages people read call each service the sign-in talks to.
+PRODUCT_NAMES = {"plex_tv": PLEX_TV, "plex": "Plex"}
 
 
 def client_identifier() -> str:
@@ -78,7 +81,9 @@ def _client(service: str, base: str) -> ServiceClient:
     # not re-entrant while it builds a client's breaker (a first call deadlocks).
     client = _clients.get((service, base))
     if client is None:
-        client = _clients[(service, base)] = ServiceClient(service, base, connect_timeout=3, read_timeout=10)
+        client = _clients[(service, base)] = ServiceClient(
+            service, base, connect_timeout=3, read_timeout=10, name=PRODUCT_NAMES.get(service)
+        )
     return client
 
 
@@ -109,7 +114,7 @@ def start_pin(forward_url: str | None = None, invite_token: str | None = None) -
     ``invite_token``: the sign-in comes from an invitation link, which lets the account in.
     """
     response = _plex_tv().request("POST", "/api/v2/pins", params={"strong": "true"}, headers=plex_headers())
-    body = json_of(response, "plex_tv")
+    body = json_of(response, "plex_tv", PLEX_TV)
     if not isinstance(body, dict) or not body.get("id") or not body.get("code"):
         raise ApiError("SERVICE_BAD_ANSWER", "plex.tv did not return a PIN.", 502, {"service": "plex_tv"})
     lifetime = body.get("expiresIn")
@@ -149,7 +154,7 @@ def poll_pin() -> PinState:
         session.pop(SESSION_KEY, None)
         state.status = "expired"
         return state
-    body = json_of(response, "plex_tv")
+    body = json_of(response, "plex_tv", PLEX_TV)
     token = body.get("authToken") if isinstance(body, dict) else None
     if not token:
         return state
@@ -161,7 +166,7 @@ def poll_pin() -> PinState:
 
 # ---------------------------------------------------------------- who may come in
 def _account(token: str) -> dict[str, Any]:
-    body = json_of(_plex_tv().get("/api/v2/user", headers=plex_headers(token)), "plex_tv")
+    body = json_of(_plex_tv().get("/api/v2/user", headers=plex_headers(token)), "plex_tv", PLEX_TV)
     if not isinstance(body, dict) or body.get("id") is None:
         raise ApiError("SERVICE_BAD_ANSWER", "plex.tv did not describe the account.", 502, {"service": "plex_tv"})
     return body
@@ -194,7 +199,7 @@ def server_machine_identifier(config: dict[str, Any]) -> str:
     try:
         service = str(config["service"])
         client = _client(service, url)
-        body = json_of(client.get("/identity", headers=plex_headers(str(config["token"]))), service)
+        body = json_of(client.get("/identity", headers=plex_headers(str(config["token"]))), service, "Plex")
         machine = (body.get("MediaContainer") or {}).get("machineIdentifier") if isinstance(body, dict) else None
     except ServiceError as exc:
         log.warning("Plex server /identity failed (%s); asking plex.tv", exc.message)

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from medianest_overseerr import answer_cache
-from medianest_overseerr.config import SERVICE, OverseerrConfig
+from medianest_overseerr.config import NAME, SERVICE, OverseerrConfig
 
 from medianest.plugins.api import ApiError
 from medianest.plugins.http import ServiceBadAnswer, ServiceClient, ServiceError, ServiceUnauthorized, json_of
@@ -130,6 +130,7 @@ class OverseerrClient:
             SERVICE,
             config.url,
             headers={"X-Api-Key": config.api_key, "Accept": "application/json"},
+            name=NAME,
         )
         self._cache_scope = hashlib.sha256(config.url.encode()).hexdigest()[:12]
 
@@ -222,7 +223,7 @@ class OverseerrClient:
                 "or Overseerr cannot reach TMDB right now (then try again in a while).",
                 details={"service": SERVICE, "tmdb_id": tmdb_id},
             )
-        body = self._object(json_of(response, SERVICE))
+        body = self._object(json_of(response, SERVICE, NAME))
         info = title_of({**body, "mediaType": media_type})
         media_seasons = {
             to_int(s.get("seasonNumber")): to_int(s.get("status"))
@@ -284,7 +285,7 @@ class OverseerrClient:
         response = self.http.get(path, accept_statuses=(404, 500))
         if response.status_code != 200:
             return None
-        body = self._object(json_of(response, SERVICE))
+        body = self._object(json_of(response, SERVICE, NAME))
         media_info = body.get("mediaInfo") if isinstance(body.get("mediaInfo"), dict) else {}
         return [r for r in media_info.get("requests") or [] if isinstance(r, dict)], media_info.get("status")
 
@@ -293,7 +294,7 @@ class OverseerrClient:
         response = self.http.get(f"/api/v1/request/{overseerr_id}", accept_statuses=(404,))
         if response.status_code == 404:
             return None
-        return self._object(json_of(response, SERVICE))
+        return self._object(json_of(response, SERVICE, NAME))
 
     # -- writes ------------------------------------------------------------
 
@@ -330,7 +331,7 @@ class OverseerrClient:
 
 def _json_or_empty(response) -> dict[str, Any]:
     try:
-        body = json_of(response, SERVICE)
+        body = json_of(response, SERVICE, NAME)
     except ServiceBadAnswer:
         return {}
     return body if isinstance(body, dict) else {}

@@ -22,6 +22,7 @@ log = logging.getLogger("medianest.overseerr")
 SERVICE = "overseerr"
 # The named rate limit on new requests: MEDIANEST_RATE_LIMIT_MEDIA_REQUESTS.
 RATE_LIMIT = "media_requests"
+NAME = "Overseerr"  # in messages people read
 SECRET_FIELDS = {"api_key", "webhook_secret"}
 TRUE_WORDS = {"1", "true", "yes", "on"}
 

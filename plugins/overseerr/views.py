@@ -26,6 +26,7 @@ from medianest_overseerr.schemas import (
 from pydantic import ValidationError
 
 from medianest.plugins.access import (
+    admin_exempt_from_limits,
     admin_required,
     csrf_exempt,
     limiter,
@@ -48,12 +49,17 @@ def _media_request_limit() -> str:
 
 
 def _counts(response) -> bool:
-    return response.status_code != 400 and not g.get("overseerr_request_refused_early")
+    # The page's htmx answers are 200 whatever happened; X-MediaNest-Status says what did.
+    status = int(response.headers.get("X-MediaNest-Status") or response.status_code)
+    return status < 400 and not g.get("overseerr_request_refused_early")
 
 
-# Requests from the page and from the API share one budget per user; input
-# refused by validation costs nothing, everything that reaches Overseerr does.
-media_request_limit = limiter.shared_limit(_media_request_limit, scope="media-requests", deduct_when=_counts)
+# Requests from the page and from the API share one budget per user; only a
+# request made counts (refused by MediaNest or by Overseerr costs nothing),
+# and admins pass unless MEDIANEST_RATE_LIMIT_EXEMPT_ADMINS is false.
+media_request_limit = limiter.shared_limit(
+    _media_request_limit, scope="media-requests", deduct_when=_counts, exempt_when=admin_exempt_from_limits
+)
 
 
 def _is_htmx() -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from medianest_plex.config import SERVICE, PlexConfig
+from medianest_plex.config import NAME, SERVICE, PlexConfig
 
 from medianest.plugins import plex_client_identifier
 from medianest.plugins.api import ApiError
@@ -72,6 +72,7 @@ class PlexServer:
             headers=plex_headers(config.token),
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+            name=NAME,
         )
 
     # ------------------------------------------------------------ plumbing
@@ -80,7 +81,7 @@ class PlexServer:
         response = self.http.get(path, params=params, accept_statuses=statuses)
         if missing and response.status_code == 404:
             raise ApiError("NOT_FOUND", missing)
-        return container(json_of(response, SERVICE))
+        return container(json_of(response, SERVICE, NAME))
 
     @staticmethod
     def _paging(start: int, size: int) -> dict[str, int]:
@@ -104,7 +105,7 @@ class PlexServer:
             response = self.http.get("/", accept_statuses=(404,))
             if response.status_code == 404:
                 return None
-            name = container(json_of(response, SERVICE)).get("friendlyName")
+            name = container(json_of(response, SERVICE, NAME)).get("friendlyName")
         except (ServiceBadAnswer, ServiceUnauthorized):
             return None
         return str(name) if name else None
@@ -116,7 +117,7 @@ class PlexServer:
         if response.status_code != 404:
             # some servers answer the classic listing oddly; the newer one is authoritative
             with contextlib.suppress(ServiceBadAnswer):
-                return entries(container(json_of(response, SERVICE)), "Directory")
+                return entries(container(json_of(response, SERVICE, NAME)), "Directory")
         return entries(self._get("/library/sections/all"), "Directory")
 
     def library_items(self, section: str, start: int, size: int, sort: str | None = None) -> dict[str, Any]:
@@ -177,7 +178,7 @@ class PlexServer:
             "sectionId": section,
             "uri": uri,
         }
-        found = entries(container(json_of(self.http.post("/library/collections", params=params), SERVICE)))
+        found = entries(container(json_of(self.http.post("/library/collections", params=params), SERVICE, NAME)))
         if not found or not found[0].get("ratingKey"):
             raise _bad("Plex did not say which collection it created.")
         return found[0]

@@ -9,6 +9,7 @@ from medianest.plugins import SettingField
 from medianest.plugins.settings import service_config
 
 SERVICE = "plex"
+NAME = "Plex"  # in messages people read
 DEFAULT_TEMPLATE = "{user} — {title}"
 DEFAULT_CACHE_MINUTES = 10.0
 

@@ -202,13 +202,45 @@ def api_download_collection(download_id: str):
 def api_download_collection_retry(download_id: str):
     """Start over with a download whose collection failed."""
     row = _download_row(download_id)
+    _retry_collection(row)
+    return ok(row.to_public(), status=202)
+
+
+def _retry_collection(row: DownloadCollection) -> None:
     if row.status != "failed":
         raise ApiError("CONFLICT", f"That download's collection is {row.status}, not failed.")
     row.status, row.attempts, row.polls, row.waited_seconds = "queued", 0, 0, 0
     row.error, row.scan_requested_at = None, None
     db.session.commit()
     collect_download.delay(row.download_id)
-    return ok(row.to_public(), status=202)
+
+
+# The collection step as a fragment for the download's page (which loads it when the download is
+# finished); nothing (204) when the download has no collection, e.g. Plex is not configured.
+@bp.get("/plex/downloads/<download_id>/collection")
+@login_required
+def download_collection_fragment(download_id: str):
+    """Where a finished download is in Plex: waiting, scanning, done (with the link) or failed (with a retry)."""
+    row = db.session.get(DownloadCollection, download_id[:64])
+    if row is None or (not current_user.is_admin and row.user_id != current_user.id):
+        return make_response("", 204)
+    response = make_response(render_template("plex/_download_collection.html", c=row.to_public(), row=row))
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.post("/plex/downloads/<download_id>/collection/retry")
+@login_required
+def download_collection_retry_form(download_id: str):
+    """Retry from the download's page."""
+    row = _download_row(download_id)
+    try:
+        _retry_collection(row)
+    except ApiError as exc:
+        flash(exc.message, "error")
+    if request.headers.get("HX-Request"):
+        return download_collection_fragment(download_id)
+    return redirect(request.referrer or url_for("plex.index"), 303)
 
 
 def _token_from_sign_in() -> None:

@@ -85,15 +85,17 @@ def settings_problems(config: dict[str, Any]) -> dict[str, str]:
 
 
 def client_for(config: dict[str, Any]) -> ServiceClient:
-    return ServiceClient.for_service(SERVICE, config["url"].strip(), headers=HEADERS, **client_options(SERVICE, config))
+    return ServiceClient.for_service(
+        SERVICE, config["url"].strip(), headers=HEADERS, name=NAME, **client_options(SERVICE, config)
+    )
 
 
 def fetch(client: ServiceClient, slug: str) -> dict[str, Any]:
     """Both answers, parsed into MediaNest's shape (see :func:`parse`)."""
     slug = slug.strip().lower()
-    beats = json_of(client.get(f"/api/status-page/heartbeat/{slug}", retry=False, max_bytes=MAX_BYTES), SERVICE)
+    beats = json_of(client.get(f"/api/status-page/heartbeat/{slug}", retry=False, max_bytes=MAX_BYTES), SERVICE, NAME)
     try:
-        page = json_of(client.get(f"/api/status-page/{slug}", retry=False, max_bytes=MAX_BYTES), SERVICE)
+        page = json_of(client.get(f"/api/status-page/{slug}", retry=False, max_bytes=MAX_BYTES), SERVICE, NAME)
     except ServiceTimeout:
         raise WrongSlug(
             SERVICE,
@@ -211,6 +213,7 @@ def test_connection(config: dict[str, Any]) -> ConnectionResult:
         SERVICE,
         url,
         headers=HEADERS,
+        name=NAME,
         connect_timeout=min(options["connect_timeout"], 5),
         read_timeout=min(options["read_timeout"], 8),
         retries=0,
@@ -228,7 +231,7 @@ def test_connection(config: dict[str, Any]) -> ConnectionResult:
                 )
             return ConnectionResult(False, f"{NAME} at {url} answered with an error: {exc.message}")
         try:
-            beats = json_of(response, SERVICE)
+            beats = json_of(response, SERVICE, NAME)
         except ServiceBadAnswer:
             kind = response.headers.get("Content-Type", "unknown type")
             return ConnectionResult(
@@ -237,7 +240,7 @@ def test_connection(config: dict[str, Any]) -> ConnectionResult:
         if not isinstance(beats, dict) or "heartbeatList" not in beats:
             return ConnectionResult(False, f"Something answers at {url}, but it is not {NAME} (no heartbeat list).")
         try:
-            page = json_of(client.get(f"/api/status-page/{slug}", retry=False, max_bytes=MAX_BYTES), SERVICE)
+            page = json_of(client.get(f"/api/status-page/{slug}", retry=False, max_bytes=MAX_BYTES), SERVICE, NAME)
         except ServiceTimeout:
             return ConnectionResult(
                 False,

@@ -7,7 +7,11 @@ import shutil
 from typing import Any
 
 from medianest_youtube.downloads import cfg, user_dir
+from medianest_youtube.models import UserFolder
 from medianest_youtube.paths import inside
+from sqlalchemy import delete
+
+from medianest.extensions import db
 
 log = logging.getLogger("medianest.youtube")
 
@@ -15,8 +19,11 @@ log = logging.getLogger("medianest.youtube")
 def on_user_deleted(event: dict[str, Any]) -> None:
     """``user.deleted``: remove the person's folder under the download root (their rows went with the account)."""
     conf = cfg()
-    folder = user_dir(int(event["user_id"]), conf)
+    user_id = int(event["user_id"])
+    folder = user_dir(user_id, conf)
+    db.session.execute(delete(UserFolder).where(UserFolder.user_id == user_id))
+    db.session.commit()
     if folder == conf.download_root or not inside(conf.download_root, folder) or not folder.exists():
         return
     shutil.rmtree(folder)
-    log.info("removed the downloads of deleted user %s (%s)", event["user_id"], folder)
+    log.info("removed the downloads of deleted user %s (%s)", user_id, folder)

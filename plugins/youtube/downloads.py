@@ -29,11 +29,12 @@ from medianest_youtube.models import (
     QUEUED,
     RUNNING,
     Download,
+    UserFolder,
     public_fields,
     public_values,
     url_key,
 )
-from medianest_youtube.paths import folder_size, inside, user_folder
+from medianest_youtube.paths import folder_size, inside, readable_folder_name, user_folder
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -56,12 +57,47 @@ def cfg() -> youtube_config.YoutubeConfig:
     return youtube_config.load()
 
 
+def folder_name(user_id: int) -> str:
+    """The name of ``user_id``'s folder: the stored one, else the one :func:`claim_folder_name` would store."""
+    name = db.session.scalar(select(UserFolder.name).where(UserFolder.user_id == user_id))
+    if name is not None:
+        return name
+    user = db.session.get(User, user_id)
+    return readable_folder_name(user.name if user else None, user_id)
+
+
+def claim_folder_name(user: User) -> str:
+    """Store the name of ``user``'s folder the first time they download; it never changes after."""
+    name = db.session.scalar(select(UserFolder.name).where(UserFolder.user_id == user.id))
+    if name is not None:
+        return name
+    for wanted in (readable_folder_name(user.name, user.id), f"user-{int(user.id)}"):
+        try:
+            with db.session.begin_nested():
+                db.session.add(UserFolder(user_id=user.id, name=wanted))
+            return wanted
+        except IntegrityError:  # chosen a moment ago by another request, or (rarely) another person's name
+            name = db.session.scalar(select(UserFolder.name).where(UserFolder.user_id == user.id))
+            if name is not None:
+                return name
+    raise ApiError("CONFLICT", "No folder name is free for you; ask your admin.", 409)
+
+
 def user_dir(user_id: int, conf: youtube_config.YoutubeConfig | None = None) -> Path:
-    return user_folder((conf or cfg()).download_root, user_id)
+    return user_folder((conf or cfg()).download_root, folder_name(user_id))
 
 
 def folder_of(row: Download, conf: youtube_config.YoutubeConfig | None = None) -> Path | None:
     return user_dir(row.user_id, conf) / row.folder if row.folder else None
+
+
+def owner_names(rows: list[Download]) -> dict[int, str]:
+    """The display names of the people ``rows`` belong to, by user id (one query)."""
+    ids = {row.user_id for row in rows}
+    if not ids:
+        return {}
+    found = db.session.execute(select(User.id, User.display_name, User.username).where(User.id.in_(ids)))
+    return {user_id: display_name or username for user_id, display_name, username in found}
 
 
 def queue_positions(rows: list[Download] | None = None) -> dict[int, int]:
@@ -97,7 +133,7 @@ def public_list(rows: list[Any]) -> list[dict[str, Any]]:
             owner = row[owner_at]
             base = user_dirs.get(owner)
             if base is None:
-                base = user_dirs[owner] = str(user_folder(root, owner))
+                base = user_dirs[owner] = str(user_folder(root, folder_name(owner)))
             folder = os.path.join(base, folder)
         values = values_of(row)
         out.append(public_fields(values, positions.get(values[0]), folder))
@@ -161,6 +197,7 @@ def submit(user: User, url: str, fmt: str) -> Download:
     url = check_url(url, conf.allowed_hosts, conf.egress_policy)
     _refuse_duplicate(user.id, url)
     check_space(user.id, conf)
+    claim_folder_name(user)
     row = Download(user_id=user.id, url=url, format=fmt, status=QUEUED, percent=0.0, attempts=0, cancel_requested=False)
     db.session.add(row)
     _commit_unless_duplicate(user.id, url)

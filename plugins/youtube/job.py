@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from medianest_youtube import downloads
 from medianest_youtube.models import COMPLETED, FAILED, RUNNING, Download
-from medianest_youtube.paths import entry_file_stem, folder_size, inside, playlist_folder, user_folder
+from medianest_youtube.paths import entry_file_stem, folder_size, inside, playlist_folder
 from medianest_youtube.urls import host_allowed
 from sqlalchemy import func, update
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
@@ -263,7 +263,7 @@ class DownloadJob:
     # ------------------------------------------------------------- the work
     def _run(self) -> None:
         row = self.row
-        self.owner_dir = user_folder(self.conf.download_root, row.user_id)
+        self.owner_dir = downloads.user_dir(row.user_id, self.conf)
         try:
             downloads.check_space(row.user_id, self.conf)
         except Exception as exc:

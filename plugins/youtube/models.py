@@ -197,3 +197,19 @@ def public_fields(values: Sequence[Any], queue_position: int | None = None, fold
 def public_values(row: Download) -> tuple[Any, ...]:
     """A ``Download``'s values of :data:`PUBLIC_COLUMNS`, in that order (for ``public_fields``)."""
     return tuple(getattr(row, name) for name in PUBLIC_COLUMNS)
+
+
+class UserFolder(db.Model):
+    """The name of a person's folder under the download root, chosen once and never changed.
+
+    Plex libraries and collections point at the files by path, so a folder
+    must keep its name when its owner renames themselves.  No foreign key:
+    the row outlives the account long enough for ``user.deleted`` to find the
+    folder it removes.
+    """
+
+    __tablename__ = "youtube_user_folders"
+
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,6 +9,7 @@ written, served or removed.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import unicodedata
@@ -17,6 +18,7 @@ from pathlib import Path
 MAX_NAME_BYTES = 150  # leaves room for " [id].ext" and ".part" under the usual 255-byte limit
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _SPACES = re.compile(r"\s+")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
@@ -55,8 +57,21 @@ def inside(root: Path, candidate: Path | str) -> bool:
     return real == root_real or root_real in real.parents
 
 
-def user_folder(download_root: Path, user_id: int) -> Path:
-    return download_root / str(int(user_id))
+def user_folder(download_root: Path, name: str) -> Path:
+    """A person's folder: ``name`` as :func:`readable_folder_name` chose it (or the old ``"<id>"``)."""
+    return download_root / safe_name(name, fallback="user")
+
+
+def readable_folder_name(display_name: str | None, user_id: int) -> str:
+    """``"alice-3f9c2"``: the display name in lower-case ASCII, and a suffix that keeps two Alices apart.
+
+    The suffix comes from the user id, so it is the same however often it is
+    worked out; the name is stored once chosen and never follows a rename.
+    """
+    text = unicodedata.normalize("NFKD", display_name or "").encode("ascii", "ignore").decode("ascii")
+    slug = _NOT_SLUG.sub("-", text.lower()).strip("-")[:40].rstrip("-") or "user"
+    suffix = hashlib.sha256(f"medianest-user:{int(user_id)}".encode()).hexdigest()[:5]
+    return f"{slug}-{suffix}"
 
 
 def playlist_folder(user_dir: Path, title: str | None) -> str:

@@ -9,15 +9,34 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Blueprint, make_response, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 from medianest_youtube import downloads
 from medianest_youtube.config import RATE_LIMIT
 from medianest_youtube.models import FORMATS, STATUSES, Download
 from medianest_youtube.urls import MAX_URL_LENGTH
 from pydantic import BaseModel, Field, ValidationError
+from werkzeug.routing import BuildError
 
-from medianest.plugins.access import limiter, login_required, owned_or_404, rate_limit_value
+from medianest.plugins.access import (
+    admin_exempt_from_limits,
+    limiter,
+    login_required,
+    owned_or_404,
+    rate_limit_value,
+    seconds_until,
+)
 from medianest.plugins.api import ApiError, CursorQuery, RowId, Schema, api_route, ok, paginate
 from medianest.plugins.db import db
 
@@ -31,10 +50,46 @@ def _submission_limit() -> str:
     return rate_limit_value(RATE_LIMIT)
 
 
-# One budget for the form and the API; only accepted submissions count against it.
-submission_limit = limiter.shared_limit(
-    _submission_limit, scope="youtube-submissions", deduct_when=lambda response: response.status_code < 400
+def _accepted(response) -> bool:
+    """Only a queued download counts: refusals (bad URL, duplicate, no space) and 429s cost nothing."""
+    return response.status_code < 400 and not g.get("youtube_submission_refused")
+
+
+def _form_over_limit(limit) -> Response:
+    """The form again with what was typed, the real wait named (the 429 handler adds the same ``Retry-After``)."""
+    wait = seconds_until(limit.reset_at)
+    message = f"You have queued {limit.limit.amount} downloads, the most allowed per {_window(limit.limit)}. "
+    message += f"Try again in {wait} s ({_duration(wait)})."
+    response = _form_answer(message, _typed_form(), 429, "RATE_LIMITED")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+# One budget for the form and the API (one scope); only accepted submissions count against it,
+# and admins pass unless MEDIANEST_RATE_LIMIT_EXEMPT_ADMINS is false.
+api_submission_limit = limiter.shared_limit(
+    _submission_limit, scope="youtube-submissions", deduct_when=_accepted, exempt_when=admin_exempt_from_limits
 )
+form_submission_limit = limiter.shared_limit(
+    _submission_limit,
+    scope="youtube-submissions",
+    deduct_when=_accepted,
+    exempt_when=admin_exempt_from_limits,
+    on_breach=_form_over_limit,
+)
+
+
+def _window(item) -> str:
+    unit = item.GRANULARITY.name
+    return unit if item.multiples == 1 else f"{item.multiples} {unit}s"
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} seconds"
+    if seconds < 90 * 60:
+        return f"about {round(seconds / 60)} minutes"
+    return f"about {round(seconds / 3600)} hours"
 
 
 class NewDownload(Schema):
@@ -108,7 +163,7 @@ def api_list(query: DownloadQuery):
 
 
 @bp.post("/api/v1/youtube/downloads")
-@submission_limit
+@api_submission_limit
 @api_route(
     body=NewDownload,
     response=DownloadOut,
@@ -189,6 +244,7 @@ def _page_context(error: str | None = None, form: dict | None = None) -> dict:
     rows = db.session.scalars(downloads.list_query(current_user).limit(100)).all()
     return {
         "rows": rows,
+        "owners": downloads.owner_names(rows) if current_user.is_admin else {},
         "positions": downloads.queue_positions(rows),
         "formats": FORMATS,
         "error": error,
@@ -205,25 +261,49 @@ def index():
     return _fragment_or_page("youtube/_list.html", "youtube/index.html", **_page_context())
 
 
+def _typed_form() -> dict:
+    return {"url": request.form.get("url", ""), "format": request.form.get("format", "best")}
+
+
+def _form_answer(error: str, form: dict, status: int, code: str | None = None) -> Response:
+    """The form with ``error`` and what was typed: alone for htmx (swapped in place), else the whole page."""
+    if request.headers.get("HX-Request"):
+        response = make_response(
+            render_template("youtube/_form.html", formats=FORMATS, error=error, error_code=code, form=form), status
+        )
+    else:
+        context = _page_context(error, form) | {"error_code": code}
+        response = make_response(render_template("youtube/index.html", **context), status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
 @bp.post("/youtube/")
-@submission_limit
+@form_submission_limit
 @login_required
 def submit_form():
     """The page form: queue a download, then show it."""
-    form = {"url": request.form.get("url", ""), "format": request.form.get("format", "best")}
+    form = _typed_form()
     try:
         body = NewDownload.model_validate(form)
         row = downloads.submit(current_user, body.url, body.format)
     except ValidationError as exc:
+        g.youtube_submission_refused = True
         field = exc.errors()[0]["loc"][0] if exc.errors() else "url"
         if field == "format":
             message = "Choose one of the offered formats."
         else:
             message = "Paste the address of a video or playlist." if not form["url"].strip() else "Paste a shorter URL."
-        return make_response(render_template("youtube/index.html", **_page_context(message, form)), 400)
+        return _form_answer(message, form, 400, "VALIDATION_ERROR")
     except ApiError as exc:
-        return make_response(render_template("youtube/index.html", **_page_context(exc.message, form)), exc.status)
-    return redirect(url_for("youtube.detail", download_id=row.id), 303)
+        g.youtube_submission_refused = True
+        return _form_answer(exc.message, form, exc.status, exc.code)
+    target = url_for("youtube.detail", download_id=row.id)
+    if request.headers.get("HX-Request"):
+        response = make_response("", 201)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, 303)
 
 
 @bp.get("/youtube/<int:download_id>")
@@ -237,18 +317,41 @@ def detail(download_id: int):
             return make_response(render_template("youtube/_gone.html"), 200)  # deleted meanwhile: say so
         raise
     data = downloads.public(row)
-    return _fragment_or_page("youtube/_download.html", "youtube/detail.html", row=row, d=data)
+    owner = downloads.owner_names([row]).get(row.user_id) if current_user.is_admin else None
+    return _fragment_or_page(
+        "youtube/_download.html",
+        "youtube/detail.html",
+        row=row,
+        d=data,
+        owner=owner,
+        collection_part=_collection_part(row),
+    )
 
 
-def _form_action(download_id: int, action) -> object:
+def _collection_part(row: Download) -> str | None:
+    """The page that shows a finished download's collection step, when a plugin serves one (Plex does)."""
+    if row.status != "completed":
+        return None
+    try:
+        return url_for("plex.download_collection_fragment", download_id=row.id)
+    except BuildError:  # no plugin makes collections here
+        return None
+
+
+def _form_action(download_id: int, action) -> Download:
     row = _row_or_404(download_id)
     try:
         action(row)
     except ApiError as exc:
-        from flask import flash
-
         flash(exc.message, "error")
     return row
+
+
+def _card_or_redirect(download_id: int):
+    """htmx: the download's card as it is now (the action's flash message goes away with it); else the page."""
+    if request.headers.get("HX-Request"):
+        return detail(download_id)
+    return redirect(url_for("youtube.detail", download_id=download_id), 303)
 
 
 @bp.post("/youtube/<int:download_id>/cancel")
@@ -256,7 +359,7 @@ def _form_action(download_id: int, action) -> object:
 def cancel_form(download_id: int):
     """Cancel from the page."""
     _form_action(download_id, downloads.cancel)
-    return redirect(url_for("youtube.detail", download_id=download_id), 303)
+    return _card_or_redirect(download_id)
 
 
 @bp.post("/youtube/<int:download_id>/retry")
@@ -264,12 +367,22 @@ def cancel_form(download_id: int):
 def retry_form(download_id: int):
     """Retry from the page."""
     _form_action(download_id, downloads.retry)
-    return redirect(url_for("youtube.detail", download_id=download_id), 303)
+    return _card_or_redirect(download_id)
 
 
 @bp.post("/youtube/<int:download_id>/delete")
 @login_required
 def delete_form(download_id: int):
-    """Delete from the page."""
+    """Delete from the page, once the person has confirmed (without ``confirm``, the question)."""
+    row = _row_or_404(download_id)
+    if request.form.get("confirm") != "yes":
+        return render_template("youtube/confirm_delete.html", row=row, d=downloads.public(row))
+    title = row.title or row.url
     _form_action(download_id, downloads.delete)
-    return redirect(url_for("youtube.index"), 303)
+    flash(f"Deleted {title} and its files.", "info")
+    target = url_for("youtube.index")
+    if request.headers.get("HX-Request"):
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, 303)

@@ -2,7 +2,8 @@
 // htmx trigger on <body>, so cards listen with hx-trigger="<event> from:body".
 // "notification" events show a toast; "session.ended" returns to sign-in; an
 // htmx request the server refuses (429, 403, 5xx...) shows the server's message
-// as a toast instead of failing silently.
+// as a toast instead of failing silently; a form busy with a request says so;
+// a save's HX-Trigger "medianest.toast" shows a toast.
 (function () {
   "use strict";
 
@@ -42,8 +43,51 @@
     }
   }
 
+  // A form marked data-swap-errors answers a refusal (400, 409, 429...) with itself again: the
+  // message beside what was typed. htmx swaps only 2xx by default; let these through.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (status >= 400 && status < 500 && elt && elt.closest && elt.closest("[data-swap-errors]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  // Every htmx form shows it is working: its buttons are disabled and marked aria-busy while
+  // its request runs, so a slow answer is never silent and never sent twice. A form or button
+  // naming its own hx-disabled-elt is left to htmx.
+  var busyButtons = new WeakMap();
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var form = elt.tagName === "FORM" ? elt : elt.form;
+    if (!form || elt.hasAttribute("hx-disabled-elt") || form.hasAttribute("hx-disabled-elt")) {
+      return;
+    }
+    var buttons = Array.prototype.slice.call(form.querySelectorAll("button:not([disabled])"));
+    buttons.forEach(function (button) {
+      button.disabled = true;
+      button.setAttribute("aria-busy", "true");
+    });
+    busyButtons.set(elt, buttons);
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    (busyButtons.get(event.detail.elt) || []).forEach(function (button) {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    });
+    busyButtons.delete(event.detail.elt);
+  });
+  // A save answers with an HX-Trigger header {"medianest.toast": {level, message}}.
+  document.body.addEventListener("medianest.toast", function (event) {
+    toast(event.detail && event.detail.value !== undefined ? event.detail.value : event.detail);
+  });
+
   document.body.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
+    var elt = event.detail.elt;
+    if (elt && elt.closest && elt.closest("[data-quiet-errors]")) {
+      return;  // an optional part of a page (another plugin's, perhaps switched off): left out
+    }
     toast({ level: "error", message: messageOf(xhr) || ("The server answered " + xhr.status + ".") });
   });
   document.body.addEventListener("htmx:sendError", function () {
