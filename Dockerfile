@@ -11,11 +11,11 @@ ARG PYTHON_VERSION=3.11
 ARG DEBIAN_RELEASE=trixie
 
 # ---------------------------------------------------------------- front-end libraries
-# htmx and the Socket.IO client from the npm registry, as pinned in package-lock.json.
+# htmx, the Socket.IO client and Swagger UI from the npm registry, as pinned in package-lock.json.
 FROM node:22-${DEBIAN_RELEASE}-slim AS assets
 WORKDIR /build
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
+RUN npm ci --ignore-scripts --omit=dev --no-audit --no-fund --loglevel=error
 
 # ---------------------------------------------------------------- the wheel
 # Built as anywhere else (setup.py copies the front-end libraries from

@@ -7,7 +7,7 @@ Everything else is declared in pyproject.toml.  Two things need code:
   namespace packages, which is how setuptools expects package data in
   sub-folders to be declared.  Walking the tree keeps the list complete when a
   template folder is added.
-- The front-end libraries (htmx, the Socket.IO client) come from the npm
+- The front-end libraries (htmx, the Socket.IO client, Swagger UI) come from the npm
   registry, pinned in package-lock.json.  The build copies them from
   ``node_modules/`` into ``medianest/static/vendor/`` (git-ignored), running
   ``npm ci`` first when ``node_modules/`` does not hold the pinned versions.
@@ -37,6 +37,12 @@ VERSIONS = VENDOR / "versions.json"
 VENDOR_FILES = {
     "htmx.org": [("dist/htmx.min.js", "htmx.js"), ("LICENSE", "htmx.LICENSE")],
     "socket.io-client": [("dist/socket.io.min.js", "socket.io.js"), ("LICENSE", "socket.io.LICENSE")],
+    "swagger-ui-dist": [
+        ("swagger-ui-bundle.js", "swagger-ui.js"),
+        ("swagger-ui.css", "swagger-ui.css"),
+        ("LICENSE", "swagger-ui.LICENSE"),
+        ("NOTICE", "swagger-ui.NOTICE"),
+    ],
 }
 
 PACKAGE_DIRS = {
@@ -87,7 +93,7 @@ class VendorError(RuntimeError):
 
 
 def vendor_front_end_libraries() -> None:
-    """Put the pinned htmx and Socket.IO client into medianest/static/vendor/."""
+    """Put the pinned front-end libraries into medianest/static/vendor/."""
     if not LOCK.is_file():  # neither a checkout nor our sdist: use what is there
         if copied_versions() is None:
             raise VendorError("package-lock.json is missing and medianest/static/vendor/ is empty")
@@ -99,11 +105,13 @@ def vendor_front_end_libraries() -> None:
         npm = shutil.which("npm")
         if npm is None:
             raise VendorError(
-                "building MediaNest needs npm (Node.js) to fetch htmx and the Socket.IO client: "
+                "building MediaNest needs npm (Node.js) to fetch htmx, the Socket.IO client and Swagger UI: "
                 "install Node.js with npm, then build again"
             )
         subprocess.run(  # noqa: S603 - npm from PATH, fixed arguments
-            [npm, "ci", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True
+            [npm, "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=HERE,
+            check=True,
         )
     VENDOR.mkdir(parents=True, exist_ok=True)
     for name, pairs in VENDOR_FILES.items():

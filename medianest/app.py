@@ -275,13 +275,13 @@ def register_plugin_blueprints(app: Flask) -> None:
 def _vendor_assets_blueprint() -> Blueprint:
     """Front-end libraries from the npm registry, copied into ``static/vendor/`` by the package build."""
 
-    files = {"htmx.js", "socket.io.js"}
+    files = {"htmx.js", "socket.io.js", "swagger-ui.js", "swagger-ui.css"}
     bp = Blueprint("vendor", __name__)
 
     @bp.get("/static/vendor/<name>")
     @public
     def vendor(name: str):
-        """htmx or the Socket.IO client, as pinned in package-lock.json."""
+        """htmx, the Socket.IO client or Swagger UI, as pinned in package-lock.json."""
 
         if name not in files:
             abort(404)

@@ -17,7 +17,7 @@ CSP = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data: https://image.tmdb.org",  # posters of Overseerr's search results
+        "img-src 'self' data:",  # posters, Plex's and TMDB's alike, come through MediaNest
         "connect-src 'self' ws: wss:",
         "font-src 'self'",
         "object-src 'none'",

@@ -38,11 +38,23 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ("overseerr", "plex", "uptime_kuma", "youtube")
 CARDS = ("overseerr", "plex", "uptime-kuma", "youtube-downloads")
-PAGES = ("/", "/plex/settings", "/media/", "/media/requests", "/youtube/", "/media/admin/webhook", "/auth/tokens")
+PAGES = (
+    "/",
+    "/plex/settings",
+    "/media/",
+    "/media/requests",
+    "/youtube/",
+    "/media/admin/webhook",
+    "/auth/tokens",
+    "/api/docs",
+)
 STATIC = {
     "/static/vendor/htmx.js": "htmx",
     "/static/vendor/socket.io.js": "io",
+    "/static/vendor/swagger-ui.js": "SwaggerUIBundle",
+    "/static/vendor/swagger-ui.css": ".swagger-ui",
     "/static/css/app.css": "{",
+    "/static/js/api-docs.js": "SwaggerUIBundle",
     "/static/js/bridge.js": "htmx",
 }
 IN_WHEEL = [
@@ -50,6 +62,11 @@ IN_WHEEL = [
     "medianest/gunicorn_conf.py",
     "medianest/static/vendor/htmx.js",
     "medianest/static/vendor/socket.io.js",
+    "medianest/static/vendor/swagger-ui.js",
+    "medianest/static/vendor/swagger-ui.css",
+    "medianest/static/vendor/swagger-ui.LICENSE",
+    "medianest/static/vendor/swagger-ui.NOTICE",
+    "medianest/static/js/api-docs.js",
     "medianest/static/css/app.css",
     "medianest/templates/layout.html",
     "medianest/templates/auth/setup.html",
@@ -117,7 +134,13 @@ def build(work: Path) -> Path:
     check(len(sdists) == 1 and len(wheels) == 1, f"expected one sdist and one wheel in {dist}")
     with tarfile.open(sdists[0]) as sdist:
         names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
-    for name in ("package.json", "package-lock.json", "setup.py", "medianest/static/vendor/htmx.js"):
+    for name in (
+        "package.json",
+        "package-lock.json",
+        "setup.py",
+        "medianest/static/vendor/htmx.js",
+        "medianest/static/vendor/swagger-ui.js",
+    ):
         check(name in names, f"the sdist lacks {name}")
     with zipfile.ZipFile(wheels[0]) as wheel:
         names = set(wheel.namelist())

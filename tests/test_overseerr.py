@@ -450,7 +450,13 @@ def test_settings_form_and_webhook_instructions(app, admin_client, user_client):
     with app.test_request_context("/", base_url="http://nest.example:5000"):
         definition = service_definitions()["overseerr"]
         assert {f.name for f in definition.fields if f.secret} == {"api_key", "webhook_secret"}
-        assert [f.name for f in definition.fields] == ["url", "api_key", "webhook_secret", "fallback_to_admin"]
+        assert [f.name for f in definition.fields] == [
+            "url",
+            "api_key",
+            "webhook_secret",
+            "fallback_to_admin",
+            "poster_url",
+        ]
         generated = service_config("overseerr")["webhook_secret"]
         assert len(generated) >= 32  # generated at start-up
         instructions = definition.description()  # drawn with the admin page, not on every settings read

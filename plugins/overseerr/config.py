@@ -25,6 +25,7 @@ RATE_LIMIT = "media_requests"
 NAME = "Overseerr"  # in messages people read
 SECRET_FIELDS = {"api_key", "webhook_secret"}
 TRUE_WORDS = {"1", "true", "yes", "on"}
+DEFAULT_POSTER_URL = "https://image.tmdb.org/t/p/w300"
 
 FIELDS = (
     SettingField(
@@ -58,6 +59,14 @@ FIELDS = (
         default="refuse",
         help="A MediaNest user is matched to an Overseerr user by Plex id. 'refuse' tells an unmatched user to sign in "
         "to Overseerr once; 'admin' makes the request with the Overseerr admin account instead (auto-approved).",
+    ),
+    SettingField(
+        "poster_url",
+        "Poster images from",
+        kind="url",
+        default=DEFAULT_POSTER_URL,
+        help="Where the posters of search results are fetched (MediaNest keeps a copy and serves it); "
+        "only this host is reached. Leave the default unless your network has its own TMDB image mirror.",
     ),
 )
 

@@ -38,6 +38,14 @@ def reconcile() -> dict[str, int]:
     return run()
 
 
+@shared_task(name="overseerr.prune_posters", ignore_result=True)
+def prune_posters() -> int:
+    """Forget posters nobody looked at in a month."""
+    from medianest_overseerr import posters
+
+    return posters.prune()
+
+
 @hookimpl
 def register_blueprints(app):
     from medianest_overseerr.views import bp
@@ -74,7 +82,7 @@ def rate_limits() -> list[RateLimit]:
 
 @hookimpl
 def periodic_tasks():
-    return [("overseerr.reconcile", RECONCILE_SECONDS, reconcile)]
+    return [("overseerr.reconcile", RECONCILE_SECONDS, reconcile), ("overseerr.prune-posters", 86400, prune_posters)]
 
 
 @hookimpl

@@ -5,12 +5,24 @@ One route serves a page or, for htmx, just its fragment (``Vary: HX-Request``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from typing import Any
 
-from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
-from medianest_overseerr import config, media_requests, webhook
+from medianest_overseerr import config, media_requests, posters, webhook
 from medianest_overseerr.config import RATE_LIMIT
 from medianest_overseerr.media_requests import client, service_state, what_a_request_does
 from medianest_overseerr.models import STATUS_LABELS, MediaRequest
@@ -248,6 +260,18 @@ def search_page():
             context["error"] = exc.message
     template = "overseerr/_results.html" if _is_htmx() else "overseerr/search.html"
     return _vary(make_response(render_template(template, **context)))
+
+
+@bp.get("/media/posters/<name>")
+@login_required
+def poster(name: str):
+    """A search result's poster, fetched once from TMDB's image server and kept on disk."""
+    file, kind = posters.poster(name)
+    with contextlib.suppress(OSError):  # a read-only cache still serves
+        os.utime(file)
+    response = send_file(file, mimetype=kind, max_age=86400, conditional=True, etag=True)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 @bp.get("/media/tv/<int:tmdb_id>")

@@ -11,7 +11,7 @@ from medianest_youtube.models import UserFolder
 from medianest_youtube.paths import inside
 from sqlalchemy import delete
 
-from medianest.extensions import db
+from medianest.plugins.db import db
 
 log = logging.getLogger("medianest.youtube")
 
