@@ -14,8 +14,8 @@ from medianest.settings import Settings, SettingsError, load_settings
 
 PACKAGE = Path(__file__).resolve().parent
 # Blueprint names and URL prefixes the core keeps for itself.
-CORE_PREFIXES = {"", "api", "auth", "admin", "dashboard", "static", "setup", "healthz", "metrics", "socket.io"}
-CORE_API_PREFIXES = {"auth", "admin", "dashboard", "health", "openapi.json"}
+CORE_PREFIXES = {"", "api", "auth", "admin", "dashboard", "static", "setup", "healthz", "metrics", "socket.io", "me"}
+CORE_API_PREFIXES = {"auth", "admin", "dashboard", "health", "openapi.json", "me"}
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -205,10 +205,12 @@ def register_core_blueprints(app: Flask) -> None:
     from medianest import admin, auth, dashboard, health, metrics
     from medianest.api import openapi
     from medianest.api.converters import IdConverter
+    from medianest.notifications import views as notifications
 
     app.url_map.converters["int"] = IdConverter  # before any rule: plugins' routes get it too
 
-    for bp in (health.bp, metrics.bp, auth.bp, dashboard.bp, admin.bp, openapi.bp, _vendor_assets_blueprint()):
+    core = (health.bp, metrics.bp, auth.bp, dashboard.bp, admin.bp, notifications.bp, openapi.bp)
+    for bp in (*core, _vendor_assets_blueprint()):
         app.register_blueprint(bp)
     app.extensions["medianest.blueprint_owners"] = {name: "core" for name in app.blueprints}
 

@@ -18,12 +18,25 @@ def published_events() -> list[str]:
 def periodic_tasks() -> list:
     from flask import current_app
 
+    from medianest.notifications.tasks import purge_notifications
     from medianest.status import prune_status_history, run_health_checks
 
     interval = current_app.config["MEDIANEST"].health_check_interval
     return [
         ("medianest.health-checks", interval, run_health_checks),
         ("medianest.prune-status-history", 3600, prune_status_history),
+        ("medianest.purge-notifications", 86400, purge_notifications),
+    ]
+
+
+@hookimpl
+def event_subscriptions() -> list:
+    from medianest.notifications import admin_notices, inbox
+
+    return [
+        ("notification", inbox.keep),  # every notification lands in an inbox
+        ("service.status", admin_notices.on_service_status),
+        ("user.first_sign_in", admin_notices.on_first_sign_in),
     ]
 
 

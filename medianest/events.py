@@ -17,7 +17,7 @@ from flask import current_app
 log = logging.getLogger("medianest.events")
 
 # Events the core itself publishes; plugins declare theirs with ``published_events``.
-CORE_EVENTS = ("service.status", "notification", "user.deleted")
+CORE_EVENTS = ("service.status", "notification", "user.deleted", "user.first_sign_in")
 
 HOUSEHOLD_ROOM = "household"
 ADMINS_ROOM = "admins"
@@ -77,6 +77,9 @@ def publish(name: str, payload: dict[str, Any]) -> None:
         log.exception("could not push %s to Socket.IO", name)
 
 
-def notify(user_id: int | None, message: str, level: str = "info", link: str | None = None) -> None:
-    """Publish a ``notification`` (a toast in the user's browser)."""
-    publish("notification", {"user_id": user_id, "level": level, "message": message, "link": link})
+def notify(
+    user_id: int | None, message: str, level: str = "info", link: str | None = None, kind: str = "message"
+) -> None:
+    """Publish a ``notification``: a line in the person's inbox (everyone's for ``None``), a toast in
+    their open pages, and a message on their channels that take ``kind`` (``medianest.notifications``)."""
+    publish("notification", {"user_id": user_id, "level": level, "message": message, "link": link, "kind": kind})

@@ -26,6 +26,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask.wrappers import Response
 from flask_login import login_user, logout_user
 
+from medianest.events import publish
 from medianest.extensions import db
 from medianest.models import RememberToken, User, UserSession, utcnow
 
@@ -89,8 +90,11 @@ def start_session(user: User, remember: bool = False, via: str = "password") -> 
     session.permanent = True
     if remember:
         _issue_remember(user)
+    first = user.last_login_at is None
     user.last_login_at = utcnow()
     db.session.commit()
+    if first:
+        publish("user.first_sign_in", {"user_id": user.id, "via": via})
     return row
 
 

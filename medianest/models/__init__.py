@@ -2,6 +2,7 @@
 
 from medianest.models.audit import AuditEvent
 from medianest.models.installation import InstallationValue
+from medianest.models.notification import Notification, NotificationChannel
 from medianest.models.plugin_state import PluginState
 from medianest.models.service import ServiceAnswer, ServiceCheck, ServiceSetting, ServiceStatus
 from medianest.models.user import ApiToken, RememberToken, User, UserSession, utcnow
@@ -10,6 +11,8 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "InstallationValue",
+    "Notification",
+    "NotificationChannel",
     "PluginState",
     "RememberToken",
     "ServiceAnswer",

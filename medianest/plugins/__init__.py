@@ -2,7 +2,11 @@
 
 A plugin imports what it needs from here::
 
-    from medianest.plugins import hookimpl, DashboardCard, HealthCheck, publish
+    from medianest.plugins import hookimpl, DashboardCard, HealthCheck, publish, notify
+
+``notify(user_id, message, level, link, kind)`` puts a line in a person's
+inbox (everyone's for ``user_id=None``), shows it live, and sends it to the
+person's channels that take ``kind`` (name your kinds ``<plugin>.<what>``).
 
 See ``docs/plugins.md`` for every hook, with its signature and an example.
 """
@@ -10,7 +14,7 @@ See ``docs/plugins.md`` for every hook, with its signature and an example.
 import pluggy
 
 from medianest.egress import EgressPolicy, EgressProxy, EgressRefused, parse_allowed_network
-from medianest.events import publish
+from medianest.events import notify, publish
 from medianest.plex_identifier import plex_client_identifier
 from medianest.plugins.hookspecs import hookspec
 from medianest.plugins.types import (
@@ -38,6 +42,7 @@ __all__ = [
     "SettingField",
     "hookimpl",
     "hookspec",
+    "notify",
     "parse_allowed_network",
     "plex_client_identifier",
     "publish",
