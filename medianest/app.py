@@ -205,11 +205,12 @@ def register_core_blueprints(app: Flask) -> None:
     from medianest import admin, auth, dashboard, health, metrics
     from medianest.api import openapi
     from medianest.api.converters import IdConverter
+    from medianest.notifications import channel_views
     from medianest.notifications import views as notifications
 
     app.url_map.converters["int"] = IdConverter  # before any rule: plugins' routes get it too
 
-    core = (health.bp, metrics.bp, auth.bp, dashboard.bp, admin.bp, notifications.bp, openapi.bp)
+    core = (health.bp, metrics.bp, auth.bp, dashboard.bp, admin.bp, notifications.bp, channel_views.bp, openapi.bp)
     for bp in (*core, _vendor_assets_blueprint()):
         app.register_blueprint(bp)
     app.extensions["medianest.blueprint_owners"] = {name: "core" for name in app.blueprints}

@@ -31,10 +31,11 @@ def periodic_tasks() -> list:
 
 @hookimpl
 def event_subscriptions() -> list:
-    from medianest.notifications import admin_notices, inbox
+    from medianest.notifications import admin_notices, delivery, inbox
 
     return [
-        ("notification", inbox.keep),  # every notification lands in an inbox
+        ("notification", inbox.keep),  # every notification lands in an inbox,
+        ("notification", delivery.send_out),  # then goes out through the person's channels
         ("service.status", admin_notices.on_service_status),
         ("user.first_sign_in", admin_notices.on_first_sign_in),
     ]

@@ -50,6 +50,9 @@ ERROR_CODES: dict[str, int] = {
     "MEDIA_USER_UNMATCHED": 403,
     "MEDIA_REQUEST_REFUSED": 403,
     "MEDIA_ALREADY_REQUESTED": 409,
+    # notification channels (Apprise)
+    "CHANNEL_URL_INVALID": 400,
+    "CHANNEL_NOT_SUPPORTED": 400,
     # youtube downloads
     "INVALID_URL": 400,
     "HOST_NOT_ALLOWED": 400,

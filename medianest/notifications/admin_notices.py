@@ -11,6 +11,7 @@ from sqlalchemy import select
 from medianest.events import notify
 from medianest.extensions import db
 from medianest.models import ServiceCheck, ServiceStatus, User
+from medianest.notifications.delivery import send_to_household
 
 log = logging.getLogger("medianest.notifications")
 
@@ -39,7 +40,9 @@ def on_service_status(payload: dict[str, Any]) -> None:
     name = row.display_name if row is not None and row.display_name else service
     if status == "offline":
         error = f": {payload['error']}" if payload.get("error") else ""
-        notify_admins(f"{name} is down{error}", "error", _link("dashboard.index"), "service.down")
+        message = f"{name} is down{error}"
+        notify_admins(message, "error", _link("dashboard.index"), "service.down")
+        send_to_household("service.down", message, "error")
         return
     if status != "online":
         return
@@ -52,6 +55,7 @@ def on_service_status(payload: dict[str, Any]) -> None:
     ).first()
     if before == "offline":
         notify_admins(f"{name} is back up.", "success", _link("dashboard.index"), "service.up")
+        send_to_household("service.up", f"{name} is back up.", "success")
 
 
 def on_first_sign_in(payload: dict[str, Any]) -> None:
