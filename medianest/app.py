@@ -202,7 +202,7 @@ def configure_plugins(app: Flask) -> None:
 
 
 def register_core_blueprints(app: Flask) -> None:
-    from medianest import admin, auth, dashboard, health, metrics
+    from medianest import admin, auth, dashboard, health, metrics, my_media
     from medianest.api import openapi
     from medianest.api.converters import IdConverter
     from medianest.notifications import channel_views
@@ -210,7 +210,17 @@ def register_core_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = IdConverter  # before any rule: plugins' routes get it too
 
-    core = (health.bp, metrics.bp, auth.bp, dashboard.bp, admin.bp, notifications.bp, channel_views.bp, openapi.bp)
+    core = (
+        health.bp,
+        metrics.bp,
+        auth.bp,
+        dashboard.bp,
+        admin.bp,
+        notifications.bp,
+        channel_views.bp,
+        my_media.bp,
+        openapi.bp,
+    )
     for bp in (*core, _vendor_assets_blueprint()):
         app.register_blueprint(bp)
     app.extensions["medianest.blueprint_owners"] = {name: "core" for name in app.blueprints}

@@ -47,6 +47,7 @@ def nav_items(user) -> list[NavItem]:
         return []
     items = [
         NavItem("Dashboard", url_for("dashboard.index"), order=0),
+        NavItem("My media", url_for("my_media.page"), order=10),
         # Personal API tokens and (local accounts) the password live on the account page.
         NavItem("Account", url_for("auth.tokens_page"), order=900),
     ]

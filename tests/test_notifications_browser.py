@@ -1,5 +1,5 @@
 """The inbox in a real headless Chromium: a request becoming available raises the bell's count
-live, without a reload, and shows in the inbox; the bell stays in sight on a phone."""
+live, without a reload, and shows in the inbox and in "My media"; the bell stays in sight on a phone."""
 
 from __future__ import annotations
 
@@ -54,7 +54,9 @@ def request_and_make_available(page, server, standin: OverseerrStandin) -> int:
     return request_id
 
 
-def test_a_request_becoming_available_raises_the_bell_live_and_shows_in_the_inbox(live_server_factory, page, standin):
+def test_a_request_becoming_available_raises_the_bell_live_and_shows_in_inbox_and_my_media(
+    live_server_factory, page, standin
+):
     server = live_server_factory(env=overseerr_env(standin))
     browser_sign_in(page, server)
     page.goto(server.url + "/dashboard/")
@@ -80,6 +82,10 @@ def test_a_request_becoming_available_raises_the_bell_live_and_shows_in_the_inbo
     item.get_by_role("button", name="Mark read").click()
     wait_js(page, f"Number(document.querySelector('#bell .bell-count').dataset.count) === {count_before - 1}")
     assert "unread" not in (page.locator(".inbox-item[data-kind='request.available']").get_attribute("class") or "")
+
+    page.goto(server.url + "/me/media?state=ready")
+    ready = page.locator(".media-item[data-source='Overseerr']")
+    assert "The Matrix" in ready.inner_text() and ready.get_attribute("data-state") == "ready"
 
 
 def test_the_bell_stays_in_sight_on_a_phone(live_server_factory, browser):

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from flask import Blueprint, Flask
 
     from medianest.models import User
-    from medianest.plugins.types import DashboardCard, HealthCheck, NavItem, ServiceSettings
+    from medianest.plugins.types import DashboardCard, HealthCheck, MediaItem, NavItem, ServiceSettings
 
 hookspec = pluggy.HookspecMarker("medianest")
 
@@ -151,6 +151,20 @@ def nav_items(user: User | None) -> list[NavItem]:
     :returns: a list of :class:`medianest.plugins.NavItem`.
 
     Results are concatenated and sorted by ``order``.
+    """
+
+
+@hookspec
+def media_items(user: User) -> list[MediaItem]:
+    """What this person asked for through this plugin, and what it became ("My media").
+
+    :param user: whose things to list (the signed-in person, or the one an
+        admin is looking at).
+    :returns: a list of :class:`medianest.plugins.MediaItem`, newest first, at
+        most the 200 newest.  Read the database only: no external calls.
+
+    Results are concatenated and sorted newest first (``created_at``); the page
+    filters them by ``state`` and pages them.
     """
 
 
