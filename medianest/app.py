@@ -14,7 +14,10 @@ from medianest.settings import Settings, SettingsError, load_settings
 
 PACKAGE = Path(__file__).resolve().parent
 # Blueprint names and URL prefixes the core keeps for itself.
-CORE_PREFIXES = {"", "api", "auth", "admin", "dashboard", "static", "setup", "healthz", "metrics", "socket.io", "me"}
+CORE_PREFIXES = {
+    *("", "api", "auth", "admin", "dashboard", "static", "setup", "healthz", "metrics", "socket.io", "me"),
+    *("manifest.webmanifest", "sw.js", "offline"),  # the installable web app (medianest.webapp)
+}
 CORE_API_PREFIXES = {"auth", "admin", "dashboard", "health", "openapi.json", "me"}
 
 
@@ -202,7 +205,7 @@ def configure_plugins(app: Flask) -> None:
 
 
 def register_core_blueprints(app: Flask) -> None:
-    from medianest import admin, auth, dashboard, health, metrics, my_media
+    from medianest import admin, auth, dashboard, health, metrics, my_media, webapp
     from medianest.api import openapi
     from medianest.api.converters import IdConverter
     from medianest.notifications import channel_views
@@ -219,6 +222,7 @@ def register_core_blueprints(app: Flask) -> None:
         notifications.bp,
         channel_views.bp,
         my_media.bp,
+        webapp.bp,
         openapi.bp,
     )
     for bp in (*core, _vendor_assets_blueprint()):
