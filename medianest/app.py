@@ -23,8 +23,10 @@ from medianest import (
     errors,
     health,
     metrics,
+    my_media,
     request_checks,
     security,
+    webapp,
 )
 from medianest.access import public, signed_in_by_default
 from medianest.api import openapi
@@ -39,6 +41,8 @@ from medianest.database_upgrade import MIGRATIONS
 from medianest.extensions import csrf, db, htmx, limiter, migrate, socketio
 from medianest.keyring import Keyring, derive, instance_secret
 from medianest.logs import configure_logging as configure
+from medianest.notifications import channel_views
+from medianest.notifications import views as notifications
 from medianest.plugins.host import CHECK_INTERVAL, PluginHost
 from medianest.proxies import TrustedProxies
 from medianest.realtime import allowed_origins, bind_handlers
@@ -48,8 +52,11 @@ log = logging.getLogger("medianest.app")
 
 PACKAGE = Path(__file__).resolve().parent
 # Blueprint names and URL prefixes the core keeps for itself.
-CORE_PREFIXES = {"", "api", "auth", "admin", "dashboard", "static", "setup", "healthz", "metrics", "socket.io"}
-CORE_API_PREFIXES = {"auth", "admin", "dashboard", "health", "openapi.json"}
+CORE_PREFIXES = {
+    *("", "api", "auth", "admin", "dashboard", "static", "setup", "healthz", "metrics", "socket.io", "me"),
+    *("manifest.webmanifest", "sw.js", "offline"),  # the installable web app (medianest.webapp)
+}
+CORE_API_PREFIXES = {"auth", "admin", "dashboard", "health", "openapi.json", "me"}
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -215,7 +222,19 @@ def register_core_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = IdConverter  # before any rule: plugins' routes get it too
 
-    for bp in (health.bp, metrics.bp, auth.bp, dashboard.bp, admin.bp, openapi.bp, _vendor_assets_blueprint()):
+    core = (
+        health.bp,
+        metrics.bp,
+        auth.bp,
+        dashboard.bp,
+        admin.bp,
+        notifications.bp,
+        channel_views.bp,
+        my_media.bp,
+        webapp.bp,
+        openapi.bp,
+    )
+    for bp in (*core, _vendor_assets_blueprint()):
         app.register_blueprint(bp)
     app.extensions["medianest.blueprint_owners"] = {name: "core" for name in app.blueprints}
 

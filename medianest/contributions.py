@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 Status = Literal["online", "degraded", "offline", "unconfigured"]
@@ -130,3 +131,32 @@ class NavItem:
     url: str
     order: int = 100
     icon: str | None = None
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """One thing a person asked for, and what it became: a line on their "My media" page.
+
+    ``state`` is ``in_progress``, ``ready`` or ``failed`` (the page's filters);
+    ``status`` is the words shown ("Approved", "Downloading 40 %").  ``progress``
+    is 0-100 while something runs.  ``link`` opens it in MediaNest; ``plex_url``
+    and ``plex_title`` name the Plex item or collection it became; ``poster``
+    is an image URL MediaNest serves or proxies.  ``refresh_events`` are the
+    events that change it (the page re-fetches on them).
+    """
+
+    source: str  # the product it came through, as people know it: "Overseerr", "YouTube"
+    id: str  # unique within the source
+    title: str
+    state: str
+    status: str
+    created_at: datetime
+    progress: float | None = None
+    link: str | None = None
+    poster: str | None = None
+    plex_url: str | None = None
+    plex_title: str | None = None
+    detail: str | None = None
+    refresh_events: tuple[str, ...] = ()
+
+    STATES = ("in_progress", "ready", "failed")

@@ -11,22 +11,37 @@ from medianest.plugins import DashboardCard, NavItem, hookimpl
 @hookimpl
 def published_events() -> list[Event]:
     from medianest.admin.users import USER_DELETED
+    from medianest.auth.sessions import USER_FIRST_SIGN_IN
     from medianest.events import NOTIFICATION
     from medianest.status import SERVICE_STATUS
 
-    return [SERVICE_STATUS, NOTIFICATION, USER_DELETED]
+    return [SERVICE_STATUS, NOTIFICATION, USER_DELETED, USER_FIRST_SIGN_IN]
 
 
 @hookimpl
 def periodic_tasks() -> list:
     from flask import current_app
 
+    from medianest.notifications.tasks import purge_notifications
     from medianest.status import prune_status_history, run_health_checks
 
     interval = current_app.config["MEDIANEST"].health_check_interval
     return [
         ("medianest.health-checks", interval, run_health_checks),
         ("medianest.prune-status-history", 3600, prune_status_history),
+        ("medianest.purge-notifications", 86400, purge_notifications),
+    ]
+
+
+@hookimpl
+def event_subscriptions() -> list:
+    from medianest.notifications import admin_notices, delivery, inbox
+
+    return [
+        ("notification", inbox.keep),  # every notification lands in an inbox,
+        ("notification", delivery.send_out),  # then goes out through the person's channels
+        ("service.status", admin_notices.on_service_status),
+        ("user.first_sign_in", admin_notices.on_first_sign_in),
     ]
 
 
@@ -36,6 +51,7 @@ def nav_items(user) -> list[NavItem]:
         return []
     items = [
         NavItem("Dashboard", url_for("dashboard.index"), order=0),
+        NavItem("My media", url_for("my_media.page"), order=10),
         # Personal API tokens and (local accounts) the password live on the account page.
         NavItem("Account", url_for("auth.tokens_page"), order=900),
     ]

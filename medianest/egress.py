@@ -241,10 +241,12 @@ class EgressPolicy:
         self.resolver = resolver or system_resolver
 
     def host_listed(self, host: str, port: int) -> bool:
-        """On the allowed hosts list: the same host (``*.example.com`` for any sub-domain), and port if pinned."""
+        """On the allowed hosts list: the same host (``*.example.com`` for any sub-domain, ``*`` for any
+        host: the addresses are still checked), and port if pinned."""
         host = canonical_host(host)
         return any(
-            (host == name or (name.startswith("*.") and host.endswith(name[1:]))) and pinned in (None, port)
+            (name == "*" or host == name or (name.startswith("*.") and host.endswith(name[1:])))
+            and pinned in (None, port)
             for name, pinned in self.allowed_hosts
         )
 

@@ -190,16 +190,24 @@ class NotificationPayload(EventPayload):
     level: Literal["info", "success", "warning", "error"] = Field(description="how the toast looks")
     message: str = Field(description="the text shown to the person, in their words")
     link: str | None = Field(default=None, description="where the toast leads, if anywhere")
+    kind: str = Field(
+        default="message",
+        description="what it is about (`request.available`, `download.failed`, ...): the person's channels that take it",
+    )
 
 
 NOTIFICATION = Event(
     "notification",
     NotificationPayload,
     audience="user",
-    description="Something a person should know now: a toast in their browser (everyone's when `user_id` is null).",
+    description="Something a person should know: a line in their inbox, a toast in their open pages and a message "
+    "on their channels (everyone's when `user_id` is null).",
 )
 
 
-def notify(user_id: int | None, message: str, level: str = "info", link: str | None = None) -> None:
-    """Publish a ``notification`` (a toast in the user's browser)."""
-    publish("notification", {"user_id": user_id, "level": level, "message": message, "link": link})
+def notify(
+    user_id: int | None, message: str, level: str = "info", link: str | None = None, kind: str = "message"
+) -> None:
+    """Publish a ``notification``: a line in the person's inbox (everyone's for ``None``), a toast in
+    their open pages, and a message on their channels that take ``kind`` (``medianest.notifications``)."""
+    publish("notification", {"user_id": user_id, "level": level, "message": message, "link": link, "kind": kind})

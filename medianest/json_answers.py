@@ -53,6 +53,9 @@ ERROR_CODES: dict[str, int] = {
     "LAST_ADMIN": 409,
     "SET_BY_ENVIRONMENT": 409,
     "SECRET_REQUIRED": 400,
+    # notification channels (Apprise)
+    "CHANNEL_URL_INVALID": 400,
+    "CHANNEL_NOT_SUPPORTED": 400,
 }
 
 

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     breaker_fail_max: int = Field(default=5, ge=1)
     breaker_reset_seconds: float = Field(default=30.0, gt=0)
     status_history_hours: float = Field(default=48.0, ge=24)
+    # Private addresses or networks (optionally :port) notification channels may reach,
+    # e.g. a Gotify or ntfy server on the LAN; everything else private is refused.
+    notify_allowed_private: str = ""
     embedded_worker: bool = True
     worker_concurrency: int = 2
 

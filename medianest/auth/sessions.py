@@ -25,7 +25,9 @@ from flask import Flask, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask.wrappers import Response
 from flask_login import login_user, logout_user
+from pydantic import Field
 
+from medianest.events import Event, EventPayload, publish
 from medianest.extensions import db
 from medianest.models import RememberToken, User, UserSession, utcnow
 
@@ -59,6 +61,17 @@ class CookieSessions(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
+class FirstSignInPayload(EventPayload):
+    via: str = Field(description="how they signed in (`local`, `plex`, ...)")
+
+
+USER_FIRST_SIGN_IN = Event(
+    "user.first_sign_in",
+    FirstSignInPayload,
+    description="A person signed in for the first time; `user_id` names them (the admins' inbox hears of it).",
+)
+
+
 def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
@@ -89,8 +102,11 @@ def start_session(user: User, remember: bool = False, via: str = "password") -> 
     session.permanent = True
     if remember:
         _issue_remember(user)
+    first = user.last_login_at is None
     user.last_login_at = utcnow()
     db.session.commit()
+    if first:
+        publish("user.first_sign_in", {"user_id": user.id, "via": via})
     return row
 
 

@@ -3,6 +3,7 @@
 from medianest.models.audit import AuditEvent
 from medianest.models.installation import InstallationValue
 from medianest.models.invite import Invite
+from medianest.models.notification import Notification, NotificationChannel
 from medianest.models.plugin_state import PluginState
 from medianest.models.service import ServiceAnswer, ServiceCheck, ServiceSetting, ServiceStatus
 from medianest.models.user import ApiToken, RememberToken, User, UserSession, utcnow
@@ -12,6 +13,8 @@ __all__ = [
     "AuditEvent",
     "InstallationValue",
     "Invite",
+    "Notification",
+    "NotificationChannel",
     "PluginState",
     "RememberToken",
     "ServiceAnswer",

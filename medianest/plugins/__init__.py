@@ -11,6 +11,10 @@ and from nothing else in MediaNest::
     from medianest.plugins.events import publish, notify
     from medianest.plugins.settings import service_config
 
+``notify(user_id, message, level, link, kind)`` puts a line in a person's
+inbox (everyone's for ``user_id=None``), shows it live, and sends it to the
+person's channels that take ``kind`` (name your kinds ``<plugin>.<what>``).
+
 ``PLUGIN_API_VERSION`` is this contract's version; a plugin requires a range
 of it with ``PLUGIN_API = ">=1,<2"`` on its entry-point object.  See
 ``docs/plugins.md`` for every hook and every name.
@@ -34,6 +38,7 @@ from medianest.plugins.types import (
     ErrorCode,
     HealthCheck,
     HealthResult,
+    MediaItem,
     NavItem,
     RateLimit,
     ServiceSettings,
@@ -57,6 +62,7 @@ __all__ = [
     "EventPayload",
     "HealthCheck",
     "HealthResult",
+    "MediaItem",
     "NavItem",
     "RateLimit",
     "ServiceSettings",
@@ -64,6 +70,7 @@ __all__ = [
     "SignInServer",
     "hookimpl",
     "hookspec",
+    "notify",
     "parse_allowed_network",
     "plex_client_identifier",
     "publish",

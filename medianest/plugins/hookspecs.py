@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 # The contract's version lives beside the result types (the admin page shows it too).
+from medianest.contributions import PLUGIN_API_VERSION as PLUGIN_API_VERSION
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,10 +35,9 @@ if TYPE_CHECKING:
     from celery import Task
     from flask import Blueprint, Flask
 
-    from medianest.contributions import DashboardCard, HealthCheck, NavItem, ServiceSettings
+    from medianest.contributions import DashboardCard, HealthCheck, MediaItem, NavItem, ServiceSettings
     from medianest.declarations import BackupFolder, ErrorCode, RateLimit, SignInServer
     from medianest.models import User
-
 
 hookspec = pluggy.HookspecMarker("medianest")
 
@@ -157,6 +157,20 @@ def nav_items(user: User | None) -> list[NavItem]:
     :returns: a list of :class:`medianest.plugins.NavItem`.
 
     Results are concatenated and sorted by ``order``.
+    """
+
+
+@hookspec
+def media_items(user: User) -> list[MediaItem]:
+    """What this person asked for through this plugin, and what it became ("My media").
+
+    :param user: whose things to list (the signed-in person, or the one an
+        admin is looking at).
+    :returns: a list of :class:`medianest.plugins.MediaItem`, newest first, at
+        most the 200 newest.  Read the database only: no external calls.
+
+    Results are concatenated and sorted newest first (``created_at``); the page
+    filters them by ``state`` and pages them.
     """
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from medianest.extensions import db
 from medianest.models import PluginState, utcnow
+from medianest.notifications.admin_notices import plugin_failed
 
 log = logging.getLogger("medianest.plugins")
 
@@ -44,3 +45,7 @@ def record_faults(faults: dict[str, str]) -> None:
                     connection.execute(insert(PluginState).values(name=name, enabled=True, updated_at=now, **values))
     except SQLAlchemyError as exc:
         log.warning("plugin faults not saved (%s): %s", ", ".join(faults), exc)
+        return
+    for name, message in faults.items():
+        plugin_failed(name, message)
+    db.session.remove()

@@ -232,7 +232,8 @@ def set_status(record: MediaRequest, status: str, source: str, message: str | No
     notice = NOTICES.get(status)
     if notice:
         text, level = notice
-        notify(record.user_id, text.format(title=record.title), level, _requests_link())
+        kind = "request.available" if status == "partially_available" else f"request.{status}"
+        notify(record.user_id, text.format(title=record.title), level, _requests_link(), kind)
     return True
 
 

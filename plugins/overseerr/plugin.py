@@ -91,6 +91,13 @@ def startup(app) -> None:
 
 
 @hookimpl
+def media_items(user):
+    from medianest_overseerr.media_items import media_items as items_of
+
+    return items_of(user)
+
+
+@hookimpl
 def nav_items(user) -> list[NavItem]:
     if user is None:
         return []

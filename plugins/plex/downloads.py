@@ -306,7 +306,7 @@ def _collect(plex: PlexServer, machine: str, section: dict[str, Any], row: Downl
     message = f"“{row.title}” is in Plex: collection “{title}”."
     if found.missing:
         message += f" {found.missing} file(s) did not show up in Plex."
-    notify(row.user_id, message, "warning" if found.missing else "success", row.url)
+    notify(row.user_id, message, "warning" if found.missing else "success", row.url, "download.in_plex")
     publish(
         READY_EVENT,
         {
@@ -329,4 +329,5 @@ def _fail(row: DownloadCollection, reason: str) -> None:
         "The files are where they were saved.",
         "error",
         None,
+        "download.failed",
     )

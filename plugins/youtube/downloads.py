@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 
 from medianest.plugins.api import ApiError
 from medianest.plugins.db import User, db, utcnow
-from medianest.plugins.events import publish
+from medianest.plugins.events import notify, publish
 
 log = logging.getLogger("medianest.youtube")
 
@@ -187,6 +187,22 @@ def announce(row: Download, event: str, **extra: Any) -> None:
         publish(f"youtube.download.{event}", event_payload(row, **extra))
     except Exception:  # the row already says it; the browser copy is best-effort
         log.exception("could not publish youtube.download.%s for %s", event, row.id)
+    if event in ("completed", "failed"):
+        _tell_owner(row, event)
+
+
+def _tell_owner(row: Download, event: str) -> None:
+    """The owner's inbox: a download finished or failed (its Plex collection is told by whoever makes one)."""
+    title = row.title or row.url
+    if event == "completed":
+        message, level, kind = f"“{title}” finished downloading.", "success", "download.finished"
+    else:
+        reason = f": {row.error}" if row.error else "."
+        message, level, kind = f"“{title}” could not be downloaded{reason}", "error", "download.failed"
+    try:
+        notify(row.user_id, message, level, f"/youtube/{row.id}", kind)
+    except Exception:
+        log.exception("could not tell the owner of download %s", row.id)
 
 
 # ----------------------------------------------------------------- submitting

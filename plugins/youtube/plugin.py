@@ -80,6 +80,13 @@ def periodic_tasks():
 
 
 @hookimpl
+def media_items(user):
+    from medianest_youtube.media_items import media_items as items_of
+
+    return items_of(user)
+
+
+@hookimpl
 def nav_items(user):
     if user is None:
         return []
