@@ -192,7 +192,7 @@ class NotificationPayload(EventPayload):
     link: str | None = Field(default=None, description="where the toast leads, if anywhere")
     kind: str = Field(
         default="message",
-        description="what it is about (`request.available`, `download.failed`, ...): the person's channels that take it",
+        description="what it is about (`request.available`, `download.failed`, ...): which channels take it",
     )
 
 
