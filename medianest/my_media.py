@@ -35,7 +35,7 @@ class MediaQuery(PageQuery):
 
 
 class MediaItemOut(BaseModel):
-    source: str = Field(description="the product it came through: Overseerr, YouTube, ...")
+    source: str = Field(description="the product it came through, as people know it")
     id: str
     title: str
     state: str

@@ -38,8 +38,6 @@ SESSION_KEY = "plex_pin"
 INVITE_KEY = "plex_invite"
 AUTH_APP_URL = "https://app.plex.tv/auth"
 PLEX_TV = "plex.tv"
-# What the messages people read call each service the sign-in talks to.
-PRODUCT_NAMES = {"plex_tv": PLEX_TV, "plex": "Plex"}
 
 
 def client_identifier() -> str:
@@ -82,7 +80,7 @@ def _client(service: str, base: str) -> ServiceClient:
     client = _clients.get((service, base))
     if client is None:
         client = _clients[(service, base)] = ServiceClient(
-            service, base, connect_timeout=3, read_timeout=10, name=PRODUCT_NAMES.get(service)
+            service, base, connect_timeout=3, read_timeout=10, name=PLEX_TV if service == "plex_tv" else "Plex"
         )
     return client
 

@@ -63,7 +63,7 @@ def on_first_sign_in(payload: dict[str, Any]) -> None:
     user = db.session.get(User, payload.get("user_id"))
     if user is None:
         return
-    via = "with Plex" if payload.get("via") == "plex" else "with a local account"
+    via = "with a local account" if payload.get("via") in ("password", "setup") else "with Plex"
     for admin_id in admin_ids():
         if admin_id != user.id:
             notify(admin_id, f"{user.name} signed in for the first time ({via}).", "info", None, "user.first_sign_in")
