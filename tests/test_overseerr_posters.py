@@ -3,7 +3,11 @@ guard, kept on disk, served by MediaNest; the results as a poster grid in Chromi
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
+from medianest_overseerr import posters
 
 from tests.conftest import browser_sign_in, wait_js
 from tests.standins.overseerr import OverseerrStandin
@@ -153,3 +157,22 @@ def test_search_results_are_a_poster_grid_on_a_desktop_and_a_phone(live_server_f
             )
         }
     )  # each poster fetched once, for both browsers
+
+
+@pytest.mark.sqlite_only
+def test_posters_nobody_looked_at_for_a_month_are_pruned(app, user_client, images, monkeypatch):
+    monkeypatch.setenv("MEDIANEST_OVERSEERR_POSTER_URL", images.poster_url)
+    assert user_client.get("/media/posters/old.jpg").status_code == 200
+    assert user_client.get("/media/posters/recent.jpg").status_code == 200
+    with app.app_context():
+        files = sorted(posters.folder().iterdir())
+        assert len(files) == 2
+        month_ago = time.time() - 31 * 86400
+        os.utime(files[0], (month_ago, month_ago))
+        assert posters.prune() == 1
+        assert sorted(posters.folder().iterdir()) == files[1:]
+    # The pruned one is fetched again when someone asks.
+    before = len(images.fetches())
+    assert user_client.get("/media/posters/old.jpg").status_code == 200
+    assert user_client.get("/media/posters/recent.jpg").status_code == 200
+    assert len(images.fetches()) == before + 1
