@@ -30,6 +30,8 @@ DETAILS_TTL = 300.0
 USERS_TTL = 300.0
 POSTER_BASE = "https://image.tmdb.org/t/p/w300"
 USERS_PAGE = 100
+MAX_DIGITS = 18
+MAX_ID = 2**31 - 1  # the largest id an Integer column holds on PostgreSQL
 MAX_USER_PAGES = 50
 
 # Overseerr's MediaStatus, as words MediaNest shows.
@@ -74,10 +76,17 @@ def to_int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
     text = str(value).strip()
-    return int(text) if text.isdigit() else None
+    # ASCII digits only: str.isdigit also counts "²", which int() refuses; and no number of 4,000 digits.
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS else None
+
+
+def to_id(value: Any) -> int | None:
+    """An Overseerr id MediaNest keeps (a positive 32-bit integer, as its columns hold), or None."""
+    number = to_int(value)
+    return number if number is not None and 0 < number <= MAX_ID else None
 
 
 def request_state(request_status: Any, media_status: Any) -> str:
@@ -177,7 +186,9 @@ class OverseerrClient:
                 log.warning("Overseerr's search page %s for %r failed; showing the pages before it", page, normal)
                 break
             found = body.get("results") if isinstance(body.get("results"), list) else []
-            results += [title_of(r) for r in found if isinstance(r, dict) and r.get("mediaType") in ("movie", "tv")]
+            titles = [title_of(r) for r in found if isinstance(r, dict) and r.get("mediaType") in ("movie", "tv")]
+            # A result without a usable TMDB id can be neither opened nor requested.
+            results += [t for t in titles if t["tmdb_id"] is not None]
             pages = to_int(body.get("totalPages")) or 1
             if not found or page >= pages:
                 complete = True
@@ -244,7 +255,7 @@ class OverseerrClient:
             results = [r for r in (body.get("results") or []) if isinstance(r, dict)]
             users += [
                 {
-                    "id": to_int(r.get("id")),
+                    "id": to_id(r.get("id")),
                     "plex_id": None if r.get("plexId") is None else str(r.get("plexId")),
                     "permissions": to_int(r.get("permissions")) or 0,
                     "name": r.get("displayName") or r.get("username") or r.get("email"),
@@ -367,7 +378,7 @@ def title_of(result: dict[str, Any]) -> dict[str, Any]:
     state = MEDIA_STATES.get(to_int(media_info.get("status")) or 1, "none")
     return {
         "media_type": media_type,
-        "tmdb_id": to_int(result.get("id")),
+        "tmdb_id": to_id(result.get("id")),
         "title": name or result.get("originalTitle") or result.get("originalName") or "Untitled",
         "year": to_int(str(date)[:4]) if date else None,
         "overview": result.get("overview") or "",

@@ -16,6 +16,7 @@ from medianest_overseerr.client import (
     PERM_MANAGE_REQUESTS,
     OverseerrClient,
     request_state,
+    to_id,
     to_int,
 )
 from medianest_overseerr.models import FINAL_STATUSES, STAGES, SUBMITTING, MediaRequest
@@ -159,7 +160,7 @@ def make_request(user: User, media_type: str, tmdb_id: int, seasons: list[int] |
     numbers = [to_int(s.get("seasonNumber")) for s in body.get("seasons") or [] if isinstance(s, dict)]
     if numbers:
         record.seasons = [n for n in numbers if n is not None] or record.seasons
-    claim(record, to_int(body.get("id")))
+    claim(record, to_id(body.get("id")))
     answered = request_state(body.get("status"), media.get("status"))
     if STAGES[answered] >= STAGES.get(record.status, 0):  # the webhook may have been first, and further
         record.status = answered
@@ -302,12 +303,13 @@ def settle_unanswered(overseerr: OverseerrClient, after: timedelta, counts: dict
             continue
         found, media_status = answer
         counts["checked"] += 1
-        ids = [i for i in (to_int(r.get("id")) for r in found) if i is not None]
+        ids = [i for i in (to_id(r.get("id")) for r in found) if i is not None]
         held = set(db.session.scalars(db.select(MediaRequest.overseerr_id).where(MediaRequest.overseerr_id.in_(ids))))
         candidates = [
             r
             for r in found
-            if to_int(r.get("id")) not in held
+            if to_id(r.get("id")) is not None
+            and to_id(r.get("id")) not in held
             and not r.get("is4k")
             and (
                 record.overseerr_user_id is None
@@ -315,8 +317,8 @@ def settle_unanswered(overseerr: OverseerrClient, after: timedelta, counts: dict
             )
         ]
         if candidates:
-            newest = max(candidates, key=lambda r: to_int(r.get("id")) or 0)
-            claim(record, to_int(newest.get("id")))
+            newest = max(candidates, key=lambda r: to_id(r.get("id")) or 0)
+            claim(record, to_id(newest.get("id")))
             record.status_message = None
             state = request_state(newest.get("status"), media_status)
             counts["changed"] += int(set_status(record, state, "reconcile: made after MediaNest stopped waiting"))

@@ -13,6 +13,7 @@ otherwise replays answers up to 5 minutes old):
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from datetime import UTC, datetime
@@ -148,15 +149,15 @@ def _monitor(item: dict[str, Any], beats: Any, uptime: Any) -> dict[str, Any]:
             {
                 "status": status,
                 "time": kuma_time(beat.get("time")),
-                "ping": beat.get("ping") if isinstance(beat.get("ping"), (int, float)) else None,
+                "ping": _finite(beat.get("ping")),
                 "msg": str(beat.get("msg") or "")[:300],
             }
         )
     clean = clean[-BEATS_KEPT:]
     last = clean[-1] if clean else None
     try:
-        uptime_pct = round(float(uptime) * 100, 2) if uptime is not None else None
-    except (TypeError, ValueError):
+        uptime_pct = _finite(round(float(uptime) * 100, 2)) if uptime is not None else None
+    except (TypeError, ValueError, OverflowError):
         uptime_pct = None
     return {
         "id": item["id"],
@@ -171,6 +172,13 @@ def _monitor(item: dict[str, Any], beats: Any, uptime: Any) -> dict[str, Any]:
     }
 
 
+def _finite(value: Any) -> int | float | None:
+    """A number JSON and the database can hold (not a boolean, infinity or NaN), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if math.isfinite(value) else None
+
+
 def kuma_time(value: Any) -> str | None:
     """``2026-11-21 23:25:36.287`` (UTC, no zone) -> ``2026-11-21T23:25:36.287000Z``."""
     if not isinstance(value, str) or not value:
@@ -180,7 +188,10 @@ def kuma_time(value: Any) -> str | None:
     except ValueError:
         return None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # e.g. year 1 with a zone east of UTC
+            return None
     return parsed.isoformat() + "Z"
 
 
