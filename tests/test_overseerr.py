@@ -88,7 +88,7 @@ def test_search_sends_spaces_as_percent_20_and_caches_five_minutes(user_client, 
     assert first["poster_url"].endswith("/f89U3ADr1oiB1s9GkdPOEpXUk5H.jpg")
     assert first["state"] == "none" and first["requestable"] is True
     assert first["action"] == "Request film (waits for approval)"  # alice may request, not auto-approve
-    assert body["meta"]["pagination"] == {"page": 1, "per_page": 20, "total": 3, "pages": 1}
+    assert body["meta"]["pagination"] == {"page": 1, "per_page": 20, "total": 3, "pages": 1, "total_exact": True}
     searches = sent(overseerr, "GET", "/search")
     assert len(searches) == 1 and "query=the%20matrix" in searches[0].query_string
 
@@ -119,10 +119,10 @@ def test_search_pagination_counts_only_the_films_and_series_shown(user_client, o
         overseerr.add_person(800_000 + n, f"Nebula Person {n:02d}", popularity=50.0)
 
     first = user_client.get("/api/v1/media/search?query=nebula").get_json()
-    assert first["meta"]["pagination"] == {"page": 1, "per_page": 20, "total": 25, "pages": 2}
+    assert first["meta"]["pagination"] == {"page": 1, "per_page": 20, "total": 25, "pages": 2, "total_exact": True}
     assert len(first["data"]) == 20 and {r["media_type"] for r in first["data"]} == {"movie"}
     second = user_client.get("/api/v1/media/search?query=nebula&page=2").get_json()
-    assert second["meta"]["pagination"] == {"page": 2, "per_page": 20, "total": 25, "pages": 2}
+    assert second["meta"]["pagination"] == {"page": 2, "per_page": 20, "total": 25, "pages": 2, "total_exact": True}
     shown = [r["tmdb_id"] for r in first["data"] + second["data"]]
     assert sorted(shown) == [900_000 + n for n in range(25)]  # every film once, no person
     # Overseerr said 55 results on 3 pages; MediaNest read them once and pages what it keeps.
@@ -139,7 +139,7 @@ def test_search_reads_at_most_five_overseerr_pages_and_says_to_narrow(user_clien
     for n in range(130):
         overseerr.add_title("movie", 910_000 + n, f"Quasar {n:03d}", date="2002-02-02")
     body = user_client.get("/api/v1/media/search?query=quasar&page=5").get_json()
-    assert body["meta"]["pagination"] == {"page": 5, "per_page": 20, "total": 100, "pages": 5}
+    assert body["meta"]["pagination"] == {"page": 5, "per_page": 20, "total": 100, "pages": 5, "total_exact": False}
     assert len(body["data"]) == 20
     assert len(sent(overseerr, "GET", "/search")) == 5
     html = user_client.get("/media/?query=quasar", headers={"HX-Request": "true"}).get_data(as_text=True)

@@ -164,8 +164,8 @@ def api_search(query: SearchQuery):
 
     Results are cached for five minutes per query. Each says its state in
     Overseerr and what a request would do. People Overseerr also finds are
-    left out, and the pagination counts only the films and series (among
-    Overseerr's 100 best matches).
+    left out, and the pagination counts only the films and series among
+    Overseerr's 100 best matches (``total_exact`` is false when it has more).
     """
     answer = _search(query.query, query.page)
     meta = {
@@ -174,6 +174,8 @@ def api_search(query: SearchQuery):
             "per_page": answer["per_page"],
             "total": answer["total_results"],
             "pages": answer["total_pages"],
+            # Overseerr has more matches than the pages MediaNest read: the total is "at least".
+            "total_exact": not answer["narrower"],
         }
     }
     return ok(answer["results"], meta=meta)
