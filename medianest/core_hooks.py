@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, url_for
 
+from medianest.dashboard import services_card_context
+from medianest.events import CORE_EVENTS
 from medianest.plugins import DashboardCard, NavItem, hookimpl
+from medianest.status import prune_status_history, run_health_checks
 
 
 @hookimpl
 def published_events() -> list[str]:
-    from medianest.events import CORE_EVENTS
 
     return list(CORE_EVENTS)
 
 
 @hookimpl
 def periodic_tasks() -> list:
-    from flask import current_app
-
-    from medianest.status import prune_status_history, run_health_checks
 
     interval = current_app.config["MEDIANEST"].health_check_interval
     return [
@@ -43,7 +42,6 @@ def nav_items(user) -> list[NavItem]:
 
 @hookimpl
 def dashboard_cards(user) -> list[DashboardCard]:
-    from medianest.dashboard import services_card_context
 
     return [
         DashboardCard(

@@ -14,6 +14,9 @@ from typing import Any
 
 from flask import current_app
 
+from medianest.extensions import socketio
+from medianest.metrics import EVENTS_PUBLISHED
+
 log = logging.getLogger("medianest.events")
 
 # Events the core itself publishes; plugins declare theirs with ``published_events``.
@@ -66,9 +69,6 @@ def publish(name: str, payload: dict[str, Any]) -> None:
             handler(message)
         except Exception:
             log.exception("event handler of plugin %s failed for %s", plugin_name, name)
-
-    from medianest.extensions import socketio
-    from medianest.metrics import EVENTS_PUBLISHED
 
     EVENTS_PUBLISHED.labels(event=name).inc()
     try:

@@ -16,16 +16,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import quote, urlparse
 
 from flask import current_app, session
 
 from medianest.api import ApiError
+from medianest.audit import record
 from medianest.extensions import db
 from medianest.http import ServiceClient, ServiceError, json_of
 from medianest.models import InstallationValue, User, utcnow
 from medianest.plex_identifier import plex_client_identifier
+from medianest.services import service_config
 
 log = logging.getLogger("medianest.auth.plex")
 
@@ -44,7 +47,6 @@ def client_identifier() -> str:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("medianest")
@@ -156,7 +158,6 @@ def _account(token: str) -> dict[str, Any]:
 
 
 def _plex_server() -> dict[str, Any] | None:
-    from medianest.services import service_config
 
     config = service_config("plex")
     if config.get("url") and config.get("token"):
@@ -225,7 +226,6 @@ def server_access(token: str) -> str | None:
 
 def sign_in_with_plex_token(token: str) -> User:
     """Create or update the MediaNest user of this Plex account (not yet signed in: the caller starts the session)."""
-    from medianest.audit import record
 
     account = _account(token)
     access = server_access(token)
