@@ -14,8 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
+from celery.beat import EmbeddedService
 from celery.signals import beat_init, task_postrun, worker_process_init
 from flask import Flask
+
+from medianest.extensions import db
+from medianest.metrics import TASKS
+from medianest.redis_connection import redis_client
 
 log = logging.getLogger("medianest.worker")
 
@@ -113,7 +118,6 @@ def _fresh_connections_after_fork(**_: Any) -> None:
     app = _worker_app[0]
     if app is None:
         return
-    from medianest.extensions import db
 
     with app.app_context():
         db.engine.dispose(close=False)
@@ -132,13 +136,10 @@ def _check_services_at_start(sender: Any = None, **_: Any) -> None:
 @task_postrun.connect
 def _count_task(sender: Task | None = None, state: str | None = None, **_: Any) -> None:
     """Counted for the web process's /metrics (``medianest.metrics.TaskCollector``)."""
-    from medianest.metrics import TASKS
 
     app = _worker_app[0]
     redis = None
     if app is not None:
-        from medianest.redis_connection import redis_client
-
         with app.app_context():
             redis = redis_client(timeout=0.5)
     TASKS.count(getattr(sender, "name", "?"), state or "UNKNOWN", redis)
@@ -155,7 +156,6 @@ class EmbeddedWorker:
         self.beat = None
 
     def start(self) -> None:
-        from celery.beat import EmbeddedService
 
         self.worker = self.celery.WorkController(
             concurrency=self.concurrency,

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, url_for
 
-from medianest.events import Event
+from medianest.admin.users import USER_DELETED
+from medianest.auth.sessions import USER_FIRST_SIGN_IN
+from medianest.dashboard import services_card_context
+from medianest.events import NOTIFICATION, Event
+from medianest.notifications import admin_notices, delivery, inbox
+from medianest.notifications.tasks import purge_notifications
 from medianest.plugins import DashboardCard, NavItem, hookimpl
+from medianest.status import SERVICE_STATUS, prune_status_history, run_health_checks
 
 
 @hookimpl
 def published_events() -> list[Event]:
-    from medianest.admin.users import USER_DELETED
-    from medianest.auth.sessions import USER_FIRST_SIGN_IN
-    from medianest.events import NOTIFICATION
-    from medianest.status import SERVICE_STATUS
-
     return [SERVICE_STATUS, NOTIFICATION, USER_DELETED, USER_FIRST_SIGN_IN]
 
 
 @hookimpl
 def periodic_tasks() -> list:
-    from flask import current_app
-
-    from medianest.notifications.tasks import purge_notifications
-    from medianest.status import prune_status_history, run_health_checks
-
     interval = current_app.config["MEDIANEST"].health_check_interval
     return [
         ("medianest.health-checks", interval, run_health_checks),
@@ -35,8 +31,6 @@ def periodic_tasks() -> list:
 
 @hookimpl
 def event_subscriptions() -> list:
-    from medianest.notifications import admin_notices, delivery, inbox
-
     return [
         ("notification", inbox.keep),  # every notification lands in an inbox,
         ("notification", delivery.send_out),  # then goes out through the person's channels
@@ -62,7 +56,6 @@ def nav_items(user) -> list[NavItem]:
 
 @hookimpl
 def dashboard_cards(user) -> list[DashboardCard]:
-    from medianest.dashboard import services_card_context
 
     return [
         DashboardCard(

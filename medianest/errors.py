@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from medianest.access import seconds_until, wants_json
 from medianest.api.envelope import ApiError, error_response
-from medianest.extensions import limiter
+from medianest.extensions import db, limiter
 from medianest.services import service_definitions
 
 log = logging.getLogger("medianest.errors")
@@ -121,7 +121,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        from medianest.extensions import db
 
         db.session.rollback()
         correlation_id = getattr(g, "correlation_id", None)

@@ -26,6 +26,9 @@ from typing import Any, Literal
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from medianest.extensions import socketio
+from medianest.metrics import EVENTS_PUBLISHED
+
 log = logging.getLogger("medianest.events")
 
 HOUSEHOLD_ROOM = "household"
@@ -175,9 +178,6 @@ def publish(name: str, payload: dict[str, Any] | BaseModel) -> None:
             handler(message)
         except Exception:
             log.exception("event handler of plugin %s failed for %s", plugin_name, name)
-
-    from medianest.extensions import socketio
-    from medianest.metrics import EVENTS_PUBLISHED
 
     EVENTS_PUBLISHED.labels(event=name).inc()
     try:

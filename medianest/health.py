@@ -12,7 +12,9 @@ from sqlalchemy import text
 from medianest.access import public
 from medianest.api import api_route
 from medianest.extensions import db
+from medianest.http import breaker_states
 from medianest.models import ServiceStatus
+from medianest.redis_connection import redis_client
 
 bp = Blueprint("health", __name__)
 
@@ -40,7 +42,6 @@ def readiness() -> tuple[dict, bool]:
         db.session.rollback()
     healthy = checks["database"]["status"] == "up"
     if settings.redis_url:
-        from medianest.redis_connection import redis_client
 
         def ping() -> None:
             redis_client(1.0).ping()
@@ -72,7 +73,6 @@ def readiness() -> tuple[dict, bool]:
 
 def _breakers(services: dict) -> dict:
     """Circuit breakers: this process's own, and what the status job recorded for the rest."""
-    from medianest.http import breaker_states
 
     breakers = {
         name: {"state": item["breaker"]["state"], "failures": item["breaker"]["failures"], "seen_by": "status job"}

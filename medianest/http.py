@@ -31,10 +31,13 @@ from urllib.parse import urljoin, urlparse
 import pybreaker
 import requests
 import urllib3
+from flask import current_app, has_app_context
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from medianest.api.envelope import ApiError
+from medianest.metrics import BREAKER_FAILURES, BREAKER_STATE, BREAKER_STATES, SERVICE_CALL_SECONDS, SERVICE_CALLS
+from medianest.settings import service_env
 
 log = logging.getLogger("medianest.http")
 
@@ -90,18 +93,15 @@ class _BreakerMetrics(pybreaker.CircuitBreakerListener):
         log.warning("circuit breaker for %s: %s -> %s", cb.name, getattr(old_state, "name", old_state), new_state.name)
 
     def failure(self, cb: pybreaker.CircuitBreaker, exc: BaseException) -> None:
-        from medianest.metrics import BREAKER_FAILURES
 
         BREAKER_FAILURES.labels(service=cb.name).set(cb.fail_counter)
 
     def success(self, cb: pybreaker.CircuitBreaker) -> None:
-        from medianest.metrics import BREAKER_FAILURES
 
         BREAKER_FAILURES.labels(service=cb.name).set(0)
 
 
 def _export_state(service: str, state: str, failures: int) -> None:
-    from medianest.metrics import BREAKER_FAILURES, BREAKER_STATE, BREAKER_STATES
 
     BREAKER_STATE.labels(service=service).set(1 if state == pybreaker.STATE_OPEN else 0)
     for name in (pybreaker.STATE_CLOSED, pybreaker.STATE_OPEN, pybreaker.STATE_HALF_OPEN):
@@ -240,9 +240,6 @@ def client_options(service: str, config: Mapping[str, Any] | None = None) -> dic
     ``_READ_TIMEOUT`` / ``_BREAKER_FAIL_MAX`` / ``_BREAKER_RESET_SECONDS``,
     then the app-wide settings, then the built-in defaults.
     """
-    from flask import current_app, has_app_context
-
-    from medianest.settings import service_env
 
     settings = current_app.config["MEDIANEST"] if has_app_context() else None
     defaults = {
@@ -376,7 +373,6 @@ class ServiceClient:
         connect_timeout, read_timeout = timeout or self.timeout
 
         def call() -> requests.Response:
-            from medianest.metrics import SERVICE_CALLS
 
             try:
                 response = session.request(
@@ -425,8 +421,6 @@ class ServiceClient:
             if 400 <= status < 500 and status not in accept_statuses:
                 raise _ClientSideError(response)
             return response
-
-        from medianest.metrics import SERVICE_CALL_SECONDS, SERVICE_CALLS
 
         started = time.perf_counter()
         try:

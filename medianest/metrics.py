@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from medianest.access import public
 from medianest.api.envelope import error_response
+from medianest.redis_connection import redis_client
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -128,7 +129,6 @@ class TaskCollector:
 def _task_sources() -> tuple[Any | None, list[str]]:
     if not has_app_context():
         return None, []
-    from medianest.redis_connection import redis_client
 
     redis = redis_client(timeout=0.5)
     celery = current_app.extensions.get("celery")

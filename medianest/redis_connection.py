@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from flask import current_app
+from redis import Redis
 
 _clients: dict[tuple[str, float], Any] = {}
 _lock = threading.Lock()
@@ -24,7 +25,5 @@ def redis_client(timeout: float = 1.0) -> Any | None:
     with _lock:
         client = _clients.get(key)
         if client is None:
-            from redis import Redis
-
             client = _clients[key] = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         return client

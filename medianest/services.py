@@ -12,8 +12,9 @@ from typing import Any
 from flask import current_app, g, has_request_context
 
 from medianest.extensions import db
+from medianest.http import check_base_url
 from medianest.logs import remember_secret
-from medianest.models import ServiceSetting
+from medianest.models import ServiceSetting, User
 from medianest.settings import service_env
 
 MASK = "••••••••"
@@ -153,7 +154,6 @@ def describe_service(definition: Any) -> dict[str, Any]:
 
 
 def _check_values(definition: Any, values: dict[str, Any]) -> dict[str, str]:
-    from medianest.http import check_base_url
 
     problems: dict[str, str] = {}
     known = {f.name: f for f in definition.fields}
@@ -247,7 +247,6 @@ def rotate_encryption(dry_run: bool = False) -> dict[str, int]:
     Everything is read first, so a value no configured key can open stops the
     whole run before anything changes (``DecryptionError``).
     """
-    from medianest.models import User
 
     ring = keyring()
     counts = {"service_settings": 0, "plex_tokens": 0, "current": 0}

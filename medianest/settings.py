@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 
 class SettingsError(ValueError):
@@ -181,8 +184,6 @@ def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Ne
 
 def _check_database_url_parts(value: str) -> None:
     """What SQLAlchemy or the driver would otherwise reject later with a traceback."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
 
     try:
         port = urlparse(value).port
@@ -212,7 +213,6 @@ def _setting_name(loc: tuple) -> str:
 
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings, turning pydantic's report into one line per bad setting."""
-    from pydantic import ValidationError
 
     try:
         return Settings(**overrides)
@@ -244,7 +244,6 @@ def service_env(service: str, field: str) -> str | None:
 
 def folder_problem(folder: Path) -> str | None:
     """Why MediaNest cannot write in ``folder`` (created if missing), or ``None`` when it can."""
-    import tempfile
 
     who = f"user {os.getuid()}:{os.getgid()}"
     try:

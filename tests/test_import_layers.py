@@ -96,3 +96,29 @@ def test_a_cycle_between_core_services_breaks_the_acyclic_contract(planted):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "The core's modules import each other without a cycle BROKEN" in result.stdout
     assert "The core's layers point down KEPT" in result.stdout
+
+
+def test_building_the_app_opens_no_connection(tmp_path, monkeypatch):
+    """create_app only assembles: the database, Redis and the services are reached when first used.
+
+    Python's sockets refuse to connect, and the database is on a port where
+    nothing listens (libpq opens its own sockets): building the app still works.
+    """
+    import socket
+
+    from tests.support.apps import build_app, make_settings
+
+    attempts = []
+
+    def refuse(self, address):
+        attempts.append(address)
+        raise OSError(f"create_app connected to {address}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    settings = make_settings(
+        tmp_path / "data", "postgresql://medianest@127.0.0.1:9/nothing-listens", "redis://127.0.0.1:6379/0"
+    )
+    app = build_app(settings)
+    assert app.extensions["medianest.plugins"].plugins  # the plugins are loaded too
+    assert attempts == []

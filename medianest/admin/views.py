@@ -17,6 +17,7 @@ from medianest.api import ApiError, CursorQuery, PageQuery, Schema, api_route, o
 from medianest.audit import record
 from medianest.contributions import PLUGIN_API_VERSION, ConnectionResult
 from medianest.extensions import db
+from medianest.http import check_base_url
 from medianest.models import AuditEvent, ServiceStatus, User
 from medianest.pages import page_or_fragment
 from medianest.service_recheck import queue_recheck
@@ -370,7 +371,6 @@ def _test(name: str, values: dict[str, Any]) -> dict[str, Any]:
     definition = _definition(name)
     if definition.test_connection is None:
         raise ApiError("BAD_REQUEST", f"{definition.title} has no connection test.")
-    from medianest.http import check_base_url
 
     merged = merged_values(definition, values)
     for f in definition.fields:

@@ -12,7 +12,7 @@ import re
 from importlib.metadata import version
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template
+from flask import Blueprint, Flask, current_app, jsonify, render_template
 from pydantic import BaseModel, TypeAdapter
 
 from medianest.access import public, view_access
@@ -261,7 +261,6 @@ def document() -> dict[str, Any]:
 @public
 def openapi_json():
     """The OpenAPI document of every JSON route."""
-    from flask import jsonify
 
     return jsonify(document())
 

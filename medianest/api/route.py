@@ -21,6 +21,7 @@ from typing import Any
 from flask import request
 from pydantic import BaseModel, ValidationError
 
+from medianest.access import enforce_declared_access
 from medianest.api.envelope import ApiError
 
 
@@ -113,7 +114,6 @@ def api_route(
 
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from medianest.access import enforce_declared_access
 
             denied = enforce_declared_access(view)  # who may call comes before what they sent
             if denied is not None:

@@ -6,15 +6,19 @@ import contextlib
 import hashlib
 import logging
 import secrets
+import time
 from datetime import timedelta
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, request, session
+from limits import parse
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
-from medianest.extensions import db, login_manager
-from medianest.models import ApiToken, User, utcnow
+from medianest.auth.passwords import hash_password, verify_password
+from medianest.auth.sessions import session_is_live, user_from_remember_cookie
+from medianest.extensions import db, limiter, login_manager
+from medianest.models import ApiToken, InstallationValue, User, UserSession, utcnow
 
 log = logging.getLogger("medianest.auth")
 
@@ -31,7 +35,6 @@ def new_api_token() -> str:
 
 def load_user(alternative_id: str) -> User | None:
     """The session cookie's user: its token must be current and its browser session not ended."""
-    from medianest.auth.sessions import session_is_live
 
     user_id, _, session_token = alternative_id.partition(":")
     if not user_id.isdigit() or not session_token:
@@ -46,9 +49,6 @@ def load_user(alternative_id: str) -> User | None:
 
 def _user_and_session(user_id: int):
     """The user and this browser's session row in one round trip (every page view asks)."""
-    from flask import session
-
-    from medianest.models import UserSession
 
     sid = session.get("sid")
     if not sid:
@@ -63,7 +63,6 @@ def _user_and_session(user_id: int):
 
 def load_user_from_request(req) -> User | None:
     """No session user: a personal API token (``Authorization: Bearer``), else the remember-me cookie."""
-    from medianest.auth.sessions import user_from_remember_cookie
 
     token = bearer_token(req)
     if token is not None:
@@ -160,11 +159,6 @@ def count_guess() -> None:
     spent the refusal becomes ``RATE_LIMITED`` (raised by the access rule, since
     this runs inside Flask-Login's loader, where an exception would be lost).
     """
-    import time
-
-    from limits import parse
-
-    from medianest.extensions import limiter
 
     rate = current_app.config["MEDIANEST"].rate_limit_login
     item = parse(rate)
@@ -194,8 +188,6 @@ def ensure_local_admin(app: Flask, base_url: str | None = None) -> User | None:
     one-time setup link is written to the log until a password is chosen, at
     ``MEDIANEST_BASE_URL`` or else ``base_url`` (where ``medianest run`` listens).
     """
-    from medianest.auth.passwords import hash_password, verify_password
-    from medianest.models import InstallationValue
 
     settings = app.config["MEDIANEST"]
     admin = db.session.scalar(db.select(User).where(User.username == "admin", User.is_local.is_(True)))

@@ -24,12 +24,13 @@ from typing import Any
 from flask import Flask, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask.wrappers import Response
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from pydantic import Field
 
 from medianest.events import Event, EventPayload, publish
 from medianest.extensions import db
 from medianest.models import RememberToken, User, UserSession, utcnow
+from medianest.realtime import sign_out_sockets
 
 log = logging.getLogger("medianest.auth")
 
@@ -112,7 +113,6 @@ def start_session(user: User, remember: bool = False, via: str = "password") -> 
 
 def end_session() -> None:
     """Sign out this browser: its session row ends and its remember series is revoked."""
-    from flask_login import current_user
 
     sid = session.get("sid")
     if sid:
@@ -132,7 +132,6 @@ def end_session() -> None:
 
 def sign_out_everywhere(user: User) -> None:
     """End every session, remember series and open Socket.IO connection of ``user`` (commits)."""
-    from medianest.realtime import sign_out_sockets
 
     user.end_all_sessions()
     db.session.commit()

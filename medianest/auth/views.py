@@ -26,6 +26,7 @@ from pydantic import Field
 
 from medianest.access import csrf_exempt, login_required, public
 from medianest.api import ApiError, Schema, api_route, ok
+from medianest.audit import record
 from medianest.auth import plex as plex_signin
 from medianest.auth import tokens as api_tokens
 from medianest.auth.identity import bearer_token
@@ -316,7 +317,6 @@ def password_page():
     user.password_hash = hash_password(request.form["new_password"])
     user.end_all_sessions()  # every other browser and remember cookie; this one starts afresh
     db.session.commit()
-    from medianest.audit import record
 
     record("user.password_changed", f"user:{user.id}", {})
     start_session(user, via="password")

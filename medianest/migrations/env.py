@@ -2,7 +2,7 @@
 
 The core's revisions are recorded in ``alembic_version``; each plugin's branch
 runs as an environment of its own with its own ``alembic_version_<plugin>``
-(``medianest.cli.alembic_config`` sets the folders and the table), so a
+(``medianest.database_upgrade.alembic_config`` sets the folders and the table), so a
 disabled or uninstalled plugin's revisions never stand in the core's way.
 """
 
