@@ -48,7 +48,7 @@ class RateLimit:
 
     The admin overrides ``default`` with ``MEDIANEST_RATE_LIMIT_<NAME>`` (or
     its ``_FILE`` twin); a view applies it with
-    ``@limiter.limit(rate_limit_value("<name>"))``.
+    ``@limiter.limit(lambda: rate_limit_value("<name>"))``.
     """
 
     name: str
