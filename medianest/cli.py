@@ -25,7 +25,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate.cli import db as migrate_db
 from sqlalchemy import inspect
 
-from medianest.plugins.hookspecs import PLUGIN_API_VERSION
+from medianest.contributions import PLUGIN_API_VERSION
 from medianest.settings import SettingsError, folder_problem
 
 log = logging.getLogger("medianest.migrations")

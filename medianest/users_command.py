@@ -16,11 +16,10 @@ from dataclasses import dataclass
 import click
 from flask.cli import with_appcontext
 
-from medianest.admin.users import change_user
-from medianest.api import ApiError
-from medianest.auth import household
-from medianest.extensions import db
-from medianest.models import User
+# Like the other commands in medianest.cli, this module imports the app's modules only when a command
+# runs: ``medianest run`` monkey-patches with gevent after importing the CLI and before anything that
+# loads ssl (requests, through the admin and HTTP layers), and must stay first.
+ROLES = ("admin", "user")
 
 
 @dataclass(frozen=True)
@@ -31,8 +30,8 @@ class CommandLine:
     username: str = "medianest users"
 
 
-def _fail(exc: ApiError) -> None:
-    click.echo(f"medianest: {exc.message}", err=True)
+def _fail(message: str) -> None:
+    click.echo(f"medianest: {message}", err=True)
     sys.exit(1)
 
 
@@ -53,17 +52,21 @@ def users() -> None:
 )
 @click.option("--name", "display_name", help="The name the household sees.")
 @click.option("--email")
-@click.option("--role", type=click.Choice(User.ROLES), default="user", show_default=True)
+@click.option("--role", type=click.Choice(ROLES), default="user", show_default=True)
 @with_appcontext
 def add(username: str, password: str, display_name: str | None, email: str | None, role: str) -> None:
     """Create a local account with its own password."""
+    from medianest.api import ApiError
+    from medianest.auth import household
+    from medianest.extensions import db
+
     try:
         user = household.create_local_user(
             CommandLine(), username, password, display_name, role, email, via="command line"
         )
     except ApiError as exc:
         db.session.rollback()
-        _fail(exc)
+        _fail(exc.message)
     db.session.commit()
     click.echo(f"added {user.username} ({user.role}); they sign in with that user name and password")
 
@@ -73,6 +76,9 @@ def add(username: str, password: str, display_name: str | None, email: str | Non
 @with_appcontext
 def list_users(as_json: bool) -> None:
     """Everyone who can sign in, with role, status, how they sign in and when they last did."""
+    from medianest.extensions import db
+    from medianest.models import User
+
     rows = [u.to_public() for u in db.session.scalars(db.select(User).order_by(User.username))]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -86,15 +92,20 @@ def list_users(as_json: bool) -> None:
 
 @users.command("set-role")
 @click.argument("username")
-@click.argument("role", type=click.Choice(User.ROLES))
+@click.argument("role", type=click.Choice(ROLES))
 @with_appcontext
 def set_role(username: str, role: str) -> None:
     """Make someone an admin or a user; they are signed out everywhere."""
+    from medianest.admin.users import change_user
+    from medianest.api import ApiError
+    from medianest.extensions import db
+    from medianest.models import User
+
     user = db.session.scalar(db.select(User).where(User.username == username))
     if user is None:
-        _fail(ApiError("NOT_FOUND", f"No user is called {username!r} (see: medianest users list)."))
+        _fail(f"No user is called {username!r} (see: medianest users list).")
     try:
         changed = change_user(CommandLine(), user.id, role=role)
     except ApiError as exc:
-        _fail(exc)
+        _fail(exc.message)
     click.echo(f"{changed.username} is now {changed.role}")

@@ -192,7 +192,8 @@ def test_unconfigured_is_reported_not_failed(app, user_client, monkeypatch):
     assert run_checks(app)["uptime_kuma"].status == "unconfigured"
     data = user_client.get("/api/v1/uptime/monitors").get_json()["data"]
     assert data["configured"] is False and data["groups"] == []
-    assert "Not configured" in user_client.get("/?cards=inline").get_data(as_text=True)
+    page = user_client.get("/?cards=inline").get_data(as_text=True)
+    assert "Not set up yet" in page and "Ask your admin" in page
 
 
 class NotKuma(Standin):
