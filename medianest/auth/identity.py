@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
+from medianest.access import seconds_until
 from medianest.extensions import db, login_manager
 from medianest.models import ApiToken, User, utcnow
 
@@ -207,7 +208,6 @@ def count_guess() -> None:
     spent the refusal becomes ``RATE_LIMITED`` (raised by the access rule, since
     this runs inside Flask-Login's loader, where an exception would be lost).
     """
-    import time
 
     from limits import parse
 
@@ -220,7 +220,7 @@ def count_guess() -> None:
     keys = tuple(k for k in (prefix, f"ip:{request.remote_addr or 'unknown'}", "sign-in") if k)
     try:
         allowed = limiter.limiter.hit(item, *keys)
-        reset_in = max(1, int(limiter.limiter.get_window_stats(item, *keys).reset_time - time.time()))
+        reset_in = seconds_until(limiter.limiter.get_window_stats(item, *keys).reset_time)  # as Retry-After
     except Exception:  # storage trouble must not turn a wrong token into a 500
         log.warning("could not count a failed credential (rate-limit storage unavailable)")
         return
