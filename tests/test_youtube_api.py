@@ -381,3 +381,14 @@ def test_the_admin_cannot_choose_a_download_folder_the_server_cannot_write(app, 
     saved = admin_client.put("/api/v1/admin/services/youtube", json={"values": {"download_root": str(fine)}})
     assert saved.status_code == 200, saved.get_json()
     assert fine.is_dir() and not any(fine.iterdir())  # created, and the probe left nothing behind
+
+
+def test_deleting_from_the_page_asks_first(app, user_client, yt_env):
+    download_id = _submit(user_client, "https://youtu.be/keep").get_json()["data"]["id"]
+    question = user_client.post(f"/youtube/{download_id}/delete")
+    assert question.status_code == 200
+    page = question.get_data(as_text=True)
+    assert "cannot be undone" in page and 'name="confirm" value="yes"' in page
+    assert _count(app) == 1  # asked, not deleted
+    done = user_client.post(f"/youtube/{download_id}/delete", data={"confirm": "yes"})
+    assert done.status_code == 303 and _count(app) == 0
