@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
 
 from tests.conftest import browser_sign_in, wait_js
@@ -43,3 +46,24 @@ def test_test_connection_is_busy_while_the_service_hangs_and_a_save_raises_a_toa
         assert "Read timeout (s)" in toast and "read_timeout" not in toast
     finally:
         kuma.stop()
+
+
+def test_sign_in_with_plex_says_it_is_working_and_then_why_it_failed(live_server_factory, page):
+    """plex.tv unreachable in a way that hangs (no internet behind a firewall that drops packets)."""
+    silent = socket.socket()  # listens, never accepts: the connection is made, no answer ever comes
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        server = live_server_factory(env={"MEDIANEST_PLEX_TV_URL": f"http://127.0.0.1:{silent.getsockname()[1]}"})
+        page.goto(server.url + "/auth/login")
+        started = time.monotonic()
+        page.click("#plex-signin button[type=submit]")
+        page.wait_for_selector("#plex-busy", state="visible", timeout=1000)
+        assert page.is_disabled("#plex-signin button[type=submit]")
+        page.wait_for_selector("#plex-signin[data-state=error]", timeout=30_000)
+        message = page.inner_text("#plex-signin [role=alert]")
+        assert "plex.tv did not answer in" in message and "plex_tv" not in message, message
+        assert time.monotonic() - started > 5  # the busy state was what the person saw meanwhile
+        assert page.is_enabled("#plex-signin button[type=submit]")  # "Start again"
+    finally:
+        silent.close()

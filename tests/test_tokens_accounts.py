@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 from tests.conftest import ADMIN_PASSWORD
 from tests.support.services import PG_BASE
-from tests.test_youtube_support import feed_fixture, files_under, run_job, yt_env_fixture  # noqa: F401
+from tests.test_youtube_support import feed_fixture, files_under, person_folder, run_job, yt_env_fixture  # noqa: F401
 
 SESSION = "/api/v1/auth/session"
 
@@ -84,19 +84,21 @@ def test_deleting_a_user_removes_their_downloaded_files(
     his = other_client.post("/api/v1/youtube/downloads", json={"url": feed.url_for_playlist("b"), "format": "best"})
     run_job(app, mine.get_json()["data"]["id"])
     run_job(app, his.get_json()["data"]["id"])
-    alice_dir, bob_dir = yt_env / str(alice.id), yt_env / str(bob.id)
+    alice_dir, bob_dir = person_folder(yt_env, "Alice", alice.id), person_folder(yt_env, "Bob", bob.id)
     assert len(files_under(alice_dir)) == 1 and len(files_under(bob_dir)) == 1
 
     assert admin_client.delete(f"/api/v1/admin/users/{alice.id}").status_code == 200
 
     assert not alice_dir.exists()
     assert len(files_under(bob_dir)) == 1  # nobody else's
-    from medianest_youtube.models import Download
+    from medianest_youtube.models import Download, UserFolder
 
     from medianest.extensions import db
 
     with app.app_context():
         assert {row.user_id for row in db.session.scalars(db.select(Download))} == {bob.id}
+        # the folder's name goes too: a later account with alice's id starts afresh
+        assert db.session.scalars(db.select(UserFolder.user_id)).all() == [bob.id]
 
 
 # ------------------------------------------------------------------ the database blinks

@@ -441,3 +441,14 @@ def test_retry_when_the_other_download_ends_at_the_same_moment_is_409(app, user_
     assert error["code"] == "CONFLICT" and "try again" in error["message"], error
     assert row_of(app, failed).status == "failed" and row_of(app, other).status == "completed"
     assert user_client.post(f"{API}/{failed}/retry").status_code == 202  # and trying again works
+
+
+def test_deleting_from_the_page_asks_first(app, user_client, yt_env):
+    download_id = _submit(user_client, "https://youtu.be/keep").get_json()["data"]["id"]
+    question = user_client.post(f"/youtube/{download_id}/delete")
+    assert question.status_code == 200
+    page = question.get_data(as_text=True)
+    assert "cannot be undone" in page and 'name="confirm" value="yes"' in page
+    assert _count(app) == 1  # asked, not deleted
+    done = user_client.post(f"/youtube/{download_id}/delete", data={"confirm": "yes"})
+    assert done.status_code == 303 and _count(app) == 0

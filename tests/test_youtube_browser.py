@@ -106,3 +106,32 @@ def test_cancel_and_complete_are_never_stuck_even_when_events_are_missed(live_se
     wait_for(lambda: download_state(http, server, done_id)["status"] == "completed", timeout=60, what="completed")
     wait_js(page, "document.querySelector('#yt-status').textContent.trim() === 'completed'", timeout=15)
     assert page.locator("#yt-files li").count() == 1
+
+
+def test_on_a_phone_the_429_message_shows_beside_the_kept_url(live_server_factory, feed, tmp_path, browser):
+    env = youtube_env(tmp_path / "downloads") | {"MEDIANEST_RATE_LIMIT_YOUTUBE": "1/hour"}
+    server = live_server_factory(env=env)
+    add_local_users(server, tmp_path, PASSWORD, "alice")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        browser_sign_in(page, server, "alice", PASSWORD)
+        page.goto(server.url + "/youtube/")
+        feed.add_playlist("phone", "Phone", [("Clip", 20_000)])
+        page.fill("#yt-new input[name=url]", feed.url_for_playlist("phone"))
+        page.click("#yt-new button[type=submit]")
+        page.wait_for_url(re.compile(r".*/youtube/\d+$"))
+        page.goto(server.url + "/youtube/")
+        typed = "http://127.0.0.1:9/feeds/second.xml"
+        page.fill("#yt-new input[name=url]", typed)
+        page.click("#yt-new button[type=submit]")
+        page.wait_for_selector("#yt-error")
+        assert "Try again in" in page.inner_text("#yt-error")
+        assert page.input_value("#yt-new input[name=url]") == typed
+        box = page.locator("#yt-error").bounding_box()
+        assert (
+            box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+        )  # readable without scrolling sideways
+    finally:
+        context.close()

@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import logging
 import secrets
-import time
 from datetime import timedelta
 
 from flask import Flask, current_app, g, request, session
@@ -15,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
+from medianest.access import seconds_until
 from medianest.auth.passwords import hash_password, verify_password
 from medianest.auth.sessions import session_is_live, user_from_remember_cookie
 from medianest.extensions import db, limiter, login_manager
@@ -167,7 +167,7 @@ def count_guess() -> None:
     keys = tuple(k for k in (prefix, f"ip:{request.remote_addr or 'unknown'}", "sign-in") if k)
     try:
         allowed = limiter.limiter.hit(item, *keys)
-        reset_in = max(1, int(limiter.limiter.get_window_stats(item, *keys).reset_time - time.time()))
+        reset_in = seconds_until(limiter.limiter.get_window_stats(item, *keys).reset_time)  # as Retry-After
     except Exception:  # storage trouble must not turn a wrong token into a 500
         log.warning("could not count a failed credential (rate-limit storage unavailable)")
         return

@@ -113,10 +113,13 @@
     htmx.trigger(document.body, event, { payload: payload || {} });
   });
   // After a reconnect, events sent while the socket was down are lost: cards
-  // listening for "socket.reconnected" fetch their current state once.
+  // listening for "socket.reconnected" fetch their current state once. Events
+  // between drawing the page and the first connect are lost too: a part showing
+  // something still moving (a running download) also listens for "socket.connected".
   var connectedBefore = false;
   socket.on("connect", function () {
     document.body.dataset.live = "1";
+    htmx.trigger(document.body, "socket.connected", {});
     if (connectedBefore) {
       htmx.trigger(document.body, "socket.reconnected", {});
     }
