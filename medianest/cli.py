@@ -25,7 +25,6 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate.cli import db as migrate_db
 from sqlalchemy import inspect
 
-from medianest.contributions import PLUGIN_API_VERSION
 from medianest.settings import SettingsError, folder_problem
 
 log = logging.getLogger("medianest.migrations")
@@ -328,7 +327,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    click.echo(f"plugin API {PLUGIN_API_VERSION}")
+    click.echo(f"plugin API {host.api_version}")
     for row in rows:
         click.echo(f"{row['name']:<16} {row['version'] or '-':<10} {row['state']:<9} {', '.join(row['hooks'])}")
         if row["error"]:

@@ -135,6 +135,11 @@ class PluginHost:
                 self._firstresult.add(name)
 
     @property
+    def api_version(self) -> str:
+        """The plugin API version this MediaNest offers (``PLUGIN_API_VERSION``)."""
+        return hookspecs.PLUGIN_API_VERSION
+
+    @property
     def plugins(self) -> dict[str, PluginInfo]:
         """Every installed plugin by name, with the states saved by any process (read at most every
         ``check_interval`` seconds)."""
