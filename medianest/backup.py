@@ -36,7 +36,6 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +44,6 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
-
-from medianest.database_upgrade import known_revisions, upgrade_database
-from medianest.declarations import backup_folders
-from medianest.extensions import db
-from medianest.keyring import Keyring, instance_secret
 
 FORMAT = 1
 SQLITE_MEMBER = "database/medianest.sqlite3"
@@ -89,6 +83,8 @@ class Installation:
 
     @classmethod
     def of(cls, app: Flask) -> Installation:
+        from medianest.declarations import backup_folders
+
         settings = app.config["MEDIANEST"]
         url = app.config["SQLALCHEMY_DATABASE_URI"]
         engine = "sqlite" if url.startswith("sqlite") else "postgresql"
@@ -236,6 +232,7 @@ def _revisions_in(dump: Path, engine: str) -> list[str]:
             return []
         finally:
             con.close()
+    from medianest.extensions import db
 
     try:
         names = list(db.session.scalars(text(tables.format(name="tablename", catalog="pg_tables"))))
@@ -295,6 +292,8 @@ def restore(archive: Path, force: bool, skip_downloads: bool) -> None:
 
 def restore_backup(app: Flask, archive_path: Path, force: bool = False, restore_downloads: bool = True) -> list[str]:
     """Restore the archive into this installation; returns what was done, line by line."""
+    from medianest.database_upgrade import upgrade_database
+    from medianest.extensions import db
 
     where = Installation.of(app)
     try:
@@ -365,6 +364,7 @@ def _read_manifest(archive: tarfile.TarFile, archive_path: Path) -> dict[str, An
 
 def _check_revisions(app: Flask, revisions: list[str]) -> None:
     """An archive from a newer MediaNest (unknown schema revisions) would not start: refuse it up front."""
+    from medianest.database_upgrade import known_revisions
 
     with app.app_context():
         known = known_revisions(app)
@@ -378,6 +378,7 @@ def _check_revisions(app: Flask, revisions: list[str]) -> None:
 
 def _rows_present(app: Flask) -> str:
     """``""`` for an empty database, else a short description of what is there."""
+    from medianest.extensions import db
 
     tables = [t for t in inspect(db.engine).get_table_names() if not t.startswith("alembic_version")]
     counts = []
@@ -478,6 +479,8 @@ def _key_warning(app: Flask, manifest: dict[str, Any], where: Installation) -> s
         return None
     settings = app.config["MEDIANEST"]
     if settings.secret_key is None:
+        from medianest.keyring import Keyring, instance_secret
+
         ring = Keyring(instance_secret(where.data_dir))  # the generated key just restored
     else:
         ring = app.extensions["medianest.keyring"]
@@ -492,6 +495,7 @@ def _key_warning(app: Flask, manifest: dict[str, Any], where: Installation) -> s
 
 # ------------------------------------------------------------------ helpers
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("medianest")
