@@ -13,7 +13,7 @@ from flask import current_app, g, has_request_context
 
 from medianest.extensions import db
 from medianest.logs import remember_secret
-from medianest.models import ServiceSetting
+from medianest.models import NotificationChannel, ServiceSetting
 from medianest.settings import service_env
 
 MASK = "••••••••"
@@ -230,7 +230,8 @@ def update_service(service: str, values: dict[str, Any]) -> list[str]:
 
 
 def rotate_encryption(dry_run: bool = False) -> dict[str, int]:
-    """Re-encrypt every stored secret (service settings, Plex tokens) under the keyring's current key.
+    """Re-encrypt every stored secret (service settings, Plex tokens, notification channels' URLs) under
+    the keyring's current key.
 
     Everything is read first, so a value no configured key can open stops the
     whole run before anything changes (``DecryptionError``).
@@ -252,6 +253,14 @@ def rotate_encryption(dry_run: bool = False) -> dict[str, int]:
         if ring.needs_rotation(user.plex_token):
             pending.append((user, "plex_token", ring.decrypt(user.plex_token, purpose), purpose))
             counts["plex_tokens"] += 1
+        else:
+            counts["current"] += 1
+    counts["notification_channels"] = 0
+    for channel in db.session.scalars(db.select(NotificationChannel)):
+        if ring.needs_rotation(channel.url_ciphertext):
+            plaintext = ring.decrypt(channel.url_ciphertext, NotificationChannel.URL_PURPOSE)
+            pending.append((channel, "url_ciphertext", plaintext, NotificationChannel.URL_PURPOSE))
+            counts["notification_channels"] += 1
         else:
             counts["current"] += 1
     if dry_run:
