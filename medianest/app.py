@@ -56,7 +56,7 @@ CORE_PREFIXES = {
     *("", "api", "auth", "admin", "dashboard", "static", "setup", "healthz", "metrics", "socket.io", "me"),
     *("manifest.webmanifest", "sw.js", "offline"),  # the installable web app (medianest.webapp)
 }
-CORE_API_PREFIXES = {"auth", "admin", "dashboard", "health", "openapi.json", "me"}
+CORE_API_PREFIXES = {"auth", "admin", "dashboard", "health", "openapi.json", "me", "notifications"}
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

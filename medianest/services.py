@@ -14,7 +14,7 @@ from flask import current_app, g, has_request_context
 from medianest.extensions import db
 from medianest.http import check_base_url
 from medianest.logs import remember_secret
-from medianest.models import ServiceSetting, User
+from medianest.models import NotificationChannel, ServiceSetting, User
 from medianest.settings import service_env
 
 MASK = "••••••••"
@@ -242,7 +242,8 @@ def clear_service(service: str) -> tuple[list[str], list[str]]:
 
 
 def rotate_encryption(dry_run: bool = False) -> dict[str, int]:
-    """Re-encrypt every stored secret (service settings, Plex tokens) under the keyring's current key.
+    """Re-encrypt every stored secret (service settings, Plex tokens, notification channels' URLs) under
+    the keyring's current key.
 
     Everything is read first, so a value no configured key can open stops the
     whole run before anything changes (``DecryptionError``).
@@ -263,6 +264,14 @@ def rotate_encryption(dry_run: bool = False) -> dict[str, int]:
         if ring.needs_rotation(user.plex_token):
             pending.append((user, "plex_token", ring.decrypt(user.plex_token, purpose), purpose))
             counts["plex_tokens"] += 1
+        else:
+            counts["current"] += 1
+    counts["notification_channels"] = 0
+    for channel in db.session.scalars(db.select(NotificationChannel)):
+        if ring.needs_rotation(channel.url_ciphertext):
+            plaintext = ring.decrypt(channel.url_ciphertext, NotificationChannel.URL_PURPOSE)
+            pending.append((channel, "url_ciphertext", plaintext, NotificationChannel.URL_PURPOSE))
+            counts["notification_channels"] += 1
         else:
             counts["current"] += 1
     if dry_run:

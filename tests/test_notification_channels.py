@@ -188,3 +188,34 @@ def test_the_household_channel_gets_each_outage_once(app, alice, admin_client, u
         record_one("plex", check, HealthResult("offline", error="timed out"), now=start + timedelta(seconds=1))
         record_one("plex", check, HealthResult("online", response_ms=3), now=start + timedelta(seconds=2))
     assert [r["body"]["message"] for r in receiver.received] == ["Plex is down: timed out", "Plex is back up."]
+
+
+def test_rotate_key_re_encrypts_channel_urls(app, alice, user_client, tmp_path):
+    from medianest.extensions import db
+    from medianest.models import NotificationChannel
+    from medianest.notifications.channels import url_of
+    from medianest.services import rotate_encryption
+    from medianest.settings import Settings
+    from tests.support.apps import ADMIN_PASSWORD, SECRET, build_app
+
+    url = "ntfys://ntfy.example.com/alice-topic"
+    made = user_client.post(API, json={"name": "Phone", "url": url}).get_json()["data"]
+
+    def app_with(secret: str, previous: str | None):
+        return build_app(
+            Settings(
+                data_dir=tmp_path / "data",
+                database_url=app.config["SQLALCHEMY_DATABASE_URI"].replace("postgresql+psycopg2://", "postgresql://"),
+                secret_key=secret,
+                previous_secret_keys=previous,
+                admin_password=ADMIN_PASSWORD,
+                log_format="text",
+            )
+        )
+
+    new_secret = "another-brand-new-secret-0123456789"
+    with app_with(new_secret, SECRET).app_context():
+        assert rotate_encryption()["notification_channels"] == 1
+    with app_with(new_secret, None).app_context():
+        assert url_of(db.session.get(NotificationChannel, made["id"])) == url
+        assert rotate_encryption(dry_run=True)["notification_channels"] == 0

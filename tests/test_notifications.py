@@ -31,6 +31,9 @@ def test_a_notification_lands_in_its_persons_inbox_only(app, alice, bob, user_cl
     assert mine["meta"]["unread"] == 1 and mine["meta"]["pagination"]["total"] == 1
     theirs = inbox_of(other_client)
     assert theirs["data"] == [] and theirs["meta"]["unread"] == 0
+    # The same inbox under the path the design pins for other programs.
+    assert user_client.get("/api/v1/notifications").get_json()["data"] == mine["data"]
+    assert user_client.get("/api/v1/notifications/channels").get_json()["data"] == []
 
 
 def test_a_household_notification_reaches_every_active_person(app, alice, bob, user_client, other_client, admin_client):
@@ -179,6 +182,7 @@ def test_retention_is_an_admin_setting_and_the_purge_keeps_to_it(app, alice, use
 @pytest.mark.sqlite_only
 def test_the_routes_are_in_the_openapi_document(app, user_client):
     spec = user_client.get("/api/v1/openapi.json").get_json()
-    for path in (API, f"{API}/unread", f"{API}/{{notification_id}}/read", f"{API}/read-all"):
+    for path in (API, f"{API}/unread", f"{API}/{{notification_id}}/read", f"{API}/read-all", f"{API}/channels"):
         assert path in spec["paths"], path
+        assert path.replace("/me/", "/") in spec["paths"], path
     assert "unread" in {p["name"] for p in spec["paths"][API]["get"]["parameters"]}

@@ -410,7 +410,13 @@ def test_reconcile_follows_overseerr_without_webhooks(app, user_client, alice, o
     assert record(app, series["id"]).status == "removed"
     assert (
         "notification",
-        {"user_id": alice.id, "level": "success", "message": "The Matrix is now available.", "link": "/media/requests"},
+        {
+            "user_id": alice.id,
+            "level": "success",
+            "message": "The Matrix is now available.",
+            "link": "/media/requests",
+            "kind": "request.available",
+        },
     ) in bus
     assert len(sent(overseerr, "GET", f"/request/{film['overseerr_id']}")) == 1
 

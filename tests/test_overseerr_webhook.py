@@ -143,7 +143,13 @@ def test_available_says_so_to_the_requester(app, client, requested, alice):
     headers = {"Authorization": f"Bearer {WEBHOOK_SECRET}"}
     assert client.post(URL, json=body, headers=headers, csrf=False).status_code == 200
     assert seen == [
-        {"user_id": alice.id, "level": "success", "message": "The Matrix is now available.", "link": "/media/requests"}
+        {
+            "user_id": alice.id,
+            "level": "success",
+            "message": "The Matrix is now available.",
+            "link": "/media/requests",
+            "kind": "request.available",
+        }
     ]
     # Overseerr retries and repeats: the same news is not told twice.
     assert client.post(URL, json=body, headers=headers, csrf=False).get_json()["data"]["result"] == "unchanged"

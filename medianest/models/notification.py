@@ -52,6 +52,8 @@ class NotificationChannel(db.Model):
     """
 
     __tablename__ = "notification_channels"
+    # Associated data of every URL's ciphertext (medianest.keyring).
+    URL_PURPOSE = "notification-channel.url"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

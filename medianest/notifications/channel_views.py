@@ -276,3 +276,16 @@ def api_household_delete(channel_id: int):
 def api_household_test(channel_id: int):
     """Queue a test message to a household channel."""
     return _api_test(True, channel_id)
+
+
+# The same routes under the paths the design pins for other programs (without "/me"),
+# each under an endpoint of its own so the OpenAPI document names every operation once.
+DESIGN_PATHS = (
+    ("/api/v1/notifications/channels", api_list, "GET"),
+    ("/api/v1/notifications/channels", api_add, "POST"),
+    ("/api/v1/notifications/channels/<int:channel_id>", api_patch, "PATCH"),
+    ("/api/v1/notifications/channels/<int:channel_id>", api_delete, "DELETE"),
+    ("/api/v1/notifications/channels/<int:channel_id>/test", api_test, "POST"),
+)
+for _path, _view, _method in DESIGN_PATHS:
+    bp.add_url_rule(_path, endpoint=f"{_view.__name__}_design_path", view_func=_view, methods=[_method])

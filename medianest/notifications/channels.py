@@ -14,8 +14,7 @@ from medianest.extensions import db
 from medianest.models import NotificationChannel
 from medianest.notifications.inbox import ADMIN_KINDS, KINDS
 
-# Associated data of every channel URL's ciphertext (medianest.keyring).
-URL_PURPOSE = "notification-channel.url"
+URL_PURPOSE = NotificationChannel.URL_PURPOSE
 # Schemes whose Apprise service does not speak HTTP(S): their connections could
 # not pass the egress guard's proxy, so they are refused rather than let through.
 NOT_HTTP = frozenset(

@@ -217,3 +217,15 @@ def api_settings_put(body: RetentionIn):
     """Keep notifications this many days; older ones go at the next daily purge."""
     _save_retention(body.retention_days)
     return ok({"retention_days": body.retention_days})
+
+
+# The same routes under the paths the design pins for other programs (without "/me"),
+# each under an endpoint of its own so the OpenAPI document names every operation once.
+DESIGN_PATHS = (
+    ("/api/v1/notifications", api_inbox, "GET"),
+    ("/api/v1/notifications/unread", api_unread, "GET"),
+    ("/api/v1/notifications/<int:notification_id>/read", api_read, "POST"),
+    ("/api/v1/notifications/read-all", api_read_all, "POST"),
+)
+for _path, _view, _method in DESIGN_PATHS:
+    bp.add_url_rule(_path, endpoint=f"{_view.__name__}_design_path", view_func=_view, methods=[_method])
