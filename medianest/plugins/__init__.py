@@ -17,7 +17,7 @@ person's channels that take ``kind`` (name your kinds ``<plugin>.<what>``).
 
 ``PLUGIN_API_VERSION`` is this contract's version; a plugin requires a range
 of it with ``PLUGIN_API = ">=1,<2"`` on its entry-point object.  See
-``docs/plugins.md`` for every hook and every name.
+``docs/hooks.md`` for every hook and ``docs/plugins.md`` for every name.
 """
 
 import pluggy

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from medianest.contributions import DashboardCard, HealthCheck, MediaItem, NavItem, ServiceSettings
     from medianest.declarations import BackupFolder, ErrorCode, RateLimit, SignInServer
+    from medianest.events import Event
     from medianest.models import User
 
 hookspec = pluggy.HookspecMarker("medianest")
@@ -62,6 +63,22 @@ def register_blueprints(app: Flask) -> list[Blueprint]:
     concatenated.  A blueprint name or URL prefix already taken by the core
     or by a plugin loaded earlier is refused with both names; the later
     plugin is disabled.
+
+    For example::
+
+        bp = Blueprint("jellyfin", __name__, template_folder="templates")
+
+
+        @bp.get("/api/v1/jellyfin/libraries")
+        @api_route(summary="Jellyfin libraries", tags=["jellyfin"])
+        @login_required
+        def libraries():
+            return ok([...])
+
+
+        @hookimpl
+        def register_blueprints(app):
+            return [bp]
     """
 
 
@@ -77,6 +94,53 @@ def dashboard_cards(user: User) -> list[DashboardCard]:
 
     Results are concatenated and sorted by ``order``.  Must not call external
     services: read what the periodic jobs stored.
+
+    In the browser each event is an htmx trigger on ``<body>`` whose
+    ``event.detail.payload`` is the event's payload (for an ``hx-trigger``
+    filter such as ``[detail.payload.user_id == 3]``).
+
+    How a card is loaded, and its time budget:
+
+    - The dashboard page never renders a card. It sends each card's frame (its
+      title, "Loading…"), and the frame fetches the card from
+      ``/dashboard/cards/<id>`` once the page has loaded (htmx ``load``), then
+      again on each of ``refresh_events`` and after a reconnect. One slow card
+      holds nobody but itself.
+    - Rendering a card (calling ``context`` and the template) has a budget,
+      ``MEDIANEST_CARD_BUDGET_SECONDS`` (2 s by default). A card that takes
+      longer is answered as **late**: its frame says so, offers "Try again
+      now", and asks again by itself after 15 s or on its next event. Under
+      gevent, which serves MediaNest in both running modes, the render is
+      interrupted at the deadline wherever it waits (a network call, a query,
+      a sleep) and its connections are given back; a card that computes for
+      seconds without waiting is not interrupted, it only makes its own
+      request slow. The overrun is logged as ``card <id> took longer than …``
+      by ``medianest.dashboard``.
+    - Without JavaScript the browser is sent to ``/?cards=inline``, where every
+      card is rendered into the page, each within its own budget, and a late
+      card links to its own page (``/dashboard/cards/<id>`` without
+      ``HX-Request`` answers a whole page).
+    - So: keep ``dashboard_cards(user)`` itself cheap (it runs for the page and
+      for every card request, and has no budget), put the work in ``context``,
+      and let a health check or a periodic task call the service and store what
+      the card shows. ``tests/plugins/slowcard`` is a card that calls a hung
+      service, and ``tests/test_card_budget.py`` what the dashboard does with
+      it.
+
+    For example::
+
+        @hookimpl
+        def dashboard_cards(user):
+            return [
+                DashboardCard(
+                    id="jellyfin",
+                    title="Jellyfin",
+                    template="jellyfin/cards/status.html",
+                    context=lambda: {"libraries": stored_libraries()},
+                    refresh_events=("service.status",),
+                    order=40,
+                )
+            ]
     """
 
 
@@ -84,13 +148,22 @@ def dashboard_cards(user: User) -> list[DashboardCard]:
 def health_checks() -> list[HealthCheck]:
     """Checks of the external services this plugin depends on.
 
-    :returns: a list of :class:`medianest.plugins.HealthCheck` (name, callable,
-        ``critical`` flag, timeout).  The periodic status job runs every check
-        in parallel, each under its own timeout, records the result and
+    :returns: a list of :class:`medianest.plugins.HealthCheck`,
+        ``HealthCheck(name, check, critical=False, display_name=None,
+        timeout=15)``.  The periodic status job runs every check
+        in parallel, each under its own timeout, records the ``HealthResult`` and
         publishes ``service.status`` when a status changes.  Never run inline
         on a page view.
 
     Results are concatenated; check names are unique across plugins.
+
+    ``critical=True`` makes ``/api/v1/health`` answer 503 while the check fails.
+
+    For example::
+
+        @hookimpl
+        def health_checks():
+            return [HealthCheck(name="jellyfin", check=lambda: HealthResult("online", details={"version": "10.9"}))]
     """
 
 
@@ -98,12 +171,57 @@ def health_checks() -> list[HealthCheck]:
 def service_settings() -> list[ServiceSettings]:
     """The admin forms for the external services this plugin talks to.
 
-    :returns: a list of :class:`medianest.plugins.ServiceSettings`: the fields
+    :returns: a list of :class:`medianest.plugins.ServiceSettings`,
+        ``ServiceSettings(service, title, fields, test_connection=None,
+        description="")``: the fields
         (which are secret), and ``test_connection(settings)`` run by the admin's
         "test connection" button.  Values are stored encrypted and read back
         with :func:`medianest.services.service_config`.
 
     Results are concatenated; service keys are unique across plugins.
+
+    ``description`` is text or a zero-argument function returning it, called
+    only when the admin page is drawn. The hook runs whenever any service's
+    settings are read (once per request that reads them), so it must not query
+    the database or call out.  Fields marked ``secret=True`` (and
+    ``kind="password"`` fields, unless ``secret=False``) are stored encrypted
+    and only a mask is sent to the browser. ``test_connection(settings)`` gets
+    the decrypted values and returns a ``ConnectionResult(ok, message)``. Every
+    field can also come from the environment as ``MEDIANEST_<SERVICE>_<FIELD>``
+    (or ``..._FILE``).
+
+    A stored secret only ever goes to the saved URL: when the admin tests a
+    ``url`` field that differs from the saved one, the test gets no stored
+    secret, and each secret field must be typed again, else the answer is
+    ``SECRET_REQUIRED`` naming the fields. Mark a secret that the service sends
+    to MediaNest (a webhook's) ``inbound=True``: it is withheld from such a test
+    but not asked for.
+
+    A field's ``kind`` is ``text`` (the default), ``url``, ``password``,
+    ``number``, ``bool``, ``choice`` (with ``choices``) or ``folder``: a folder
+    on the server that MediaNest's processes write to. ``medianest run`` and
+    ``medianest worker`` create every ``folder`` setting that has a value and
+    stop with one line naming it (``medianest: setting
+    MEDIANEST_<SERVICE>_<FIELD>: the folder ... is not writable by user ...``)
+    when they cannot write there. Refusing such a folder on the admin page is
+    the plugin's ``validate`` (the YouTube plugin does it with
+    ``medianest.plugins.settings.folder_problem``).
+
+    For example::
+
+        @hookimpl
+        def service_settings():
+            return [
+                ServiceSettings(
+                    service="jellyfin",
+                    title="Jellyfin",
+                    fields=(
+                        SettingField("url", "URL", kind="url", required=True),
+                        SettingField("api_key", "API key", secret=True),
+                    ),
+                    test_connection=check_jellyfin,
+                )
+            ]
     """
 
 
@@ -118,6 +236,19 @@ def periodic_tasks() -> list[tuple[str, float, Task]]:
     Called once at start for every installed plugin, enabled or not; a task
     whose plugin is not active when it comes due does nothing.  Results are
     concatenated; a name already used is refused with both plugins named.
+
+    Tasks take ids (never ORM objects), run inside the app context and are safe
+    to run twice.
+
+    For example::
+
+        @shared_task(name="jellyfin.sync")
+        def sync(): ...
+
+
+        @hookimpl
+        def periodic_tasks():
+            return [("jellyfin.sync", 300, sync)]
     """
 
 
@@ -133,18 +264,39 @@ def event_subscriptions() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
 
     Called once at start for every installed plugin, enabled or not.  Results
     are concatenated.
+
+    Every event MediaNest and its built-in plugins publish, with its payload, is
+    in ``docs/events.md``.
+
+    For example::
+
+        @hookimpl
+        def event_subscriptions():
+            return [("youtube.download.completed", lambda payload: scan_folder.delay(payload["folder"]))]
     """
 
 
 @hookspec
-def published_events() -> list[str]:
-    """The event names this plugin publishes.
+def published_events() -> list[Event | str]:
+    """The events this plugin publishes.
 
-    :returns: a list of dotted names (``youtube.download.progress``).  The bus
-        refuses to publish a name nobody declared, and two plugins declaring
-        the same name are refused at start with both names.
+    :returns: a list of :class:`~medianest.plugins.events.Event`: a dotted
+        name (``youtube.download.progress``), a payload model, an audience
+        and a description.  A bare name is accepted as an event whose payload
+        is not checked.  The bus refuses to publish a name nobody declared
+        and validates the payload against its model, and two plugins
+        declaring the same name are refused at start with both names.
 
     Results are concatenated.
+
+    How to declare them is in ``docs/plugins.md`` (*Events*); the reference of
+    every built-in event is ``docs/events.md``.
+
+    For example::
+
+        @hookimpl
+        def published_events():
+            return [Event("jellyfin.library.updated", LibraryUpdated, audience="everyone")]
     """
 
 
@@ -154,9 +306,16 @@ def nav_items(user: User | None) -> list[NavItem]:
 
     :param user: the signed-in user (``None`` when anonymous); return only
         what this user's role may open.
-    :returns: a list of :class:`medianest.plugins.NavItem`.
+    :returns: a list of :class:`medianest.plugins.NavItem`,
+        ``NavItem(label, url, order=100)``.
 
     Results are concatenated and sorted by ``order``.
+
+    For example::
+
+        @hookimpl
+        def nav_items(user):
+            return [NavItem("Jellyfin", "/jellyfin/", order=40)] if user is not None else []
     """
 
 
@@ -171,6 +330,32 @@ def media_items(user: User) -> list[MediaItem]:
 
     Results are concatenated and sorted newest first (``created_at``); the page
     filters them by ``state`` and pages them.
+
+    The page is "My media" (``/me/media``, ``GET /api/v1/me/media``).  Each
+    item has ``source`` (the product, "Overseerr"), ``id``, ``title``,
+    ``state`` (``in_progress``, ``ready`` or ``failed``: the page's filters),
+    ``status`` (the words shown), ``created_at``, and optionally ``progress``
+    (0-100), ``link`` (its page in MediaNest), ``poster``, ``plex_url`` and
+    ``plex_title`` (the Plex item or collection it became), ``detail``, and
+    ``refresh_events`` (the page re-fetches when one is published).  An admin
+    may look at anyone's, so use ``user``, never ``current_user``.
+
+    For example::
+
+        @hookimpl
+        def media_items(user):
+            return [
+                MediaItem(
+                    source="Jellyfin",
+                    id=f"job-{j.id}",
+                    title=j.title,
+                    state="ready",
+                    status="Added",
+                    created_at=j.created_at,
+                    link=f"/jellyfin/{j.id}",
+                )
+                for j in jobs_of(user.id)
+            ]
     """
 
 
@@ -188,6 +373,22 @@ def migration_locations() -> list[str]:
         remove NAME`` backs up, then undoes the branch and drops that table.
 
     Results are concatenated.
+
+    The first revision also says ``branch_labels = ("<plugin>",)`` and
+    ``depends_on = None``.  A plugin whose revisions cannot be read or fail is
+    named in one line and refused; MediaNest starts without it.
+
+    Installations from before per-plugin version tables had every branch's head
+    in ``alembic_version``; the first upgrade moves each into its plugin's table
+    (a revision of a plugin that is not installed waits in
+    ``alembic_version_unclaimed`` until it is). A revision written for that
+    layout with ``depends_on = "0001_core"`` must drop it.
+
+    For example::
+
+        @hookimpl
+        def migration_locations():
+            return [str(Path(__file__).parent / "migrations")]
     """
 
 
@@ -195,7 +396,8 @@ def migration_locations() -> list[str]:
 def error_codes() -> list[ErrorCode]:
     """The stable error codes this plugin answers with, each with its HTTP status.
 
-    :returns: a list of :class:`~medianest.plugins.types.ErrorCode`.  Raising
+    :returns: a list of :class:`~medianest.plugins.types.ErrorCode`,
+        ``ErrorCode(code, status, description="")``.  Raising
         ``ApiError(code, message)`` with one of them answers with its status,
         and the OpenAPI document lists it.
 
@@ -204,6 +406,8 @@ def error_codes() -> list[ErrorCode]:
     plugin) with another status is refused and the later plugin disabled;
     the same code with the same status is allowed (two plugins may both say
     ``INVALID_URL``).
+
+    How to raise them is in ``docs/plugins.md`` (*Error codes*).
     """
 
 
@@ -211,7 +415,8 @@ def error_codes() -> list[ErrorCode]:
 def rate_limits() -> list[RateLimit]:
     """Named rate limits this plugin applies to its own routes.
 
-    :returns: a list of :class:`~medianest.plugins.types.RateLimit`: a name,
+    :returns: a list of :class:`~medianest.plugins.types.RateLimit`,
+        ``RateLimit(name, default, description="")``: a name,
         its default (``"5/hour"``, Flask-Limiter's notation) and what it
         limits.  The admin overrides it with ``MEDIANEST_RATE_LIMIT_<NAME>``
         (or ``..._FILE``); a value that is not a rate stops MediaNest at start
@@ -220,6 +425,9 @@ def rate_limits() -> list[RateLimit]:
 
     Called once at start for every installed plugin.  Results are
     concatenated; a name declared by two plugins is refused for the later one.
+
+    How to apply them to a view is in ``docs/plugins.md`` (*Named rate
+    limits*).
     """
 
 
@@ -227,12 +435,22 @@ def rate_limits() -> list[RateLimit]:
 def backup_folders() -> list[BackupFolder]:
     """Folders outside the database that ``medianest backup --include-downloads`` archives.
 
-    :returns: a list of :class:`~medianest.plugins.types.BackupFolder`.  Each
+    :returns: a list of :class:`~medianest.plugins.types.BackupFolder`,
+        ``BackupFolder(name, path, description="")``.  Each
         goes into the archive under its ``name`` and ``medianest restore``
-        puts it back where ``path()`` says (unless ``--skip-downloads``).
+        puts it back where ``path()`` (called in an app context) says (unless ``--skip-downloads``).
 
     Called for every installed plugin, enabled or not (a disabled plugin's
     files are still worth keeping).  Results are concatenated.
+
+    The name must stay the same between versions of the plugin (the YouTube
+    plugin's is ``downloads``).
+
+    For example::
+
+        @hookimpl
+        def backup_folders():
+            return [BackupFolder("jellyfin-art", lambda: data_dir() / "jellyfin-art", "downloaded artwork")]
     """
 
 
@@ -243,7 +461,10 @@ def sign_in_server() -> SignInServer | None:
     :returns: a :class:`~medianest.plugins.types.SignInServer` (URL, token and
         the service it comes from) once the server is configured.  Plex sign-in
         then admits only accounts that reach this server, and the server's
-        owner becomes an admin; without one, any Plex account may sign in.
+        owner becomes an admin at first sign-in; without one, any Plex
+        account may sign in.  Plex sign-in asks plex.tv's resource list which
+        servers an account reaches.  The Plex plugin answers with its ``url``
+        and ``token`` settings.
 
     Called at each Plex sign-in, on every installed plugin, enabled or not
     (switching a plugin off must not open sign-in to every Plex account).
@@ -262,4 +483,10 @@ def startup(app: Flask) -> None:
     Called for every installed plugin, enabled or not, so that an admin can
     enable it at run time without a restart.  Return values are ignored.  A
     plugin that raises here is refused until the next start.
+
+    For example::
+
+        @hookimpl
+        def startup(app):
+            app.logger.info("jellyfin plugin ready")
     """
