@@ -84,7 +84,7 @@ def init_app(app: Flask) -> None:
         try:
             breached = limiter.current_limit
             if breached is not None:
-                reset_in = seconds_until(breached.reset_at)
+                reset_in = seconds_until(breached.window.reset_time)
         except Exception:  # the storage went away meanwhile: the default wait
             log.warning("could not read the window of a broken rate limit")
         headers = {"Retry-After": str(reset_in)}

@@ -5,7 +5,7 @@ Every view carries one rule: ``public``, ``login_required`` or
 only.  Named rate limits are declared with the ``rate_limits`` hook and
 applied with ``@limiter.limit(lambda: rate_limit_value("name"))``; limits on
 work pass admins with ``exempt_when=admin_exempt_from_limits``, and a 429
-names the wait ``seconds_until(limit.reset_at)``, the number in ``Retry-After``.
+names the wait ``seconds_until(limit.window.reset_time)``, the number in ``Retry-After``.
 """
 
 from medianest.access import (

@@ -57,7 +57,7 @@ def _accepted(response) -> bool:
 
 def _form_over_limit(limit) -> Response:
     """The form again with what was typed, the real wait named (the 429 handler adds the same ``Retry-After``)."""
-    wait = seconds_until(limit.reset_at)
+    wait = seconds_until(limit.window.reset_time)
     message = f"You have queued {limit.limit.amount} downloads, the most allowed per {_window(limit.limit)}. "
     message += f"Try again in {wait} s ({_duration(wait)})."
     response = _form_answer(message, _typed_form(), 429, "RATE_LIMITED")
