@@ -408,9 +408,27 @@ def remove_plugin_data(app, name: str, confirm=None) -> list[str]:
     return done
 
 
+def gevent_wanted(argv: list[str]) -> bool:
+    """Whether this command runs on gevent, which must patch the standard library before anything else.
+
+    ``run`` in embedded mode serves with gevent; ``worker --pool gevent`` runs
+    its tasks on it (Celery patches only when it is started as ``celery``).
+    """
+    if len(argv) < 2:
+        return False
+    if argv[1] == "run":
+        return not os.environ.get("REDIS_URL")
+    if argv[1] == "worker":
+        args = argv[2:]
+        for i, arg in enumerate(args):
+            if arg in ("--pool=gevent", "-Pgevent") or (arg in ("--pool", "-P") and args[i + 1 : i + 2] == ["gevent"]):
+                return True
+    return False
+
+
 def main() -> None:
-    """Console entry point. ``run`` in embedded mode serves with gevent, patched first."""
-    if len(sys.argv) > 1 and sys.argv[1] == "run" and not os.environ.get("REDIS_URL"):
+    """Console entry point; a command that runs on gevent is patched first."""
+    if gevent_wanted(sys.argv):
         from gevent import monkey
 
         monkey.patch_all()
