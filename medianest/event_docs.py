@@ -11,18 +11,17 @@ the reference can never say something the code does not declare.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import types
 import typing
 from collections.abc import Iterable
 from importlib import import_module
 from importlib.metadata import entry_points
-from pathlib import Path
 
 from pydantic.fields import FieldInfo
 
 from medianest.events import AUDIENCES, Event, EventPayload, declared
+from medianest.generated_docs import reference_main
 
 DISTRIBUTION = "medianest"
 
@@ -117,24 +116,7 @@ def _anchor(name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m medianest.event_docs", description=__doc__.splitlines()[0])
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", metavar="FILE", type=Path, help="write the reference into FILE")
-    group.add_argument("--check", metavar="FILE", type=Path, help="exit 1 when FILE differs from the reference")
-    args = parser.parse_args(argv)
-    text = render(built_in_events())
-    if args.write:
-        args.write.write_text(text, encoding="utf-8")
-        print(f"wrote {args.write}")
-    elif args.check:
-        current = args.check.read_text(encoding="utf-8") if args.check.exists() else ""
-        if current != text:
-            print(f"{args.check} is stale: run python -m medianest.event_docs --write {args.check}", file=sys.stderr)
-            return 1
-        print(f"{args.check} is up to date")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return reference_main("medianest.event_docs", __doc__.splitlines()[0], lambda: render(built_in_events()), argv)
 
 
 if __name__ == "__main__":

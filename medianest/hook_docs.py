@@ -12,15 +12,14 @@ the contract does not.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import inspect
 import re
 import sys
 from dataclasses import dataclass
 from importlib import import_module
-from pathlib import Path
 
+from medianest.generated_docs import reference_main
 from medianest.plugins import hookspecs
 
 PROJECT = "medianest"
@@ -274,24 +273,7 @@ def _types_section(found: list[Hook], sources: dict[str, str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m medianest.hook_docs", description=__doc__.splitlines()[0])
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", metavar="FILE", type=Path, help="write the reference into FILE")
-    group.add_argument("--check", metavar="FILE", type=Path, help="exit 1 when FILE differs from the reference")
-    args = parser.parse_args(argv)
-    text = render(hooks())
-    if args.write:
-        args.write.write_text(text, encoding="utf-8")
-        print(f"wrote {args.write}")
-    elif args.check:
-        current = args.check.read_text(encoding="utf-8") if args.check.exists() else ""
-        if current != text:
-            print(f"{args.check} is stale: run python -m medianest.hook_docs --write {args.check}", file=sys.stderr)
-            return 1
-        print(f"{args.check} is up to date")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return reference_main("medianest.hook_docs", __doc__.splitlines()[0], lambda: render(hooks()), argv)
 
 
 if __name__ == "__main__":
