@@ -9,7 +9,6 @@ built-in one.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from flask import Flask, current_app
 from limits import parse_many
 
 from medianest.api.envelope import ERROR_CODES, ApiError
-from medianest.settings import SettingsError
+from medianest.settings import SettingsError, environment_value
 
 RATE_LIMITS = "medianest.rate_limits"
 # A backup folder's name inside the archive; the archive's own parts are taken.
@@ -139,16 +138,8 @@ def _configured_limit(declared: RateLimit) -> str:
 
 
 def _environment(name: str) -> str | None:
-    """``NAME``, or the contents of the file ``NAME_FILE`` names (Docker secrets)."""
-    if os.environ.get(name):
-        return os.environ[name]
-    path = os.environ.get(f"{name}_FILE")
-    if path:
-        try:
-            return Path(path).read_text().strip()
-        except OSError as exc:
-            raise SettingsError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from exc
-    return None
+    """``NAME``, or the contents of the file ``NAME_FILE`` names; an empty value is no value."""
+    return environment_value(name) or None
 
 
 def rate_limit_value(name: str) -> str:

@@ -228,9 +228,8 @@ def service_env_name(service: str, field: str) -> str:
     return f"MEDIANEST_{service.upper()}_{field.upper()}"
 
 
-def service_env(service: str, field: str) -> str | None:
-    """A service's setting from ``MEDIANEST_<SERVICE>_<FIELD>`` or its ``_FILE`` twin."""
-    name = service_env_name(service, field)
+def environment_value(name: str) -> str | None:
+    """``NAME`` from the environment, or the contents of the file ``NAME_FILE`` names (Docker secrets)."""
     if name in os.environ:
         return os.environ[name]
     path = os.environ.get(f"{name}_FILE")
@@ -240,6 +239,11 @@ def service_env(service: str, field: str) -> str | None:
         except OSError as exc:
             raise SettingsError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from exc
     return None
+
+
+def service_env(service: str, field: str) -> str | None:
+    """A service's setting from ``MEDIANEST_<SERVICE>_<FIELD>`` or its ``_FILE`` twin."""
+    return environment_value(service_env_name(service, field))
 
 
 def folder_problem(folder: Path) -> str | None:
