@@ -331,7 +331,8 @@ def test_medianest_run_starts_again_with_a_plugin_disabled_then_uninstalled(
 
     first = live_server_factory(plugins=installed_plugins, name="first")
     http = first.session()
-    assert http.post(first.url + "/api/v1/cardtest/bump", timeout=10).status_code == 200
+    for _ in range(5):  # more than the plugin's once-a-second tick adds while the test looks
+        assert http.post(first.url + "/api/v1/cardtest/bump", timeout=10).status_code == 200
     for name in ("youtube", "cardtest"):
         assert http.patch(f"{first.url}/api/v1/admin/plugins/{name}", json={"enabled": False}, timeout=10).ok
     first.stop()
@@ -344,7 +345,8 @@ def test_medianest_run_starts_again_with_a_plugin_disabled_then_uninstalled(
         assert http.get(again.url + "/api/v1/cardtest/count", timeout=10).status_code == 404
         assert http.get(again.url + "/api/v1/media/requests", timeout=10).status_code == 200
         assert http.patch(f"{again.url}/api/v1/admin/plugins/cardtest", json={"enabled": True}, timeout=10).ok
-        assert http.get(again.url + "/api/v1/cardtest/count", timeout=10).json()["data"]["count"] == 1
+        # The rows written before it was switched off are still there (its tick may have added one since).
+        assert http.get(again.url + "/api/v1/cardtest/count", timeout=10).json()["data"]["count"] >= 5
     finally:
         again.stop()
 

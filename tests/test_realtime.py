@@ -37,7 +37,8 @@ def test_event_from_a_web_request_reaches_signed_in_clients(live_server_factory,
         response = http.post(server.url + "/api/v1/cardtest/bump", timeout=10)
         assert response.status_code == 200
         data = listener.wait_for("cardtest.tick", lambda d: d["source"] == "request")
-        assert data == {"user_id": None, "n": 1, "source": "request"}
+        # The count the request made (the plugin's periodic tick may have counted first).
+        assert data == {"user_id": None, "n": response.json()["data"]["count"], "source": "request"}
     finally:
         listener.close()
 
