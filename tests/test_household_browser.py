@@ -134,7 +134,7 @@ def test_an_admin_locked_out_of_plex_sign_in_signs_in_locally_and_fixes_the_sett
 
         page.once("dialog", lambda dialog: dialog.accept())
         page.click("#service-plex .clear-settings button")
-        notice = page.locator("#service-plex [role=status]")
+        notice = page.locator("#service-plex .flash[role=status]")
         notice.wait_for()
         assert notice.inner_text() == "Cleared: Plex Media Server is no longer configured."
         wait_js(dashboard, f"{PLEX_ROW} === 'unconfigured'", timeout=20)
@@ -147,7 +147,7 @@ def test_an_admin_locked_out_of_plex_sign_in_signs_in_locally_and_fixes_the_sett
         page.fill("#service-plex input[name=url]", plex.url)
         page.fill("#service-plex input[name=token]", plex.token)
         page.click("#service-plex form.form button[type=submit]:not([formaction])")
-        page.locator("#service-plex [role=status]").wait_for()
+        page.locator("#service-plex .flash[role=status]").wait_for()
         wait_js(dashboard, f"{PLEX_ROW} === 'online'", timeout=20)
         assert dashboard.evaluate("window.__noReload") is True
 

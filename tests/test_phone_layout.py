@@ -38,6 +38,7 @@ NOT_PAGES = {
     "metrics.metrics",
     "plex.poster",
     "overseerr.poster",
+    "plex.download_collection_fragment",  # a part of the download's page, walked with it
 }
 
 
@@ -133,7 +134,9 @@ def household(live_server_factory, feed, tmp_path):
     }
     items = admin.get(f"{server.url}/api/v1/plex/libraries/{plex['library']}/items", timeout=10).json()["data"]
     plex["item"] = items[0]["key"]
-    yield server, {"downloads": made, "plex": plex}
+    invite = admin.post(server.url + "/api/v1/admin/invites", json={"note": "Carol"}, timeout=10)
+    assert invite.status_code == 201, invite.text
+    yield server, {"downloads": made, "plex": plex, "invite": invite.json()["data"]["token"]}
     for standin in (overseerr, images, kuma, pms):
         standin.stop()
 
@@ -150,6 +153,7 @@ def urls_to_walk(rules: dict[str, str], content: dict, cards: list[str]) -> list
         "plex.collection_page": [f"/plex/collections/{plex['collection']}"],
         "plex.item_page": [f"/plex/items/{plex['item']}"],
         "auth.setup_admin": ["/setup/used-or-unknown-link"],
+        "auth.invite_page": [f"/invite/{content['invite']}", "/invite/used-or-unknown-link"],
     }
     urls = ["/media/?query=star", "/media/?query=game", "/plex/search?query=a"]
     for endpoint, rule in sorted(rules.items(), key=lambda pair: pair[1]):
@@ -193,7 +197,11 @@ def test_every_page_fits_a_phone_and_a_desktop(household, browser, tmp_path):
     problems = walk(browser, server, urls, PHONE, "admin")
     problems += walk(browser, server, urls, PHONE, "alice")
     problems += walk(
-        browser, server, ["/auth/login", "/auth/plex", "/setup/used-or-unknown-link", "/api/docs"], PHONE, None
+        browser,
+        server,
+        ["/auth/login", "/auth/plex", "/setup/used-or-unknown-link", f"/invite/{content['invite']}", "/api/docs"],
+        PHONE,
+        None,
     )
     problems += walk(browser, server, urls, DESKTOP, "admin")
     assert problems == []

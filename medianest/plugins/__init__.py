@@ -26,10 +26,13 @@ from medianest.access import admin_required, login_required, public
 from medianest.api import ApiError, Schema, api_route, ok
 from medianest.egress import EgressPolicy, EgressProxy, EgressRefused, parse_allowed_network
 from medianest.events import Event, EventPayload, notify, publish
-from medianest.extensions import db
 from medianest.http import ServiceClient, ServiceError, json_of
 from medianest.models import utcnow
 from medianest.plex_identifier import plex_client_identifier
+
+# The submodule ``medianest.plugins.db`` is loaded here, before the name ``db`` is bound to the
+# database handle: a submodule loaded later would replace the package's ``db`` with itself.
+from medianest.plugins.db import db
 from medianest.plugins.hookspecs import PLUGIN_API_VERSION, hookspec
 from medianest.plugins.types import (
     BackupFolder,
