@@ -100,6 +100,7 @@ def household(live_server_factory, feed, tmp_path):
         "MEDIANEST_YOUTUBE_MIN_FREE_GB": "0",
         "MEDIANEST_RATE_LIMIT_API": "10000/minute",
         "MEDIANEST_RATE_LIMIT_YOUTUBE": "1000/hour",
+        "MEDIANEST_RATE_LIMIT_LOGIN": "1000/minute",  # a sign-in per walk, several walks a minute
         **plex_env(pms),
     }
     server = live_server_factory(env=env)
