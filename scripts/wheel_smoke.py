@@ -240,7 +240,7 @@ def choose_password_and_sign_in(base: str, setup_link: str) -> requests.Session:
         setup_link, data={"csrf_token": csrf_token(form), "password": PASSWORD, "confirm": PASSWORD}, timeout=30
     )
     check(chosen.status_code == 200 and chosen.url.rstrip("/") == base, f"the setup form answered {chosen.status_code}")
-    check(setup.get(setup_link, timeout=30).status_code == 404, "the setup link still works after it was used")
+    check(setup.get(setup_link, timeout=30).status_code == 410, "the setup link still works after it was used")
 
     session = requests.Session()
     page = get(session, f"{base}/auth/login")

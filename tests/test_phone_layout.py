@@ -39,6 +39,9 @@ NOT_PAGES = {
     "plex.poster",
     "overseerr.poster",
     "plex.download_collection_fragment",  # a part of the download's page, walked with it
+    "webapp.manifest",  # JSON and a script for the browser, not pages
+    "webapp.service_worker",
+    "notifications.bell",  # the bell's count, a fragment the top bar loads
 }
 
 
