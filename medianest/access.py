@@ -129,6 +129,16 @@ def seconds_until(reset_at: float) -> int:
     return max(1, math.ceil(reset_at - time.time()))
 
 
+def limit_wait(limit: Any) -> int:
+    """The wait a 429 names for a broken Flask-Limiter ``RequestLimit``, as ``Retry-After`` says it.
+
+    Whole seconds, rounded up: Redis keeps a window's expiry in whole seconds, so its reset time
+    can be up to a second early, and a client that waits what this says gets in; never more than
+    the window itself.
+    """
+    return min(int(limit.limit.get_expiry()), seconds_until(limit.window.reset_time) + 1)
+
+
 def rate_limit_exempt(view: F) -> F:
     """Not counted against the shared JSON API budget (webhook receivers authenticate otherwise)."""
     view.medianest_rate_limit_exempt = True  # type: ignore[attr-defined]

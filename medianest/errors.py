@@ -13,7 +13,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from medianest.access import seconds_until, wants_json
+from medianest.access import limit_wait, wants_json
 from medianest.api.envelope import ApiError, error_response
 from medianest.extensions import db, limiter
 from medianest.services import service_definitions
@@ -84,7 +84,7 @@ def init_app(app: Flask) -> None:
         try:
             breached = limiter.current_limit
             if breached is not None:
-                reset_in = seconds_until(breached.window.reset_time)
+                reset_in = limit_wait(breached)
         except Exception:  # the storage went away meanwhile: the default wait
             log.warning("could not read the window of a broken rate limit")
         headers = {"Retry-After": str(reset_in)}

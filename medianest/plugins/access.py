@@ -5,13 +5,14 @@ Every view carries one rule: ``public``, ``login_required`` or
 only.  Named rate limits are declared with the ``rate_limits`` hook and
 applied with ``@limiter.limit(lambda: rate_limit_value("name"))``; limits on
 work pass admins with ``exempt_when=admin_exempt_from_limits``, and a 429
-names the wait ``seconds_until(limit.window.reset_time)``, the number in ``Retry-After``.
+names the wait ``limit_wait(limit)``, the number in ``Retry-After``.
 """
 
 from medianest.access import (
     admin_exempt_from_limits,
     admin_required,
     csrf_exempt,
+    limit_wait,
     login_required,
     owned_or_404,
     public,
@@ -26,6 +27,7 @@ __all__ = [
     "admin_exempt_from_limits",
     "admin_required",
     "csrf_exempt",
+    "limit_wait",
     "limiter",
     "login_required",
     "owned_or_404",

@@ -31,11 +31,11 @@ from werkzeug.routing import BuildError
 
 from medianest.plugins.access import (
     admin_exempt_from_limits,
+    limit_wait,
     limiter,
     login_required,
     owned_or_404,
     rate_limit_value,
-    seconds_until,
 )
 from medianest.plugins.api import ApiError, CursorQuery, RowId, Schema, api_route, ok, paginate
 from medianest.plugins.db import db
@@ -57,7 +57,7 @@ def _accepted(response) -> bool:
 
 def _form_over_limit(limit) -> Response:
     """The form again with what was typed, the real wait named (the 429 handler adds the same ``Retry-After``)."""
-    wait = seconds_until(limit.window.reset_time)
+    wait = limit_wait(limit)
     message = f"You have queued {limit.limit.amount} downloads, the most allowed per {_window(limit.limit)}. "
     message += f"Try again in {wait} s ({_duration(wait)})."
     response = _form_answer(message, _typed_form(), 429, "RATE_LIMITED")
