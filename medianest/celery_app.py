@@ -153,6 +153,7 @@ class EmbeddedWorker:
         self.celery = app.extensions["celery"]
         self.concurrency = concurrency
         self.worker = None
+        self.worker_thread: threading.Thread | None = None
         self.beat = None
 
     def start(self) -> None:
@@ -166,19 +167,24 @@ class EmbeddedWorker:
             without_gossip=True,
             loglevel="INFO",
         )
-        threading.Thread(target=self.worker.start, name="medianest-worker", daemon=True).start()
+        self.worker_thread = threading.Thread(target=self.worker.start, name="medianest-worker", daemon=True)
+        self.worker_thread.start()
         self.beat = EmbeddedService(self.celery, thread=True)
         self.beat.start()
         log.info("embedded worker started", extra={"concurrency": self.concurrency})
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         """Stop beat and the worker without waiting for running tasks.
 
         A warm shutdown would wait for a download to finish; one cut short is
         resumed at the next start (the queue and the download's row outlive
-        the process).
+        the process).  The worker's consumer is given ``timeout`` seconds to
+        stop: a task it takes meanwhile must not start after the interpreter
+        began to exit, when no new thread may be started.
         """
         if self.beat is not None:
             self.beat.stop()
         if self.worker is not None:
             self.worker.terminate(in_sighandler=False)
+        if self.worker_thread is not None:
+            self.worker_thread.join(timeout)
