@@ -43,16 +43,17 @@ def migration_locations():
 
 @hookimpl
 def published_events():
-    from medianest_plex.events import COLLECTION_READY
+    from medianest_plex.events import COLLECTION_READY, CONTINUE_WATCHING, NOW_PLAYING, RECENTLY_ADDED
 
-    return [COLLECTION_READY]
+    return [COLLECTION_READY, RECENTLY_ADDED, CONTINUE_WATCHING, NOW_PLAYING]
 
 
 @hookimpl
 def event_subscriptions():
     from medianest_plex.downloads import on_download_completed
+    from medianest_plex.home import on_first_sign_in
 
-    return [(COMPLETED_EVENT, on_download_completed)]
+    return [(COMPLETED_EVENT, on_download_completed), ("user.first_sign_in", on_first_sign_in)]
 
 
 @hookimpl
@@ -175,7 +176,9 @@ def card_context() -> dict[str, Any]:
 
 @hookimpl
 def dashboard_cards(user):
-    return [
+    from medianest_plex import home
+
+    cards = [
         DashboardCard(
             id="plex",
             title="Plex",
@@ -185,6 +188,39 @@ def dashboard_cards(user):
             order=20,
         )
     ]
+    if user is None:
+        return cards
+    cards += [
+        DashboardCard(
+            id="plex-recently-added",
+            title="Recently added",
+            template="plex/cards/recently_added.html",
+            context=home.recently_added_context,
+            refresh_events=("plex.recently_added", "service.status"),
+            order=21,
+            wide=True,
+        ),
+        DashboardCard(
+            id="plex-continue-watching",
+            title="Continue watching",
+            template="plex/cards/continue_watching.html",
+            context=lambda: home.continue_watching_context(user),
+            refresh_events=("plex.continue_watching", "service.status"),
+            order=22,
+        ),
+    ]
+    if user.is_admin:
+        cards.append(
+            DashboardCard(
+                id="plex-now-playing",
+                title="Now playing",
+                template="plex/cards/now_playing.html",
+                context=home.now_playing_context,
+                refresh_events=("plex.now_playing", "service.status"),
+                order=23,
+            )
+        )
+    return cards
 
 
 @shared_task(name="plex.prune_posters", ignore_result=True)
@@ -205,12 +241,20 @@ def prune_posters() -> None:
 
 @hookimpl
 def periodic_tasks():
+    from medianest_plex import home
     from medianest_plex.downloads import resume_collections
 
-    return [("plex.prune-posters", 86400, prune_posters), ("plex.resume-collections", 60, resume_collections)]
+    return [
+        ("plex.prune-posters", 86400, prune_posters),
+        ("plex.resume-collections", 60, resume_collections),
+        ("plex.recently-added", home.HOME_SECONDS, home.recently_added_task),
+        ("plex.continue-watching", home.HOME_SECONDS, home.continue_watching_task),
+        ("plex.now-playing", home.now_playing_interval(), home.now_playing_task),
+    ]
 
 
 @hookimpl
 def startup(app):
-    # The collection task must be registered in every process that may consume it.
+    # The collection and now-playing tasks must be registered in every process that may consume them.
     import medianest_plex.downloads  # noqa: F401
+    import medianest_plex.home  # noqa: F401
