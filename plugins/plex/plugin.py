@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from celery import shared_task
+from celery.signals import beat_init
 from flask import url_for
 from medianest_plex import models  # noqa: F401  (the tables belong to the metadata)
 from medianest_plex.config import FIELDS, SERVICE, PlexConfig, validate
@@ -26,6 +28,7 @@ from medianest.plugins.settings import service_config
 PLUGIN_API = ">=1,<2"
 
 HERE = Path(__file__).parent
+log = logging.getLogger("medianest.plex")
 COMPLETED_EVENT = "youtube.download.completed"
 
 
@@ -255,6 +258,18 @@ def periodic_tasks():
 
 @hookimpl
 def startup(app):
-    # The collection and now-playing tasks must be registered in every process that may consume them.
+    # The collection and home tasks must be registered in every process that may consume them.
     import medianest_plex.downloads  # noqa: F401
     import medianest_plex.home  # noqa: F401
+
+    beat_init.connect(read_home_at_start, weak=False, dispatch_uid="plex.home.read-at-start")
+
+
+def read_home_at_start(sender: Any = None, **_: Any) -> None:
+    """An interval entry first runs one interval after beat starts: the home cards would
+    stay empty that long.  Beat (embedded or its own process) queues one read at once."""
+    for task in ("plex.recently_added", "plex.continue_watching", "plex.now_playing"):
+        try:
+            sender.app.send_task(task)
+        except Exception:  # the broker is away: the schedule's own run comes later
+            log.warning("could not queue %s at start", task, exc_info=True)
