@@ -101,6 +101,20 @@ def test_recently_added_and_continue_watching_show_posters_titles_and_progress(a
     assert poster.startswith("/plex/poster?")
     image = user_client.get(poster)
     assert image.status_code == 200 and image.mimetype.startswith("image/")
+    # The same through the API, for scripts.
+    api = user_client.get("/api/v1/plex/home/recently-added").get_json()["data"]
+    assert (
+        api["checked"] is True
+        and api["down"] is False
+        and [s["title"] for s in api["shelves"]]
+        == [
+            "Movies",
+            "TV Shows",
+        ]
+    )
+    mine = user_client.get("/api/v1/plex/home/continue-watching").get_json()["data"]
+    assert mine["signed_in_with_plex"] is True
+    assert [(i["title"], i["progress"]) for i in mine["items"]] == [("Severance — S1 · E2", 50)]
     # Continue watching was asked with alice's own token, not the server's.
     asked_for_alice = [r for r in plex.requests if r.path == "/hubs/continueWatching"]
     assert asked_for_alice and {r.headers.get("X-Plex-Token") for r in asked_for_alice} == {ALICE_PLEX_TOKEN}
@@ -115,6 +129,16 @@ def test_a_local_account_is_told_to_sign_in_with_plex(app, user_client, alice, p
         continue_watching_task()
         continue_watching_task(alice.id)
     assert "Sign in with Plex to see what you were watching" in card(user_client, "plex-continue-watching")
+    mine = user_client.get("/api/v1/plex/home/continue-watching").get_json()["data"]
+    assert mine == {
+        "signed_in_with_plex": False,
+        "items": [],
+        "checked": False,
+        "down": False,
+        "error": None,
+        "stored_at": None,
+        "age_seconds": None,
+    }
     assert not [r for r in plex.requests if r.path == "/hubs/continueWatching"]
 
 
@@ -154,6 +178,12 @@ def test_now_playing_is_for_admins_and_publishes_only_changes(
     admin_browser.wait_for("plex.now_playing", lambda e: e["streams"] == 2)
     assert alice_browser.received("plex.now_playing") == []
 
+    assert user_client.get("/api/v1/plex/home/now-playing").status_code == 403
+    streams = admin_client.get("/api/v1/plex/home/now-playing").get_json()["data"]["streams"]
+    assert [(s["who"], s["title"], s["decision"], s["state"], s["progress"]) for s in streams] == [
+        ("Alice Liddell", "Severance — S1 · E2", "direct", "paused", 51),
+        ("Grandpa Joe", "Heat (1995)", "transcode", "playing", 0),
+    ]
     text = card(admin_client, "plex-now-playing")
     assert "Alice Liddell" in text and "Grandpa Joe" in text and "Kitchen iPad" in text  # MediaNest's name first
     assert "Direct play" in text and "Transcoding" in text and "paused" in text
@@ -216,3 +246,12 @@ def test_odd_answers_from_plex_never_break_a_card(app, admin_client, plex, monke
     assert "Untitled" in text and "Odd" in text and "Transcoding" in text and 'value="100"' in text
     assert "Odd" in card(admin_client, "plex-recently-added")
     assert [home.display_title(m) for m in odd[1:3]] == ["Untitled", "Odd"]
+
+
+@pytest.mark.sqlite_only
+def test_without_plex_settings_the_cards_say_so_and_the_api_answers_not_configured(admin_client):
+    assert "No Plex server is connected yet" in card(admin_client, "plex-now-playing")
+    assert "No Plex server is connected yet" in card(admin_client, "plex-recently-added")
+    for what in ("recently-added", "continue-watching", "now-playing"):
+        answer = admin_client.get(f"/api/v1/plex/home/{what}")
+        assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "NOT_CONFIGURED", what
