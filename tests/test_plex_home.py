@@ -237,6 +237,8 @@ def test_odd_answers_from_plex_never_break_a_card(app, admin_client, plex, monke
         {"type": "movie", "title": "Odd", "year": 99999, "viewOffset": 10, "duration": 0, "thumb": None},
         {"type": "movie", "title": "Paused", "Player": None, "User": [], "Session": "x", "TranscodeSession": {}},
         {"title": "Deep", "viewOffset": 500, "duration": 100, "Media": [None, {"Part": [None, {"decision": 3}]}]},
+        {"title": "Odder", "Media": 5, "year": float("nan"), "TranscodeSession": {"videoDecision": ["x"]}},
+        {"title": "Oddest", "Media": "x", "duration": float("inf"), "viewOffset": 1, "ratingKey": 12},
     ]
     monkeypatch.setattr(PlexServer, "sessions", lambda self: odd)
     monkeypatch.setattr(PlexServer, "recently_added", lambda self, *a: odd)

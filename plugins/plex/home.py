@@ -24,6 +24,7 @@ with missing or odd fields gives a shorter line, never an error.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -62,11 +63,17 @@ def _text(value: Any) -> str | None:
 
 
 def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None  # Python's JSON reader takes NaN and Infinity too
+    return int(value)
 
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def display_title(meta: dict[str, Any]) -> str:
@@ -107,14 +114,13 @@ def decision(meta: dict[str, Any]) -> str:
     """``transcode``, ``copy`` (direct stream) or ``direct`` (direct play)."""
     transcode = meta.get("TranscodeSession")
     if isinstance(transcode, dict):
-        decisions = {transcode.get("videoDecision"), transcode.get("audioDecision")} - {None}
+        decisions = {d for d in (transcode.get("videoDecision"), transcode.get("audioDecision")) if isinstance(d, str)}
         if decisions and decisions <= {"copy", "directplay"}:
             return "copy"
         return "transcode"
-    for media in meta.get("Media") or []:
-        for part in _dict(media).get("Part") or []:
-            if _dict(part).get("decision") == "transcode":
-                return "transcode"
+    for media in _dicts(meta.get("Media")):
+        if any(part.get("decision") == "transcode" for part in _dicts(media.get("Part"))):
+            return "transcode"
     return "direct"
 
 

@@ -196,7 +196,7 @@ def dashboard_cards(user):
     cards += [
         DashboardCard(
             id="plex-recently-added",
-            title="Recently added",
+            title="Recently added to Plex",
             template="plex/cards/recently_added.html",
             context=home.recently_added_context,
             refresh_events=("plex.recently_added", "service.status"),
@@ -216,7 +216,7 @@ def dashboard_cards(user):
         cards.append(
             DashboardCard(
                 id="plex-now-playing",
-                title="Now playing",
+                title="Now playing on Plex",
                 template="plex/cards/now_playing.html",
                 context=home.now_playing_context,
                 refresh_events=("plex.now_playing", "service.status"),
