@@ -39,7 +39,8 @@ payload raises `InvalidEventPayload`, in production it is logged and dropped.
 How a plugin declares its own events is in [plugins.md](plugins.md#events).
 
 Every payload carries `user_id`: the person the event is about, or `null` for
-a household-wide event, which then reaches every signed-in user.
+a household-wide event, which then reaches every signed-in user (an event for
+the admins only reaches the admins whatever its `user_id`).
 """
 
 

@@ -35,11 +35,12 @@ HOUSEHOLD_ROOM = "household"
 ADMINS_ROOM = "admins"
 
 # Who may receive an event in the browser (the rooms the server joined them to).
-Audience = Literal["everyone", "user", "owner_and_admins"]
+Audience = Literal["everyone", "user", "owner_and_admins", "admins"]
 AUDIENCES: dict[str, str] = {
     "everyone": "every signed-in user",
     "user": "the user named by `user_id` (everyone when it is `null`)",
     "owner_and_admins": "the user named by `user_id` and the admins (everyone when it is `null`)",
+    "admins": "the admins only (whatever `user_id` says)",
 }
 
 
@@ -85,8 +86,9 @@ class Event:
 
     ``name`` is dotted and starts with the owner's name (``youtube.download.completed``);
     ``payload`` is an :class:`EventPayload` subclass; ``audience`` says which
-    browsers receive it (``everyone``, the ``user`` named by ``user_id``, or
-    that user and the admins: ``owner_and_admins``); ``description`` says when
+    browsers receive it (``everyone``, the ``user`` named by ``user_id``,
+    that user and the admins: ``owner_and_admins``, or the ``admins`` only);
+    ``description`` says when
     it is published.
     """
 
@@ -119,6 +121,8 @@ def rooms_for(name: str, payload: dict[str, Any], audience: Audience | None = No
         spec = current_app.extensions.get("medianest.event_types", {}).get(name)
         audience = spec.audience if spec else "owner_and_admins"
     user_id = payload.get("user_id")
+    if audience == "admins":
+        return [ADMINS_ROOM]
     if audience == "everyone" or user_id is None:
         return [HOUSEHOLD_ROOM]
     if audience == "user":

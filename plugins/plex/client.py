@@ -161,6 +161,29 @@ class PlexServer:
             raise _bad(f"Plex answered a poster with {kind or 'no content type'}.")
         return response.content, kind
 
+    # ------------------------------------------------------------ the home cards
+    def recently_added(self, section: str, media_type: int, size: int) -> list[dict[str, Any]]:
+        """The newest items of one library (``type`` is Plex's number: 1 movie, 4 episode).
+
+        ``/library/sections/{id}/all`` sorted by ``addedAt:desc``: the 2026 document
+        dropped ``/library/recentlyAdded``, and the 2025 one types its ``ratingKey``
+        as a number where Plex sends a string.
+        """
+        params = {"type": media_type, "sort": "addedAt:desc", **self._paging(0, size)}
+        return entries(
+            self._get(f"/library/sections/{section}/all", params, missing=f"There is no Plex library {section}.")
+        )
+
+    def continue_watching(self, token: str, count: int) -> list[dict[str, Any]]:
+        """``/hubs/continueWatching`` as one person sees it: asked with their own token."""
+        response = self.http.get("/hubs/continueWatching", params={"count": count}, headers={"X-Plex-Token": token})
+        hubs = entries(container(json_of(response, SERVICE, NAME)), "Hub")
+        return [meta for hub in hubs for meta in entries(hub)]
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """``/status/sessions``: what is playing now, on every player (needs the owner's token)."""
+        return entries(self._get("/status/sessions"))
+
     # ------------------------------------------------------------ changes
     def scan(self, section: str, path: str | None) -> None:
         """A targeted scan of one folder (the whole library without ``path``)."""

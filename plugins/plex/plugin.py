@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from celery import shared_task
+from celery.signals import beat_init
 from flask import url_for
 from medianest_plex import models  # noqa: F401  (the tables belong to the metadata)
 from medianest_plex.config import FIELDS, SERVICE, PlexConfig, validate
@@ -26,6 +28,7 @@ from medianest.plugins.settings import service_config
 PLUGIN_API = ">=1,<2"
 
 HERE = Path(__file__).parent
+log = logging.getLogger("medianest.plex")
 COMPLETED_EVENT = "youtube.download.completed"
 
 
@@ -43,16 +46,17 @@ def migration_locations():
 
 @hookimpl
 def published_events():
-    from medianest_plex.events import COLLECTION_READY
+    from medianest_plex.events import COLLECTION_READY, CONTINUE_WATCHING, NOW_PLAYING, RECENTLY_ADDED
 
-    return [COLLECTION_READY]
+    return [COLLECTION_READY, RECENTLY_ADDED, CONTINUE_WATCHING, NOW_PLAYING]
 
 
 @hookimpl
 def event_subscriptions():
     from medianest_plex.downloads import on_download_completed
+    from medianest_plex.home import on_first_sign_in
 
-    return [(COMPLETED_EVENT, on_download_completed)]
+    return [(COMPLETED_EVENT, on_download_completed), ("user.first_sign_in", on_first_sign_in)]
 
 
 @hookimpl
@@ -175,7 +179,9 @@ def card_context() -> dict[str, Any]:
 
 @hookimpl
 def dashboard_cards(user):
-    return [
+    from medianest_plex import home
+
+    cards = [
         DashboardCard(
             id="plex",
             title="Plex",
@@ -185,6 +191,39 @@ def dashboard_cards(user):
             order=20,
         )
     ]
+    if user is None:
+        return cards
+    cards += [
+        DashboardCard(
+            id="plex-recently-added",
+            title="Recently added to Plex",
+            template="plex/cards/recently_added.html",
+            context=home.recently_added_context,
+            refresh_events=("plex.recently_added", "service.status"),
+            order=21,
+            wide=True,
+        ),
+        DashboardCard(
+            id="plex-continue-watching",
+            title="Continue watching",
+            template="plex/cards/continue_watching.html",
+            context=lambda: home.continue_watching_context(user),
+            refresh_events=("plex.continue_watching", "service.status"),
+            order=22,
+        ),
+    ]
+    if user.is_admin:
+        cards.append(
+            DashboardCard(
+                id="plex-now-playing",
+                title="Now playing on Plex",
+                template="plex/cards/now_playing.html",
+                context=home.now_playing_context,
+                refresh_events=("plex.now_playing", "service.status"),
+                order=23,
+            )
+        )
+    return cards
 
 
 @shared_task(name="plex.prune_posters", ignore_result=True)
@@ -205,12 +244,32 @@ def prune_posters() -> None:
 
 @hookimpl
 def periodic_tasks():
+    from medianest_plex import home
     from medianest_plex.downloads import resume_collections
 
-    return [("plex.prune-posters", 86400, prune_posters), ("plex.resume-collections", 60, resume_collections)]
+    return [
+        ("plex.prune-posters", 86400, prune_posters),
+        ("plex.resume-collections", 60, resume_collections),
+        ("plex.recently-added", home.HOME_SECONDS, home.recently_added_task),
+        ("plex.continue-watching", home.HOME_SECONDS, home.continue_watching_task),
+        ("plex.now-playing", home.now_playing_interval(), home.now_playing_task),
+    ]
 
 
 @hookimpl
 def startup(app):
-    # The collection task must be registered in every process that may consume it.
+    # The collection and home tasks must be registered in every process that may consume them.
     import medianest_plex.downloads  # noqa: F401
+    import medianest_plex.home  # noqa: F401
+
+    beat_init.connect(read_home_at_start, weak=False, dispatch_uid="plex.home.read-at-start")
+
+
+def read_home_at_start(sender: Any = None, **_: Any) -> None:
+    """An interval entry first runs one interval after beat starts: the home cards would
+    stay empty that long.  Beat (embedded or its own process) queues one read at once."""
+    for task in ("plex.recently_added", "plex.continue_watching", "plex.now_playing"):
+        try:
+            sender.app.send_task(task)
+        except Exception:  # the broker is away: the schedule's own run comes later
+            log.warning("could not queue %s at start", task, exc_info=True)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from medianest_plex import browse, cache, posters
+from medianest_plex import browse, cache, home, posters
 from medianest_plex.config import SERVICE
 from medianest_plex.downloads import collect_download
 from medianest_plex.models import DownloadCollection
@@ -123,6 +123,52 @@ class PlexDownloadCollection(BaseModel):
     attempts: int
     error: str | None
     updated_at: str | None
+
+
+class PlexHomeItem(BaseModel):
+    key: str | None
+    title: str = Field(description='as shown: "Title (1999)" or "Show — S1 · E2"')
+    progress: int | None = Field(description="how far it was watched or played, in percent")
+    poster: str | None = Field(description="a MediaNest URL; the browser never talks to Plex")
+    url: str | None
+
+
+class PlexHomeShelf(BaseModel):
+    key: str
+    title: str
+    items: list[PlexHomeItem]
+
+
+class PlexStream(PlexHomeItem):
+    session: str | None
+    who: str = Field(description="the MediaNest name of the person watching, else their Plex name")
+    player: str | None
+    state: str = Field(description="the player's state: playing, paused, buffering")
+    decision: Literal["direct", "copy", "transcode"] = Field(
+        description="direct play, direct stream (copy) or transcoding"
+    )
+    local: bool | None
+
+
+class PlexHomeAnswer(BaseModel):
+    checked: bool = Field(description="whether Plex has been read at all yet")
+    down: bool = Field(description="Plex did not answer (or its health check says so): this is the last good answer")
+    error: str | None
+    stored_at: str | None = Field(default=None, description="when Plex gave this answer")
+    age_seconds: int | None = None
+
+
+class PlexRecentlyAdded(PlexHomeAnswer):
+    shelves: list[PlexHomeShelf]
+
+
+class PlexContinueWatching(PlexHomeAnswer):
+    signed_in_with_plex: bool = Field(description="false for a local account: there is no Plex token to ask with")
+    items: list[PlexHomeItem]
+
+
+class PlexNowPlaying(PlexHomeAnswer):
+    streams: list[PlexStream]
 
 
 class PlexTokenSaved(BaseModel):
@@ -241,6 +287,60 @@ def download_collection_retry_form(download_id: str):
     if request.headers.get("HX-Request"):
         return download_collection_fragment(download_id)
     return redirect(request.referrer or url_for("plex.index"), 303)
+
+
+# ------------------------------------------------------------------ the home
+STATE_FIELDS = ("checked", "down", "error", "stored_at", "age_seconds")
+ITEM_FIELDS = tuple(PlexHomeItem.model_fields)
+STREAM_FIELDS = tuple(PlexStream.model_fields)
+
+
+def _home(context: dict) -> dict:
+    if not context.get("configured"):
+        raise ApiError(
+            "NOT_CONFIGURED",
+            "Plex is not set up yet: an admin enters its URL and token in the settings.",
+            details={"service": SERVICE},
+        )
+    return {name: context.get(name) for name in STATE_FIELDS}
+
+
+def _pick(line: dict, fields: tuple[str, ...]) -> dict:
+    return {name: line.get(name) for name in fields}
+
+
+@bp.get("/api/v1/plex/home/recently-added")
+@api_route(response=PlexRecentlyAdded, summary="The newest items of each library", tags=TAGS)
+@login_required
+def api_recently_added():
+    """What the *Recently added* card shows: read by a periodic task, never a live call."""
+    context = home.recently_added_context()
+    shelves = [
+        {"key": s["key"], "title": s["title"], "items": [_pick(i, ITEM_FIELDS) for i in s["items"]]}
+        for s in context.get("shelves", [])
+    ]
+    return ok({**_home(context), "shelves": shelves})
+
+
+@bp.get("/api/v1/plex/home/continue-watching")
+@api_route(response=PlexContinueWatching, summary="What I was watching in Plex", tags=TAGS)
+@login_required
+def api_continue_watching():
+    """What the *Continue watching* card shows: read with the caller's own Plex sign-in by a periodic task."""
+    context = home.continue_watching_context(current_user)
+    answer = {**_home(context), "signed_in_with_plex": bool(context.get("signed_in_with_plex"))}
+    if not answer["signed_in_with_plex"]:
+        answer.update(checked=False, down=False, error=None)
+    return ok({**answer, "items": [_pick(i, ITEM_FIELDS) for i in context.get("items", [])]})
+
+
+@bp.get("/api/v1/plex/home/now-playing")
+@api_route(response=PlexNowPlaying, summary="Who watches what on the Plex server now", tags=TAGS)
+@admin_required
+def api_now_playing():
+    """What the admins' *Now playing* card shows: the last answer of ``/status/sessions``."""
+    context = home.now_playing_context()
+    return ok({**_home(context), "streams": [_pick(s, STREAM_FIELDS) for s in context.get("sessions", [])]})
 
 
 def _token_from_sign_in() -> None:

@@ -18,13 +18,18 @@ APIs, as the community OpenAPI documents of LukeHagar/plex-api-spec give them
   ``/library/sections/{id}/all`` (``X-Plex-Container-Start``/``-Size``, default
   size 50), ``/library/sections/{id}/collections``, ``/library/collections``,
   ``/library/collections/{id}/items``, ``/library/metadata/{ids}``,
-  ``/hubs/search``, ``/photo/:/transcode`` and the image element paths, all as
-  ``MediaContainer`` JSON.
+  ``/hubs/search``, ``/hubs/continueWatching`` (``count``; what the asking token's
+  account has half watched, with ``viewOffset``), ``/status/sessions`` (the owner's
+  token only, as the spec's ``token: [admin]`` says: each stream's ``Player``,
+  ``Session``, ``User`` and, when transcoding, ``TranscodeSession``),
+  ``/photo/:/transcode`` and the image element paths, all as ``MediaContainer`` JSON.
 
 ``PlexTvStandin`` is plex.tv: strong PINs a test can claim for an account or
 expire, accounts looked up by token, and the servers each account can reach.
-``PlexServerStandin`` is one Plex Media Server: libraries, items, collections,
-targeted scans that finish only after a number of polls, search and images.
+``PlexServerStandin`` is one Plex Media Server: libraries, items (episodes of
+shows too), collections, targeted scans that finish only after a number of
+polls, search, images, each account's half-watched items (``set_progress``) and
+the streams playing now (``set_sessions``).
 
 Both answer JSON only when the request says ``Accept: application/json``
 (otherwise XML, as Plex does), and ``answer_mode`` can force XML or a truncated
@@ -95,6 +100,7 @@ __all__ = [
     "PlexLibrary",
     "PlexItem",
     "PlexCollection",
+    "PlexSession",
     "RegisteredFile",
     "PendingScan",
     "PlexServerStandin",
@@ -776,6 +782,27 @@ class PlexItem:
     file_path: str | None = None
     summary: str = ""
     guid: str = ""
+    duration: int | None = None  # milliseconds
+    show_key: str | None = None  # an episode's show (its grandparent)
+    season: int | None = None  # an episode's parentIndex
+    episode: int | None = None  # an episode's index
+
+
+@dataclass
+class PlexSession:
+    """One stream in ``GET /status/sessions``: who plays which item on which player, and how."""
+
+    rating_key: str
+    user_id: int
+    user_title: str
+    player_title: str = "Living Room TV"
+    product: str = "Plex for Android (TV)"
+    platform: str = "Android"
+    state: str = "playing"  # the Player's state: playing, paused, buffering
+    view_offset: int = 0  # milliseconds
+    transcode: bool = False  # a TranscodeSession (video transcoded) rather than direct play
+    location: str = "lan"
+    session_id: str = field(default_factory=lambda: secrets.token_hex(12))
 
 
 @dataclass
@@ -860,6 +887,9 @@ class PlexServerStandin(_PlexStandinBase):
         self.files: list[RegisteredFile] = []
         self.pending_scans: list[PendingScan] = []
         self.scan_requests: list[tuple[int, str | None]] = []
+        # What each token's account has half watched: token -> {ratingKey: viewOffset}.
+        self.watch_progress: dict[str, dict[str, int]] = {}
+        self.sessions: list[PlexSession] = []
         self._next_section_id = 1
         self._next_rating_key = 1001
         self._clock_base = int(time.time()) - 1_000_000
@@ -919,6 +949,7 @@ class PlexServerStandin(_PlexStandinBase):
         added_at: int | None = None,
         title_sort: str | None = None,
         summary: str = "",
+        duration: int | None = None,
     ) -> str:
         """Add an item to a section; returns its ``ratingKey``."""
         with self._state:
@@ -939,9 +970,36 @@ class PlexServerStandin(_PlexStandinBase):
                 file_path=file_path,
                 summary=summary,
                 guid=f"plex://{item_type}/{secrets.token_hex(12)}",
+                duration=duration,
             )
             library.updated_at = stamp
             return rating_key
+
+    def add_episode(self, show_key: str, season: int, episode: int, title: str, *, duration: int = 2_700_000) -> str:
+        """Add an episode of a show (an item of a show library); returns its ``ratingKey``."""
+        with self._state:
+            show = self.items[show_key]
+            rating_key = self.add_item(show.section_id, title, show.year, duration=duration)
+            item = self.items[rating_key]
+            item.type = "episode"
+            item.guid = f"plex://episode/{secrets.token_hex(12)}"
+            item.show_key, item.season, item.episode = show_key, season, episode
+            return rating_key
+
+    def set_progress(self, token: str, rating_key: str, view_offset: int | None) -> None:
+        """What the account of ``token`` has watched of an item (``None``: finished or never started)."""
+        with self._state:
+            progress = self.watch_progress.setdefault(token, {})
+            if view_offset is None:
+                progress.pop(rating_key, None)
+            else:
+                progress[rating_key] = view_offset
+                self.items[rating_key].updated_at = self._tick()
+
+    def set_sessions(self, sessions: Iterable[PlexSession]) -> None:
+        """What ``GET /status/sessions`` answers from now on."""
+        with self._state:
+            self.sessions = list(sessions)
 
     def register_file(self, section_id: int, path: str, title: str, year: int | None = None) -> None:
         """A file on disk that the next scan covering its folder turns into an item."""
@@ -1055,6 +1113,21 @@ class PlexServerStandin(_PlexStandinBase):
         }
         if item.year is not None:
             data["year"] = item.year
+        if item.duration is not None:
+            data["duration"] = item.duration
+        if item.type == "episode" and item.show_key in self.items:
+            show = self.items[item.show_key]
+            data.update(
+                {
+                    "grandparentRatingKey": show.rating_key,
+                    "grandparentKey": f"/library/metadata/{show.rating_key}",
+                    "grandparentTitle": show.title,
+                    "grandparentThumb": f"/library/metadata/{show.rating_key}/thumb/{show.updated_at}",
+                    "parentTitle": f"Season {item.season}",
+                    "parentIndex": item.season,
+                    "index": item.episode,
+                }
+            )
         if item.file_path:
             media_id = int(item.rating_key) * 10
             data["Media"] = [
@@ -1091,6 +1164,53 @@ class PlexServerStandin(_PlexStandinBase):
             "librarySectionKey": f"/library/sections/{library.key}",
             "librarySectionTitle": library.title,
         }
+
+    def _session_json(self, session: PlexSession) -> dict[str, Any]:
+        item = self.items[session.rating_key]
+        data = self._item_json(item)
+        data.update(
+            {
+                "sessionKey": str(zlib.crc32(session.session_id.encode()) % 1000),
+                "viewOffset": session.view_offset,
+                "Player": {
+                    "address": "192.168.1.40" if session.location == "lan" else "198.51.100.7",
+                    "local": session.location == "lan",
+                    "machineIdentifier": f"player-{session.session_id[:8]}",
+                    "platform": session.platform,
+                    "product": session.product,
+                    "relayed": False,
+                    "secure": True,
+                    "state": session.state,
+                    "title": session.player_title,
+                    "userID": session.user_id,
+                },
+                "Session": {"id": session.session_id, "bandwidth": 12000, "location": session.location},
+                "User": {
+                    "id": str(session.user_id),
+                    "title": session.user_title,
+                    "thumb": f"https://plex.tv/users/{session.user_id}/avatar",
+                },
+            }
+        )
+        if session.transcode:
+            # Real servers add the decisions; the vendor's TranscodeSession schema leaves them to
+            # its open properties (see the subset file's x-beyond-vendor-spec).
+            data["TranscodeSession"] = {
+                "key": f"/transcode/sessions/{session.session_id}",
+                "throttled": False,
+                "complete": False,
+                "progress": 12.5,
+                "speed": 1.5,
+                "duration": item.duration or 0,
+                "context": "streaming",
+                "protocol": "dash",
+                "sourceVideoCodec": "hevc",
+                "sourceAudioCodec": "eac3",
+                "videoDecision": "transcode",
+                "audioDecision": "copy",
+                "transcodeHwRequested": True,
+            }
+        return data
 
     def _metadata_json(self, rating_key: str) -> dict[str, Any] | None:
         if rating_key in self.items:
@@ -1221,9 +1341,9 @@ class PlexServerStandin(_PlexStandinBase):
                     return self._html_error(404, "Not Found")
                 self._poll_section(section_id)
                 items = [i for i in self.items.values() if i.section_id == section_id]
-                wanted_type = request.args.get("type")
-                if wanted_type:
-                    items = [i for i in items if str(_MEDIA_TYPE_NUMBER.get(i.type)) == wanted_type]
+                # Without `type` a section lists its own kind (a show library its shows, not their episodes).
+                wanted_type = request.args.get("type") or str(_SECTION_DEFAULTS[library.type][3])
+                items = [i for i in items if str(_MEDIA_TYPE_NUMBER.get(i.type)) == wanted_type]
                 title_filter = request.args.get("title")
                 if title_filter:
                     items = [i for i in items if title_filter.lower() in i.title.lower()]
@@ -1413,6 +1533,51 @@ class PlexServerStandin(_PlexStandinBase):
             return self._container(
                 {"size": len(hubs), "Hub": hubs},
                 headers={"X-Plex-Container-Start": "0", "X-Plex-Container-Total-Size": str(len(hubs))},
+            )
+
+        @app.get("/hubs/continueWatching")
+        def continue_watching() -> Response:
+            count_raw = request.args.get("count")
+            count = int(count_raw) if count_raw and count_raw.isdigit() else None
+            with self._state:
+                progress = self.watch_progress.get(_request_token() or "", {})
+                found = sorted(
+                    (self.items[k] for k in progress if k in self.items), key=lambda i: i.updated_at, reverse=True
+                )
+                shown = found[:count] if count is not None else found
+                metadata = [
+                    {**self._item_json(i), "viewOffset": progress[i.rating_key], "lastViewedAt": i.updated_at}
+                    for i in shown
+                ]
+            hub: dict[str, Any] = {
+                "key": "/hubs/continueWatching/items",
+                "hubKey": "/library/metadata/" + ",".join(i.rating_key for i in shown),
+                "title": "Continue Watching",
+                "type": "mixed",
+                "hubIdentifier": "home.continue",
+                "context": "hub.home.continue",
+                "size": len(shown),
+                "more": len(shown) < len(found),
+                "style": "hero",
+                "promoted": True,
+            }
+            if shown:  # a real PMS leaves Metadata out of an empty hub
+                hub["Metadata"] = metadata
+            return self._container(
+                {"size": 1, "Hub": [hub]},
+                headers={"X-Plex-Container-Start": "0", "X-Plex-Container-Total-Size": "1"},
+            )
+
+        @app.get("/status/sessions")
+        def status_sessions() -> Response:
+            # The spec's security is `token: [admin]`: only the owner's token sees every stream.
+            if _request_token() != self.token:
+                return self._errors(_ERR_UNAUTHORIZED, 401)
+            with self._state:
+                metadata = [self._session_json(s) for s in self.sessions if s.rating_key in self.items]
+            return self._container(
+                {"size": len(metadata), "Metadata": metadata},
+                headers={"X-Plex-Container-Start": "0", "X-Plex-Container-Total-Size": str(len(metadata))},
             )
 
         def jpeg_if(known: bool) -> Response:

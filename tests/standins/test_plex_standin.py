@@ -13,6 +13,7 @@ import requests
 from tests.standins.plex import (
     PLEX_CONTRACTS_DIR,
     PlexServerStandin,
+    PlexSession,
     PlexTvStandin,
     load_plex_spec,
     validate_plex_requests,
@@ -458,10 +459,20 @@ def test_images(pms: PlexServerStandin) -> None:
 
 
 def call_every_pms_endpoint(pms: PlexServerStandin) -> None:
-    """Every Plex Media Server endpoint the stand-in serves, each answering 200 (16 calls)."""
+    """Every Plex Media Server endpoint the stand-in serves, each answering 200 (19 calls)."""
     section, keys = seed_movies(pms)
     collection = pms.add_collection(section, "Classics", [keys["Alien"]])
     pms.register_file(section, "/media/movies/new/Dune (2021).mkv", "Dune", 2021)
+    shows = pms.add_library("TV Shows", "show")
+    severance = pms.add_item(shows, "Severance", 2022)
+    episode = pms.add_episode(severance, 1, 2, "Half Loop")
+    pms.set_progress("servertoken", episode, 900_000)
+    pms.set_sessions(
+        [
+            PlexSession(episode, 1, "Alice", view_offset=1_350_000),
+            PlexSession(keys["Heat"], 2, "Bob", state="paused", transcode=True, location="wan"),
+        ]
+    )
 
     get(pms, "/identity")
     get(pms, "/library/sections")  # the classic listing (only the 2025 vendor file has it)
@@ -481,6 +492,9 @@ def call_every_pms_endpoint(pms: PlexServerStandin) -> None:
     get(pms, f"/library/sections/{section}/collections")
     get(pms, f"/library/collections/{collection}/items")
     get(pms, "/hubs/search", query="the")
+    get(pms, f"/library/sections/{shows}/all", type=4, sort="addedAt:desc", **{"X-Plex-Container-Size": 8})
+    get(pms, "/hubs/continueWatching", count=8)
+    get(pms, "/status/sessions")
     get(pms, f"/library/sections/{section}/refresh", path="/media/movies/new")  # a targeted scan
     requests.post(pms.url + f"/library/sections/{section}/refresh", headers=pms_headers(), timeout=TIMEOUT)
     requests.post(
@@ -504,8 +518,39 @@ def call_every_pms_endpoint(pms: PlexServerStandin) -> None:
     get(pms, f"/library/metadata/{keys['Heat']}/thumb/1700000000")
     get(pms, f"/library/collections/{collection}/composite/1700000000")
     get(pms, "/photo/:/transcode", url=f"/library/metadata/{keys['Heat']}/thumb/1", width=50, height=75)
-    assert len(pms.requests) == 16
+    assert len(pms.requests) == 19
     assert all(r.extra["response"].status == 200 for r in pms.requests)
+
+
+def test_the_home_endpoints_answer_what_a_test_set(pms: PlexServerStandin) -> None:
+    shows = pms.add_library("TV Shows", "show")
+    show = pms.add_item(shows, "Severance", 2022)
+    first, second = pms.add_episode(show, 1, 1, "Good News"), pms.add_episode(show, 1, 2, "Half Loop")
+    # A show library lists its shows; its episodes come with type=4, newest first.
+    listed = get(pms, f"/library/sections/{shows}/all").json()["MediaContainer"]["Metadata"]
+    assert [m["title"] for m in listed] == ["Severance"]
+    newest = get(pms, f"/library/sections/{shows}/all", type=4, sort="addedAt:desc").json()["MediaContainer"]
+    assert [(m["grandparentTitle"], m["parentIndex"], m["index"]) for m in newest["Metadata"]] == [
+        ("Severance", 1, 2),
+        ("Severance", 1, 1),
+    ]
+
+    # Each token sees its own half-watched items.
+    pms.add_token("alice-token")
+    pms.set_progress("alice-token", first, 600_000)
+    hub = get(pms, "/hubs/continueWatching", pms_headers("alice-token")).json()["MediaContainer"]["Hub"][0]
+    assert [(m["ratingKey"], m["viewOffset"], m["duration"]) for m in hub["Metadata"]] == [(first, 600_000, 2_700_000)]
+    assert "Metadata" not in get(pms, "/hubs/continueWatching").json()["MediaContainer"]["Hub"][0]
+
+    # Sessions: only the owner's token, and they change when the test says so.
+    assert get(pms, "/status/sessions", pms_headers("alice-token")).status_code == 401
+    assert get(pms, "/status/sessions").json()["MediaContainer"]["size"] == 0
+    pms.set_sessions([PlexSession(second, 7, "Alice", transcode=True, view_offset=1_350_000)])
+    (stream,) = get(pms, "/status/sessions").json()["MediaContainer"]["Metadata"]
+    assert stream["User"] == {"id": "7", "title": "Alice", "thumb": "https://plex.tv/users/7/avatar"}
+    assert stream["Player"]["state"] == "playing" and stream["Session"]["location"] == "lan"
+    assert stream["TranscodeSession"]["videoDecision"] == "transcode" and stream["viewOffset"] == 1_350_000
+    assert validate_plex_responses(pms) == []
 
 
 def test_a_whole_session_validates_against_the_subset_file(pms: PlexServerStandin) -> None:
