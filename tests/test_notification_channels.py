@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-API = "/api/v1/me/notifications/channels"
+API = "/api/v1/notifications/channels"
 
 
 class Receiver:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
-from tests.standins.overseerr import OverseerrStandin, Permission
+from tests.standins.overseerr import PLEX_MACHINE_ID, OverseerrStandin, Permission
 
 WEBHOOK_SECRET = "hook-secret-for-tests"
 ALICE_OVERSEERR = 10
@@ -420,8 +421,98 @@ def test_reconcile_follows_overseerr_without_webhooks(app, user_client, alice, o
     ) in bus
     assert len(sent(overseerr, "GET", f"/request/{film['overseerr_id']}")) == 1
 
-    with app.app_context():  # nothing open is left: no further calls
+    with app.app_context():  # nothing open is left; the film is asked about only for its Plex link
+        assert reconcile() == {"checked": 1, "changed": 0}
+    assert len(sent(overseerr, "GET", f"/request/{film['overseerr_id']}")) == 2
+    assert len(sent(overseerr, "GET", f"/request/{series['overseerr_id']}")) == 1
+
+
+def test_an_available_request_links_to_plex_once_overseerr_has_the_title(app, user_client, alice, overseerr, bus):
+    from medianest_overseerr.media_requests import reconcile
+
+    film = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 603}).get_json()["data"]
+    overseerr.set_request_status(film["overseerr_id"], "APPROVED")
+    overseerr.set_media_status(603, "movie", "AVAILABLE")  # available, Plex's key not known to Overseerr yet
+    with app.app_context():
+        assert reconcile() == {"checked": 1, "changed": 1}
+    assert record(app, film["id"]).status == "available" and record(app, film["id"]).plex_url is None
+    mine = user_client.get("/api/v1/me/media").get_json()["data"]
+    assert [(i["title"], i["state"], i["plex_url"]) for i in mine] == [("The Matrix (1999)", "ready", None)]
+
+    # Overseerr links the title once Plex has it; the reconcile keeps asking until then.
+    overseerr.set_media_status(603, "movie", "AVAILABLE", rating_key="4242")
+    bus.clear()
+    with app.app_context():
+        assert reconcile() == {"checked": 1, "changed": 1}
+    link = f"https://app.plex.tv/desktop#!/server/{PLEX_MACHINE_ID}/details?key=%2Flibrary%2Fmetadata%2F4242"
+    assert record(app, film["id"]).plex_url == link
+    assert [name for name, _ in bus] == ["media.request.updated"]  # "My media" refreshes; no second notice
+    assert user_client.get("/api/v1/me/media").get_json()["data"][0]["plex_url"] == link
+    assert user_client.get(f"/api/v1/media/requests/{film['id']}").get_json()["data"]["plex_url"] == link
+    html = user_client.get("/me/media").get_data(as_text=True)
+    assert f'href="{link.replace("&", "&amp;")}"' in html and "Open in Plex" in html
+    with app.app_context():  # linked and available: nothing more to ask
         assert reconcile() == {"checked": 0, "changed": 0}
+
+
+def test_an_unsafe_or_late_plex_link_is_never_shown(app, user_client, overseerr):
+    from medianest_overseerr.media_requests import reconcile
+    from medianest_overseerr.models import MediaRequest
+
+    from medianest.extensions import db
+    from medianest.models import utcnow
+
+    film = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 603}).get_json()["data"]
+    overseerr.set_request_status(film["overseerr_id"], "APPROVED")
+    overseerr.set_media_status(603, "movie", "AVAILABLE", plex_url="javascript:alert(document.cookie)")
+    with app.app_context():
+        reconcile()
+    assert record(app, film["id"]).status == "available" and record(app, film["id"]).plex_url is None
+    assert user_client.get("/api/v1/me/media").get_json()["data"][0]["plex_url"] is None
+    assert "javascript:" not in user_client.get("/me/media").get_data(as_text=True)
+
+    # Available for longer than the window without a link: no longer asked about.
+    overseerr.set_media_status(603, "movie", "AVAILABLE", rating_key="7")
+    with app.app_context():
+        db.session.get(MediaRequest, film["id"]).updated_at = utcnow() - timedelta(days=2)
+        db.session.commit()
+        assert reconcile() == {"checked": 0, "changed": 0}
+    assert record(app, film["id"]).plex_url is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        42,
+        "",
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "data:text/html,<b>x</b>",
+        "//evil.example/web",
+        "/web/index.html#!/server/x",
+        "ftp://plex.example/x",
+        "https://",
+        "https://plex example/web",
+        "https://plex.example/web\n",
+        "https://plex.example/" + "x" * 1000,
+    ],
+)
+def test_only_an_http_plex_link_is_kept(value):
+    from medianest_overseerr.client import plex_url_of
+
+    assert plex_url_of({"plexUrl": value}) is None
+    assert plex_url_of({"plexUrl4k": value}, is4k=True) is None
+
+
+def test_an_http_plex_link_is_kept_as_sent():
+    from medianest_overseerr.client import plex_url_of
+
+    link = "https://app.plex.tv/desktop#!/server/abc/details?key=%2Flibrary%2Fmetadata%2F1"
+    assert plex_url_of({"plexUrl": link}) == link
+    assert plex_url_of({"plexUrl": "HTTP://192.168.1.20:32400/web/index.html#!/x"}).startswith("HTTP://")
+    assert plex_url_of({"plexUrl": link, "plexUrl4k": None}, is4k=True) is None
+    assert plex_url_of(None) is None
 
 
 @pytest.mark.sqlite_only

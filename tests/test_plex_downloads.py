@@ -150,6 +150,8 @@ def test_completed_download_becomes_a_collection_after_a_slow_scan(app, alice, p
             "collection_key": collection.rating_key,
             "collection_title": "Alice — Cooking Basics",
             "url": f"/plex/collections/{collection.rating_key}",
+            "plex_url": f"https://app.plex.tv/desktop#!/server/{MACHINE}/details"
+            f"?key=%2Flibrary%2Fcollections%2F{collection.rating_key}",
         }
     ]
     notes = [p for name, p in bus["seen"] if name == "notification"]

@@ -125,7 +125,7 @@ def test_an_installation_with_one_version_table_moves_each_plugins_revision_to_i
             ("alembic_version_cardtest", "c001_cardtest"),
             ("alembic_version_youtube", "youtube_0003"),
             ("alembic_version_plex", "plex_0001"),
-            ("alembic_version_overseerr", "overseerr_0001"),
+            ("alembic_version_overseerr", "overseerr_0002"),
         ):
             db.session.execute(text(f"DROP TABLE {table}"))
             db.session.execute(text("INSERT INTO alembic_version (version_num) VALUES (:r)"), {"r": revision})

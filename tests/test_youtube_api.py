@@ -344,6 +344,16 @@ def test_collection_link_from_plex_event(app, user_client, alice, yt_env):
             )
     assert user_client.get(f"{API}/{download_id}").get_json()["data"]["collection_url"] == "http://plex/web#c42"
     assert "http://plex/web#c42" in user_client.get(f"/youtube/{download_id}").get_data(as_text=True)
+    with app.app_context():
+        # The Plex web app's link wins over MediaNest's page; an unsafe one (even protocol-relative) links nowhere.
+        web = "https://app.plex.tv/desktop#!/server/abc/details?key=%2Flibrary%2Fcollections%2F42"
+        on_collection_ready(
+            {"user_id": alice.id, "download_id": download_id, "collection_key": "42", "url": "/x", "plex_url": web}
+        )
+        assert row_of(app, download_id).collection_url == web
+        for unsafe in ("javascript:alert(1)", "//evil.example/"):
+            on_collection_ready({"user_id": alice.id, "download_id": download_id, "plex_url": unsafe})
+            assert row_of(app, download_id).collection_url is None
 
 
 def test_page_form_and_dashboard_card(app, user_client, yt_env):

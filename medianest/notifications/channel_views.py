@@ -189,7 +189,7 @@ def _api_test(household: bool, channel_id: int):
     return ok({"queued": True}, status=202)
 
 
-@bp.get("/api/v1/me/notifications/channels")
+@bp.get("/api/v1/notifications/channels")
 @api_route(response=list[ChannelOut], summary="Your notification channels", tags=["notifications"])
 @login_required
 def api_list():
@@ -197,7 +197,7 @@ def api_list():
     return _api_list(False)
 
 
-@bp.post("/api/v1/me/notifications/channels")
+@bp.post("/api/v1/notifications/channels")
 @api_route(
     body=ChannelIn, response=ChannelOut, status=201, summary="Add a notification channel", tags=["notifications"]
 )
@@ -208,7 +208,7 @@ def api_add(body: ChannelIn):
     return _api_add(False, body)
 
 
-@bp.patch("/api/v1/me/notifications/channels/<int:channel_id>")
+@bp.patch("/api/v1/notifications/channels/<int:channel_id>")
 @api_route(
     body=ChannelPatch,
     response=ChannelOut,
@@ -222,7 +222,7 @@ def api_patch(channel_id: int, body: ChannelPatch):
     return _api_patch(False, channel_id, body)
 
 
-@bp.delete("/api/v1/me/notifications/channels/<int:channel_id>")
+@bp.delete("/api/v1/notifications/channels/<int:channel_id>")
 @api_route(response=ChannelOut, summary="Remove a notification channel", tags=["notifications"], errors=(404,))
 @login_required
 def api_delete(channel_id: int):
@@ -230,7 +230,7 @@ def api_delete(channel_id: int):
     return _api_delete(False, channel_id)
 
 
-@bp.post("/api/v1/me/notifications/channels/<int:channel_id>/test")
+@bp.post("/api/v1/notifications/channels/<int:channel_id>/test")
 @api_route(response=QueuedOut, status=202, summary="Send a test to a channel", tags=["notifications"], errors=(404,))
 @login_required
 def api_test(channel_id: int):
@@ -276,16 +276,3 @@ def api_household_delete(channel_id: int):
 def api_household_test(channel_id: int):
     """Queue a test message to a household channel."""
     return _api_test(True, channel_id)
-
-
-# The same routes under the paths the design pins for other programs (without "/me"),
-# each under an endpoint of its own so the OpenAPI document names every operation once.
-DESIGN_PATHS = (
-    ("/api/v1/notifications/channels", api_list, "GET"),
-    ("/api/v1/notifications/channels", api_add, "POST"),
-    ("/api/v1/notifications/channels/<int:channel_id>", api_patch, "PATCH"),
-    ("/api/v1/notifications/channels/<int:channel_id>", api_delete, "DELETE"),
-    ("/api/v1/notifications/channels/<int:channel_id>/test", api_test, "POST"),
-)
-for _path, _view, _method in DESIGN_PATHS:
-    bp.add_url_rule(_path, endpoint=f"{_view.__name__}_design_path", view_func=_view, methods=[_method])

@@ -1,4 +1,4 @@
-"""The inbox page, the bell, the admins' retention setting, and their ``/api/v1`` twins."""
+"""The inbox page, the bell, the admins' retention setting, and the inbox's JSON routes."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ def _save_retention(days: int) -> None:
 
 
 # ---------------------------------------------------------------- JSON
-@bp.get("/api/v1/me/notifications")
+@bp.get("/api/v1/notifications")
 @api_route(
     query=InboxQuery,
     response=list[NotificationOut],
@@ -174,7 +174,7 @@ def api_inbox(query: InboxQuery):
     return ok([n.to_public() for n in rows], meta)
 
 
-@bp.get("/api/v1/me/notifications/unread")
+@bp.get("/api/v1/notifications/unread")
 @api_route(response=UnreadOut, summary="How many of your notifications are unread", tags=["notifications"])
 @login_required
 def api_unread():
@@ -182,7 +182,7 @@ def api_unread():
     return ok({"unread": inbox.unread_count(current_user.id)})
 
 
-@bp.post("/api/v1/me/notifications/<int:notification_id>/read")
+@bp.post("/api/v1/notifications/<int:notification_id>/read")
 @api_route(response=NotificationOut, summary="Mark a notification read", tags=["notifications"], errors=(404,))
 @login_required
 def api_read(notification_id: int):
@@ -193,7 +193,7 @@ def api_read(notification_id: int):
     return ok(row.to_public())
 
 
-@bp.post("/api/v1/me/notifications/read-all")
+@bp.post("/api/v1/notifications/read-all")
 @api_route(response=MarkedOut, summary="Mark all your notifications read", tags=["notifications"])
 @login_required
 def api_read_all():
@@ -217,15 +217,3 @@ def api_settings_put(body: RetentionIn):
     """Keep notifications this many days; older ones go at the next daily purge."""
     _save_retention(body.retention_days)
     return ok({"retention_days": body.retention_days})
-
-
-# The same routes under the paths the design pins for other programs (without "/me"),
-# each under an endpoint of its own so the OpenAPI document names every operation once.
-DESIGN_PATHS = (
-    ("/api/v1/notifications", api_inbox, "GET"),
-    ("/api/v1/notifications/unread", api_unread, "GET"),
-    ("/api/v1/notifications/<int:notification_id>/read", api_read, "POST"),
-    ("/api/v1/notifications/read-all", api_read_all, "POST"),
-)
-for _path, _view, _method in DESIGN_PATHS:
-    bp.add_url_rule(_path, endpoint=f"{_view.__name__}_design_path", view_func=_view, methods=[_method])

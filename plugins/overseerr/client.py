@@ -12,7 +12,7 @@ import logging
 import math
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from medianest_overseerr import answer_cache
 from medianest_overseerr.config import NAME, SERVICE, OverseerrConfig
@@ -89,6 +89,29 @@ def to_id(value: Any) -> int | None:
     """An Overseerr id MediaNest keeps (a positive 32-bit integer, as its columns hold), or None."""
     number = to_int(value)
     return number if number is not None and 0 < number <= MAX_ID else None
+
+
+PLEX_URL_MAX = 1000  # the column's length
+
+
+def plex_url_of(media: Any, is4k: bool = False) -> str | None:
+    """Where the media is in Plex: the ``plexUrl`` (``plexUrl4k``) Overseerr gives a title Plex has.
+
+    It ends up in a page's link, so only an absolute http(s) URL is kept; anything else
+    (absent, ``javascript:``, relative, too long, with spaces or control characters) is None.
+    """
+    value = media.get("plexUrl4k" if is4k else "plexUrl") if isinstance(media, dict) else None
+    if not isinstance(value, str) or not value or len(value) > PLEX_URL_MAX:
+        return None
+    if not value.isprintable() or any(c.isspace() for c in value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return value
 
 
 def request_state(request_status: Any, media_status: Any) -> str:

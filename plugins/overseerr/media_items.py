@@ -41,6 +41,7 @@ def media_items(user) -> list[MediaItem]:
                 created_at=row.created_at,
                 link=link,
                 poster=row.poster_url,
+                plex_url=row.plex_url if STATES.get(row.status) == "ready" else None,
                 detail=row.status_message,
                 refresh_events=EVENTS,
             )

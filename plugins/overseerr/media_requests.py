@@ -15,11 +15,13 @@ from medianest_overseerr.client import (
     PERM_AUTO_APPROVE_TV,
     PERM_MANAGE_REQUESTS,
     OverseerrClient,
+    plex_url_of,
     request_state,
     to_id,
     to_int,
 )
 from medianest_overseerr.models import FINAL_STATUSES, STAGES, SUBMITTING, MediaRequest
+from sqlalchemy import and_, or_
 
 from medianest.plugins.api import ApiError
 from medianest.plugins.db import ServiceStatus, User, db, utcnow
@@ -32,6 +34,10 @@ log = logging.getLogger("medianest.overseerr")
 # after which the reconcile looks for it in Overseerr, and gives up after the second.
 UNANSWERED_GRACE = timedelta(seconds=30)
 UNANSWERED_GIVE_UP = timedelta(minutes=15)
+# Overseerr links a title only once Plex has it, sometimes a little after it says "available"
+# (the webhook carries no link): the reconcile keeps asking about an available request with
+# no link for this long.
+PLEX_URL_WINDOW = timedelta(days=1)
 
 # What the requester is told when their request reaches a status.
 NOTICES = {
@@ -160,6 +166,7 @@ def make_request(user: User, media_type: str, tmdb_id: int, seasons: list[int] |
     if numbers:
         record.seasons = [n for n in numbers if n is not None] or record.seasons
     claim(record, to_id(body.get("id")))
+    learn_plex_url(record, plex_url_of(media))
     answered = request_state(body.get("status"), media.get("status"))
     if STAGES[answered] >= STAGES.get(record.status, 0):  # the webhook may have been first, and further
         record.status = answered
@@ -248,7 +255,8 @@ def reconcile(limit: int = 200, unanswered_after: timedelta = UNANSWERED_GRACE) 
     """Bring open requests up to date from ``GET /request/<id>`` (for installations without webhooks).
 
     The least recently checked first, at most ``limit`` per run; stops at the
-    first sign that Overseerr is unreachable.  Requests whose sending got no
+    first sign that Overseerr is unreachable.  An available request still without
+    its Plex link is asked about too, for ``PLEX_URL_WINDOW``.  Requests whose sending got no
     answer (older than ``unanswered_after``) are looked for among the title's
     requests in Overseerr first.
     """
@@ -262,9 +270,17 @@ def reconcile(limit: int = 200, unanswered_after: timedelta = UNANSWERED_GRACE) 
     except ServiceError as exc:
         log.warning("reconcile stopped: %s", exc.message)
         return counts
+    newly_available = and_(
+        MediaRequest.status == "available",
+        MediaRequest.plex_url.is_(None),
+        MediaRequest.updated_at >= utcnow() - PLEX_URL_WINDOW,
+    )
     rows = db.session.scalars(
         db.select(MediaRequest)
-        .where(MediaRequest.status.not_in(FINAL_STATUSES), MediaRequest.overseerr_id.is_not(None))
+        .where(
+            or_(MediaRequest.status.not_in(FINAL_STATUSES), newly_available),
+            MediaRequest.overseerr_id.is_not(None),
+        )
         .order_by(MediaRequest.synced_at.asc().nulls_first(), MediaRequest.id)
         .limit(limit)
     ).all()
@@ -275,14 +291,31 @@ def reconcile(limit: int = 200, unanswered_after: timedelta = UNANSWERED_GRACE) 
             log.warning("reconcile stopped: %s", exc.message)
             break
         counts["checked"] += 1
-        if answer is None:
-            changed = set_status(record, "removed", "reconcile")
+        found = answer or {}
+        media = found.get("media") if isinstance(found.get("media"), dict) else {}
+        linked = learn_plex_url(record, plex_url_of(media, bool(found.get("is4k"))))
+        if record.status in FINAL_STATUSES:  # available, asked about for its link only
+            record.synced_at = utcnow()
+            db.session.commit()
+            moved = False
+        elif answer is None:
+            moved = set_status(record, "removed", "reconcile")
         else:
-            media = answer.get("media") if isinstance(answer.get("media"), dict) else {}
             media_status = media.get("status4k") if answer.get("is4k") else media.get("status")
-            changed = set_status(record, request_state(answer.get("status"), media_status), "reconcile")
+            moved = set_status(record, request_state(answer.get("status"), media_status), "reconcile")
+        if linked and not moved:
+            publish("media.request.updated", _event(record))  # "My media" shows the link
+        changed = moved or linked
         counts["changed"] += int(changed)
     return counts
+
+
+def learn_plex_url(record: MediaRequest, plex_url: str | None) -> bool:
+    """Keep where the title is in Plex (not committed); True when the link is new."""
+    if plex_url is None or plex_url == record.plex_url:
+        return False
+    record.plex_url = plex_url
+    return True
 
 
 def settle_unanswered(overseerr: OverseerrClient, after: timedelta, counts: dict[str, int]) -> None:

@@ -65,6 +65,7 @@ class MediaRequest(db.Model):
     as_admin: Mapped[bool] = mapped_column(default=False)  # made with the admin account (user not matched)
     status: Mapped[str] = mapped_column(String(24), default="pending")
     status_message: Mapped[str | None] = mapped_column(Text)
+    plex_url: Mapped[str | None] = mapped_column(String(1000))  # the title in Plex, as Overseerr links it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     synced_at: Mapped[datetime | None]
@@ -103,6 +104,7 @@ class MediaRequest(db.Model):
             "overseerr_id": self.overseerr_id,
             "status": self.status,
             "status_label": self.status_label,
+            "plex_url": self.plex_url,
             "made_as_admin": self.as_admin,
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),

@@ -88,6 +88,7 @@ class MediaRequestOut(BaseModel):
     overseerr_id: int | None
     status: str
     status_label: str
+    plex_url: str | None = Field(default=None, description="the title in the Plex web app, once Plex has it")
     made_as_admin: bool
     created_at: str | None
     updated_at: str | None

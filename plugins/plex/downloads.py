@@ -27,6 +27,7 @@ import posixpath
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from celery import shared_task
 from medianest_plex import cache
@@ -47,6 +48,9 @@ MEDIA_EXTENSIONS = frozenset(
 SCAN_WAIT = 600  # seconds to wait for Plex to find the files
 MAX_ATTEMPTS = 8  # Plex unreachable or failing: 5 s, 10 s, ... ~20 min in all
 NEWEST_PAGE = 100
+# Where "Open in Plex" leads: the Plex web app, reachable wherever the person signs in to Plex
+# (the server URL MediaNest uses may be an address only MediaNest can reach). Overseerr links the same way.
+WEB_APP = "https://app.plex.tv/desktop"
 NEWEST_PAGES = 10
 
 
@@ -266,6 +270,12 @@ def _find_items(plex: PlexServer, section: str, expected: set[str], folder: str 
     return Found(keys, len(remaining) if expected else 0)
 
 
+def web_app_url(machine: str, collection_key: str) -> str:
+    """The collection's page in the Plex web app."""
+    key = quote(f"/library/collections/{collection_key}", safe="")
+    return f"{WEB_APP}#!/server/{quote(machine, safe='')}/details?key={key}"
+
+
 def _collection_title(config: PlexConfig, row: DownloadCollection) -> str:
     user = db.session.get(User, row.user_id) if row.user_id else None
     try:
@@ -315,6 +325,7 @@ def _collect(plex: PlexServer, machine: str, section: dict[str, Any], row: Downl
             "collection_key": key,
             "collection_title": title,
             "url": row.url,
+            "plex_url": web_app_url(machine, key),
         },
     )
 

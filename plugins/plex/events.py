@@ -11,7 +11,10 @@ class CollectionReadyPayload(EventPayload):
     download_id: str = Field(description="the YouTube download the collection was made from (its id, as text)")
     collection_key: str = Field(description="the collection's rating key in Plex")
     collection_title: str = Field(description="the collection's title in Plex")
-    url: str = Field(description="the URL that was downloaded")
+    url: str = Field(description="the collection's page in MediaNest")
+    plex_url: str | None = Field(
+        default=None, description="the collection in the Plex web app (app.plex.tv), to open it in Plex"
+    )
 
 
 COLLECTION_READY = Event(

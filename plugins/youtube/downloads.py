@@ -556,8 +556,9 @@ def on_collection_ready(payload: dict[str, Any]) -> None:
     row = db.session.get(Download, download_id)
     if row is None or (payload.get("user_id") is not None and payload.get("user_id") != row.user_id):
         return
-    url = payload.get("url")
-    if isinstance(url, str) and not url.lower().startswith(("http://", "https://", "/")):
+    # The collection in the Plex web app when the event names it, else its page in MediaNest.
+    url = payload.get("plex_url") or payload.get("url")
+    if isinstance(url, str) and (url.startswith("//") or not url.lower().startswith(("http://", "https://", "/"))):
         url = None  # never render a javascript: link from another plugin's event
     row.collection_key = str(payload.get("collection_key") or "")[:100] or None
     row.collection_url = url[:1000] if isinstance(url, str) else None

@@ -133,6 +133,9 @@ WEBHOOK_TEMPLATE = CONTRACTS_DIR / "overseerr" / "webhooks" / "default_template.
 
 #: Response fields the real server sends as ``null`` against the spec (README).
 DOCUMENTED_NULL_FIELDS = frozenset({"serverId", "profileId", "rootFolder"})
+# Where Overseerr links a title Plex has (its default web app) and the Plex server it names.
+PLEX_WEB_APP = "https://app.plex.tv/desktop"
+PLEX_MACHINE_ID = "0c0ffee0" * 5
 
 
 class MediaStatus(IntEnum):
@@ -674,6 +677,8 @@ class Media:
     last_season_change: datetime
     media_added_at: datetime | None = None
     seasons: dict[int, MediaSeason] = field(default_factory=dict)
+    rating_key: str | None = None  # Plex's, once Plex has the title
+    plex_url: str | None = None  # what Overseerr computes from it (``plexUrl``)
 
 
 @dataclass
@@ -1038,16 +1043,27 @@ class OverseerrStandin(Standin):
         *,
         is4k: bool = False,
         seasons: Mapping[int, int | str] | None = None,
+        rating_key: str | None = None,
+        plex_url: str | None = None,
     ) -> None:
         """Set a media record's status (1 UNKNOWN .. 5 AVAILABLE, or the name).
 
         Creates the media record if there is none. ``seasons`` sets per-season
-        statuses of a series (season number -> status).
+        statuses of a series (season number -> status). ``rating_key`` says Plex
+        has the title: its ``plexUrl`` then leads to it in the Plex web app, as
+        Overseerr writes it (``plex_url`` sends any other value instead).
         """
         value = MediaStatus(_coerce_enum(status, MediaStatus))
         with self.lock:
             media = self._ensure_media(media_type, tmdb_id)
             now = self.clock()
+            if rating_key is not None:
+                media.rating_key = rating_key
+                media.plex_url = (
+                    f"{PLEX_WEB_APP}#!/server/{PLEX_MACHINE_ID}/details?key=%2Flibrary%2Fmetadata%2F{rating_key}"
+                )
+            if plex_url is not None:
+                media.plex_url = plex_url
             if is4k:
                 media.status4k = value
             else:
@@ -1318,9 +1334,11 @@ class OverseerrStandin(Standin):
             "externalServiceId4k": None,
             "externalServiceSlug": None,
             "externalServiceSlug4k": None,
-            "ratingKey": None,
+            "ratingKey": media.rating_key,
             "ratingKey4k": None,
         }
+        if media.plex_url is not None:  # Overseerr adds it only for a title Plex has
+            body["plexUrl"] = media.plex_url
         if with_seasons:
             body["seasons"] = [
                 {
