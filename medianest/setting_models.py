@@ -17,10 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
-import annotated_types
 from pydantic import AfterValidator, BaseModel, Field, SecretStr, ValidationError, create_model
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
 
 from medianest.http import check_base_url
 from medianest.settings import folder_problem
@@ -28,8 +26,8 @@ from medianest.settings import folder_problem
 # What the form says about a field beyond its type: kept in the field's ``json_schema_extra``.
 FORM_KEY = "medianest_form"
 REQUIRED = "Required."
-M = TypeVar("M", bound=BaseModel)
 UNKNOWN = "Unknown field."
+M = TypeVar("M", bound=BaseModel)
 
 
 def _base_url(value: str) -> str:
@@ -55,7 +53,7 @@ Folder = Annotated[str, AfterValidator(_folder)]
 
 def setting(
     label: str,
-    default: Any = PydanticUndefined,
+    default: Any = ...,  # pydantic's "no default": the field is required
     *,
     help: str = "",
     kind: str | None = None,
@@ -113,8 +111,9 @@ def _kind(info: FieldInfo) -> str:
     return "text"
 
 
-def _shown_default(default: Any) -> str | None:
-    if default is PydanticUndefined or default is None or default == "" or isinstance(default, SecretStr):
+def _shown_default(info: FieldInfo) -> str | None:
+    default = info.default
+    if info.is_required() or default is None or default == "" or isinstance(default, SecretStr):
         return None
     if isinstance(default, bool):
         return "true" if default else "false"
@@ -124,7 +123,7 @@ def _shown_default(default: Any) -> str | None:
 
 
 @lru_cache(maxsize=64)
-def form_fields(model: type[BaseModel]) -> list[dict[str, Any]]:
+def form_fields(model: type[BaseModel]) -> tuple[dict[str, Any], ...]:
     """The form's fields read off a settings model, as ``SettingField`` arguments."""
     fields = []
     for name, info in model.model_fields.items():
@@ -139,12 +138,12 @@ def form_fields(model: type[BaseModel]) -> list[dict[str, Any]]:
                 "required": info.is_required() or bool(form.get("required")),
                 "kind": kind,
                 "help": info.description or "",
-                "default": _shown_default(info.default),
+                "default": _shown_default(info),
                 "choices": tuple(str(c) for c in get_args(annotation)) if get_origin(annotation) is Literal else (),
                 "inbound": bool(form.get("inbound")),
             }
         )
-    return fields
+    return tuple(fields)
 
 
 _KIND_TYPES: dict[str, Any] = {"url": URL, "number": float}
@@ -180,17 +179,22 @@ _NUMBER_ERRORS = {
 
 
 def _bounds(info: FieldInfo) -> list[str]:
+    """The field's numeric bounds in words (pydantic keeps ``ge=0`` and the like in ``metadata``)."""
+    limits = {
+        name: getattr(m, name)
+        for m in info.metadata
+        for name in ("ge", "gt", "le", "lt")
+        if getattr(m, name, None) is not None
+    }
     said = []
-    for m in info.metadata:
-        if isinstance(m, annotated_types.Ge):
-            said.append(f"{m.ge:g} or more")
-        elif isinstance(m, annotated_types.Gt):
-            said.append(f"more than {m.gt:g}")
-    for m in info.metadata:
-        if isinstance(m, annotated_types.Le):
-            said.append(f"at most {m.le:g}")
-        elif isinstance(m, annotated_types.Lt):
-            said.append(f"less than {m.lt:g}")
+    if "ge" in limits:
+        said.append(f"{limits['ge']:g} or more")
+    elif "gt" in limits:
+        said.append(f"more than {limits['gt']:g}")
+    if "le" in limits:
+        said.append(f"at most {limits['le']:g}")
+    elif "lt" in limits:
+        said.append(f"less than {limits['lt']:g}")
     return said
 
 
