@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
+from medianest.setting_models import form_fields, model_of
+
 Status = Literal["online", "degraded", "offline", "unconfigured"]
 
 # The version of this contract (hooks, result types and the documented
@@ -108,7 +112,11 @@ class ServiceSettings:
     """The admin form for one external service.
 
     ``service`` is the settings key (``MEDIANEST_<SERVICE>_<FIELD>`` in the
-    environment).  ``test_connection(settings)`` receives the decrypted values as
+    environment).  ``model`` is the settings as a pydantic model
+    (``medianest.plugins.settings``): the form's ``fields`` are read off it,
+    and what the admin submits is validated through it.  A form given as
+    ``fields`` alone gets a model made from them (URLs, numbers and choices
+    checked).  ``test_connection(settings)`` receives the decrypted values as
     a dict and returns a :class:`ConnectionResult`; it must be cheap.
     ``description`` is text, or a function returning it when the admin page is
     drawn (the hook itself runs whenever a service's settings are read, so it
@@ -117,10 +125,18 @@ class ServiceSettings:
 
     service: str
     title: str
-    fields: tuple[SettingField, ...]
+    fields: tuple[SettingField, ...] = ()
     test_connection: Callable[[dict[str, Any]], ConnectionResult] | None = None
     description: str | Callable[[], str] = ""
+    # Checks across fields, after the model passed: field -> message.
     validate: Callable[[dict[str, Any]], dict[str, str]] | None = None
+    model: type[BaseModel] | None = None
+
+    def __post_init__(self) -> None:
+        if self.model is not None and not self.fields:
+            object.__setattr__(self, "fields", tuple(SettingField(**f) for f in form_fields(self.model)))
+        if self.model is None:
+            object.__setattr__(self, "model", model_of(self.service, self.fields))
 
 
 @dataclass(frozen=True)

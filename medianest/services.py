@@ -12,9 +12,9 @@ from typing import Any
 from flask import current_app, g, has_request_context
 
 from medianest.extensions import db
-from medianest.http import check_base_url
 from medianest.logs import remember_secret
 from medianest.models import NotificationChannel, ServiceSetting, User
+from medianest.setting_models import REQUIRED, UNKNOWN, settings_problems
 from medianest.settings import service_env
 
 MASK = "••••••••"
@@ -153,27 +153,20 @@ def describe_service(definition: Any) -> dict[str, Any]:
     }
 
 
-def _check_values(definition: Any, values: dict[str, Any]) -> dict[str, str]:
+def _check_values(definition: Any, values: dict[str, Any], merged: dict[str, Any], locked: set[str]) -> dict[str, str]:
+    """Field -> message: unknown names, required values left empty, then the settings model's verdict.
 
-    problems: dict[str, str] = {}
-    known = {f.name: f for f in definition.fields}
-    for name, value in values.items():
-        f = known.get(name)
-        if f is None:
-            problems[name] = "Unknown field."
-            continue
-        text = "" if value is None else str(value).strip()
-        if f.kind == "url" and text:
-            problem = check_base_url(text)
-            if problem:
-                problems[name] = problem
-        elif f.kind == "number" and text:
-            try:
-                float(text)
-            except ValueError:
-                problems[name] = "Enter a number."
-        elif f.kind == "choice" and text and f.choices and text not in f.choices:
-            problems[name] = f"Choose one of: {', '.join(f.choices)}."
+    A field the environment sets is not judged here (it can't be changed on this page).
+    """
+    known = {f.name for f in definition.fields}
+    problems = {name: UNKNOWN for name in values if name not in known}
+    for f in definition.fields:
+        if f.required and not merged.get(f.name) and f.name not in locked:
+            problems.setdefault(f.name, REQUIRED)
+    checked = {name: merged.get(name) for name in known}
+    for name, message in settings_problems(definition.model, checked).items():
+        if name not in locked:
+            problems.setdefault(name, message)
     return problems
 
 
@@ -208,11 +201,8 @@ def update_service(service: str, values: dict[str, Any]) -> list[str]:
     )
     if locked:
         raise SettingsRejected({name: "Set by the environment; change it there." for name in locked})
-    problems = _check_values(definition, values)
     merged = merged_values(definition, values)
-    for f in definition.fields:
-        if f.required and not merged.get(f.name):
-            problems.setdefault(f.name, "Required.")
+    problems = _check_values(definition, values, merged, from_env)
     if not problems and definition.validate is not None:
         problems.update(definition.validate(merged) or {})
     if problems:

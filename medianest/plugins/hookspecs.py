@@ -172,21 +172,32 @@ def service_settings() -> list[ServiceSettings]:
     """The admin forms for the external services this plugin talks to.
 
     :returns: a list of :class:`medianest.plugins.ServiceSettings`,
-        ``ServiceSettings(service, title, fields, test_connection=None,
-        description="")``: the fields
-        (which are secret), and ``test_connection(settings)`` run by the admin's
-        "test connection" button.  Values are stored encrypted and read back
-        with :func:`medianest.services.service_config`.
+        ``ServiceSettings(service, title, model=..., test_connection=None,
+        description="")``: the settings as a pydantic model, and
+        ``test_connection(settings)`` run by the admin's "test connection"
+        button.  Values are stored encrypted and read back with
+        :func:`medianest.services.service_config`.
 
     Results are concatenated; service keys are unique across plugins.
+
+    The admin's form is read off the model: each field made with
+    ``medianest.plugins.settings.setting(label, default, help=...)`` (or
+    pydantic's ``Field(title=..., description=...)``), its type giving the
+    input: ``URL`` (http:// or https:// and a host), ``Folder``, ``SecretStr``
+    (stored encrypted, only a mask sent to the browser), ``int`` or ``float``
+    (with pydantic's bounds, ``ge=0``), ``bool``, a ``Literal`` of choices,
+    ``str``.  A field without a default is required.  What the admin submits
+    is validated through the model, an empty value counting as left out;
+    pydantic's errors are answered as ``VALIDATION_ERROR`` with one plain
+    message per field (a ``field_validator`` raising ``ValueError("...")``
+    is shown as its message).  ``validate(values)``, optional, checks across
+    fields once the model passed.
 
     ``description`` is text or a zero-argument function returning it, called
     only when the admin page is drawn. The hook runs whenever any service's
     settings are read (once per request that reads them), so it must not query
-    the database or call out.  Fields marked ``secret=True`` (and
-    ``kind="password"`` fields, unless ``secret=False``) are stored encrypted
-    and only a mask is sent to the browser. ``test_connection(settings)`` gets
-    the decrypted values and returns a ``ConnectionResult(ok, message)``. Every
+    the database or call out.  ``test_connection(settings)`` gets the
+    decrypted values and returns a ``ConnectionResult(ok, message)``. Every
     field can also come from the environment as ``MEDIANEST_<SERVICE>_<FIELD>``
     (or ``..._FILE``).
 
@@ -194,20 +205,28 @@ def service_settings() -> list[ServiceSettings]:
     ``url`` field that differs from the saved one, the test gets no stored
     secret, and each secret field must be typed again, else the answer is
     ``SECRET_REQUIRED`` naming the fields. Mark a secret that the service sends
-    to MediaNest (a webhook's) ``inbound=True``: it is withheld from such a test
-    but not asked for.
+    to MediaNest (a webhook's) ``setting(..., inbound=True)``: it is withheld
+    from such a test but not asked for.
 
-    A field's ``kind`` is ``text`` (the default), ``url``, ``password``,
-    ``number``, ``bool``, ``choice`` (with ``choices``) or ``folder``: a folder
-    on the server that MediaNest's processes write to. ``medianest run`` and
-    ``medianest worker`` create every ``folder`` setting that has a value and
-    stop with one line naming it (``medianest: setting
+    A ``Folder`` is a folder on the server that MediaNest's processes write
+    to: the admin page refuses one they cannot write in, and ``medianest
+    run`` and ``medianest worker`` create every folder setting that has a
+    value and stop with one line naming it (``medianest: setting
     MEDIANEST_<SERVICE>_<FIELD>: the folder ... is not writable by user ...``)
-    when they cannot write there. Refusing such a folder on the admin page is
-    the plugin's ``validate`` (the YouTube plugin does it with
-    ``medianest.plugins.settings.folder_problem``).
+    when they cannot write there.
+
+    A form may still be given field by field, ``fields=(SettingField(...),
+    ...)`` with a ``kind`` of ``text``, ``url``, ``password``, ``number``,
+    ``bool``, ``choice`` (with ``choices``) or ``folder``: the core makes the
+    model from them.
 
     For example::
+
+        class JellyfinSettings(BaseModel):
+            url: URL = setting("URL", help="For example http://jellyfin:8096")
+            api_key: SecretStr = setting("API key")
+            timeout: float = setting("Timeout (seconds)", 10, gt=0, le=120)
+
 
         @hookimpl
         def service_settings():
@@ -215,10 +234,7 @@ def service_settings() -> list[ServiceSettings]:
                 ServiceSettings(
                     service="jellyfin",
                     title="Jellyfin",
-                    fields=(
-                        SettingField("url", "URL", kind="url", required=True),
-                        SettingField("api_key", "API key", secret=True),
-                    ),
+                    model=JellyfinSettings,
                     test_connection=check_jellyfin,
                 )
             ]

@@ -10,12 +10,21 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Literal
 
 from flask import has_request_context, request, url_for
+from pydantic import BaseModel, SecretStr
 
-from medianest.plugins import SettingField
 from medianest.plugins.db import ServiceSetting, db
-from medianest.plugins.settings import base_url, keyring, save_service_config, service_config, service_env
+from medianest.plugins.settings import (
+    URL,
+    base_url,
+    keyring,
+    save_service_config,
+    service_config,
+    service_env,
+    setting,
+)
 
 log = logging.getLogger("medianest.overseerr")
 
@@ -27,48 +36,30 @@ SECRET_FIELDS = {"api_key", "webhook_secret"}
 TRUE_WORDS = {"1", "true", "yes", "on"}
 DEFAULT_POSTER_URL = "https://image.tmdb.org/t/p/w300"
 
-FIELDS = (
-    SettingField(
-        "url",
-        "Overseerr URL",
-        required=True,
-        kind="url",
-        help="For example http://overseerr:5055 (Jellyseerr and Seerr work too).",
-    ),
-    SettingField(
-        "api_key",
-        "API key",
-        secret=True,
-        required=True,
-        kind="password",
-        help="Overseerr → Settings → General → API Key.",
-    ),
-    SettingField(
-        "webhook_secret",
+
+class OverseerrSettings(BaseModel):
+    """The settings form (what the admin types is validated through it)."""
+
+    url: URL = setting("Overseerr URL", help="For example http://overseerr:5055 (Jellyseerr and Seerr work too).")
+    api_key: SecretStr = setting("API key", help="Overseerr → Settings → General → API Key.")
+    webhook_secret: SecretStr = setting(
         "Webhook secret",
-        secret=True,
+        None,
         inbound=True,
-        kind="password",
         help="Overseerr sends it in the Authorization header of its webhooks. Left empty, MediaNest generates one.",
-    ),
-    SettingField(
-        "fallback_to_admin",
+    )
+    fallback_to_admin: Literal["refuse", "admin"] = setting(
         "Requests of users unknown to Overseerr",
-        kind="choice",
-        choices=("refuse", "admin"),
-        default="refuse",
+        "refuse",
         help="A MediaNest user is matched to an Overseerr user by Plex id. 'refuse' tells an unmatched user to sign in "
         "to Overseerr once; 'admin' makes the request with the Overseerr admin account instead (auto-approved).",
-    ),
-    SettingField(
-        "poster_url",
+    )
+    poster_url: URL = setting(
         "Poster images from",
-        kind="url",
-        default=DEFAULT_POSTER_URL,
+        DEFAULT_POSTER_URL,
         help="Where the posters of search results are fetched (MediaNest keeps a copy and serves it); "
         "only this host is reached. Leave the default unless your network has its own TMDB image mirror.",
-    ),
-)
+    )
 
 
 @dataclass(frozen=True)

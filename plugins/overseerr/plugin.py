@@ -176,7 +176,7 @@ def service_settings() -> list[ServiceSettings]:
         ServiceSettings(
             service=config.SERVICE,
             title="Overseerr",
-            fields=config.FIELDS,
+            model=config.OverseerrSettings,
             test_connection=test_connection,
             description=config.webhook_instructions,  # drawn with the page: it reads the stored secret
         )

@@ -3,55 +3,67 @@
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 
-from medianest.plugins import SettingField
-from medianest.plugins.settings import service_config
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from medianest.plugins.settings import URL, read_settings, service_config, setting
 
 SERVICE = "plex"
 NAME = "Plex"  # in messages people read
 DEFAULT_TEMPLATE = "{user} — {title}"
 DEFAULT_CACHE_MINUTES = 10.0
 
-FIELDS = (
-    SettingField("url", "Server URL", kind="url", required=True, help="For example http://192.168.1.20:32400"),
-    SettingField(
-        "token",
+
+class PlexConfig(BaseModel):
+    """The settings form, and the values as the plugin reads them."""
+
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    url: URL = setting("Server URL", "", required=True, help="For example http://192.168.1.20:32400")
+    token: str = setting(
         "Server token",
-        secret=True,
+        "",
         kind="password",
         help="The X-Plex-Token of an account that owns the server. "
         "An admin who signed in with Plex can fill it from that sign-in at /plex/settings.",
-    ),
-    SettingField(
-        "download_library",
+    )
+    download_library: str = setting(
         "Library for downloads",
+        "",
         help="Key or name of the library YouTube downloads land in. "
         "Empty: the library whose folders hold the download.",
-    ),
-    SettingField(
-        "collection_template",
+    )
+    collection_template: str = setting(
         "Collection name",
-        default=DEFAULT_TEMPLATE,
+        DEFAULT_TEMPLATE,
         help="{user} is the person who downloaded, {title} the playlist title.",
-    ),
-    SettingField(
-        "path_mapping",
+    )
+    path_mapping: str = setting(
         "Path mapping",
+        "",
         help="When Plex sees the download folder under another path (containers): '/path/in/medianest=/path/in/plex'.",
-    ),
-    SettingField("cache_minutes", "Cache answers for (minutes)", kind="number", default="10"),
-)
+    )
+    cache_minutes: float = setting("Cache answers for (minutes)", DEFAULT_CACHE_MINUTES, ge=0)
 
+    @field_validator("collection_template")
+    @classmethod
+    def _placeholders(cls, template: str) -> str:
+        try:
+            template.format(user="u", title="t")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("Use only {user} and {title} as placeholders.") from None
+        return template
 
-@dataclass(frozen=True)
-class PlexConfig:
-    url: str
-    token: str
-    download_library: str = ""
-    collection_template: str = DEFAULT_TEMPLATE
-    path_mapping: str = ""
-    cache_seconds: float = DEFAULT_CACHE_MINUTES * 60
+    @field_validator("path_mapping")
+    @classmethod
+    def _mapping(cls, mapping: str) -> str:
+        if mapping and ("=" not in mapping or not all(p.strip().startswith("/") for p in mapping.split("=", 1))):
+            raise ValueError("Write it as /path/in/medianest=/path/in/plex.")
+        return mapping
+
+    @property
+    def cache_seconds(self) -> float:
+        return min(self.cache_minutes, 24 * 60) * 60
 
     @property
     def configured(self) -> bool:
@@ -70,48 +82,5 @@ class PlexConfig:
         return path
 
 
-def _minutes(raw: object) -> float:
-    try:
-        value = float(str(raw))
-    except ValueError:
-        return DEFAULT_CACHE_MINUTES * 60
-    return max(0.0, min(value, 24 * 60)) * 60
-
-
 def plex_config() -> PlexConfig:
-    values = service_config(SERVICE, [f.name for f in FIELDS])
-    return PlexConfig(
-        url=(values.get("url") or "").strip(),
-        token=(values.get("token") or "").strip(),
-        download_library=(values.get("download_library") or "").strip(),
-        collection_template=(values.get("collection_template") or "").strip() or DEFAULT_TEMPLATE,
-        path_mapping=(values.get("path_mapping") or "").strip(),
-        cache_seconds=_minutes(values.get("cache_minutes") or DEFAULT_CACHE_MINUTES),
-    )
-
-
-def validate(values: dict[str, object]) -> dict[str, str]:
-    """Field errors of a submitted form (shown beside the fields)."""
-    from medianest.plugins.http import check_base_url
-
-    errors: dict[str, str] = {}
-    url = str(values.get("url") or "").strip()
-    if url and (problem := check_base_url(url)):
-        errors["url"] = problem
-    template = str(values.get("collection_template") or "")
-    if template:
-        try:
-            template.format(user="u", title="t")
-        except (KeyError, IndexError, ValueError):
-            errors["collection_template"] = "Use only {user} and {title} as placeholders."
-    mapping = str(values.get("path_mapping") or "").strip()
-    if mapping and ("=" not in mapping or not all(p.strip().startswith("/") for p in mapping.split("=", 1))):
-        errors["path_mapping"] = "Write it as /path/in/medianest=/path/in/plex."
-    raw = values.get("cache_minutes")
-    if raw not in (None, ""):
-        try:
-            if float(str(raw)) < 0:
-                raise ValueError
-        except ValueError:
-            errors["cache_minutes"] = "A number of minutes, 0 or more."
-    return errors
+    return read_settings(PlexConfig, service_config(SERVICE))

@@ -10,7 +10,7 @@ from celery import shared_task
 from celery.signals import beat_init
 from flask import url_for
 from medianest_plex import models  # noqa: F401  (the tables belong to the metadata)
-from medianest_plex.config import FIELDS, SERVICE, PlexConfig, validate
+from medianest_plex.config import SERVICE, PlexConfig
 
 from medianest.plugins import (
     ConnectionResult,
@@ -138,7 +138,7 @@ def test_connection(values: dict[str, Any]) -> ConnectionResult:
     url, token = str(values.get("url") or "").strip(), str(values.get("token") or "").strip()
     if not url:
         return ConnectionResult(False, "Enter the server's URL first.")
-    config = PlexConfig(url=url, token=token, cache_seconds=0)
+    config = PlexConfig(url=url, token=token, cache_minutes=0)
     try:
         facts = server_facts(config, with_counts=False)
     except ServiceUnauthorized:
@@ -162,10 +162,9 @@ def service_settings():
         ServiceSettings(
             service=SERVICE,
             title="Plex Media Server",
-            fields=FIELDS,
+            model=PlexConfig,
             test_connection=test_connection,
             description="Browse the libraries, show posters, and put finished downloads into collections.",
-            validate=validate,
         )
     ]
 

@@ -19,6 +19,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
 from medianest.plugins import ConnectionResult
 from medianest.plugins.http import (
     ServiceBadAnswer,
@@ -28,10 +30,11 @@ from medianest.plugins.http import (
     ServiceTimeout,
     ServiceUnauthorized,
     ServiceUnreachable,
-    check_base_url,
     client_options,
     json_of,
 )
+from medianest.plugins.settings import URL, setting
+from medianest.plugins.settings import settings_problems as problems_of
 
 SERVICE = "uptime_kuma"
 NAME = "Uptime Kuma"
@@ -57,31 +60,37 @@ class WrongSlug(ServiceError):
     http_status = 504
 
 
+TIMEOUT_HELP = "default: the server-wide setting ({} s)"
+
+
+class KumaSettings(BaseModel):
+    """The settings form, and what a check needs before it can run."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    url: URL = setting(
+        "URL", help="e.g. http://uptime-kuma:3001", missing="Enter Uptime Kuma's address, e.g. http://uptime-kuma:3001."
+    )
+    slug: str = setting(
+        "Status-page slug",
+        help="the last part of /status/<slug>",
+        missing="Enter the slug of a status page (the last part of its address, /status/<slug>).",
+    )
+    api_key: SecretStr = setting("API key", None, kind="text", help="optional; only for Uptime Kuma's /metrics")
+    connect_timeout: float | None = setting("Connect timeout (s)", None, gt=0, le=120, help=TIMEOUT_HELP.format(3))
+    read_timeout: float | None = setting("Read timeout (s)", None, gt=0, le=120, help=TIMEOUT_HELP.format(10))
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, slug: str) -> str:
+        if not SLUG_RE.match(slug.lower()):
+            raise ValueError("A status-page slug has only letters, digits and dashes.")
+        return slug
+
+
 def settings_problems(config: dict[str, Any]) -> dict[str, str]:
     """Field -> message for values that can't work (used on save and before every check)."""
-    problems = {}
-    url = (config.get("url") or "").strip()
-    if not url:
-        problems["url"] = "Enter Uptime Kuma's address, e.g. http://uptime-kuma:3001."
-    else:
-        problem = check_base_url(url)
-        if problem:
-            problems["url"] = problem
-    slug = (config.get("slug") or "").strip()
-    if not slug:
-        problems["slug"] = "Enter the slug of a status page (the last part of its address, /status/<slug>)."
-    elif not SLUG_RE.match(slug.lower()):
-        problems["slug"] = "A status-page slug has only letters, digits and dashes."
-    for field in ("connect_timeout", "read_timeout"):
-        value = config.get(field)
-        if value not in (None, ""):
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                number = -1
-            if not 0 < number <= 120:
-                problems[field] = "Enter a number of seconds between 0 and 120."
-    return problems
+    return problems_of(KumaSettings, config)
 
 
 def client_for(config: dict[str, Any]) -> ServiceClient:

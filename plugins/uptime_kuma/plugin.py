@@ -20,7 +20,6 @@ from medianest.plugins import (
     HealthCheck,
     HealthResult,
     ServiceSettings,
-    SettingField,
     hookimpl,
     publish,
 )
@@ -167,21 +166,7 @@ def service_settings():
             service=kuma.SERVICE,
             title=kuma.NAME,
             description="Shows the monitors of one public status page. Uptime Kuma's status-page API needs no key.",
-            fields=(
-                SettingField("url", "URL", kind="url", required=True, help="e.g. http://uptime-kuma:3001"),
-                SettingField("slug", "Status-page slug", required=True, help="the last part of /status/<slug>"),
-                SettingField("api_key", "API key", secret=True, help="optional; only for Uptime Kuma's /metrics"),
-                SettingField(
-                    "connect_timeout",
-                    "Connect timeout (s)",
-                    kind="number",
-                    help="default: the server-wide setting (3 s)",
-                ),
-                SettingField(
-                    "read_timeout", "Read timeout (s)", kind="number", help="default: the server-wide setting (10 s)"
-                ),
-            ),
+            model=kuma.KumaSettings,
             test_connection=kuma.test_connection,
-            validate=kuma.settings_problems,
         )
     ]

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from medianest.plugins import EgressPolicy, ServiceSettings, SettingField, parse_allowed_network
+from pydantic import BaseModel, field_validator
+
+from medianest.plugins import EgressPolicy, ServiceSettings, parse_allowed_network
+from medianest.plugins.settings import Folder, read_settings, service_env, setting
 from medianest.plugins.settings import data_dir as settings_data_dir
-from medianest.plugins.settings import folder_problem, service_env
 
 log = logging.getLogger("medianest.youtube")
 
@@ -28,6 +30,7 @@ DEFAULT_HOSTS = (
     "*.googlevideo.com",
 )
 GB = 1024**3
+LISTS_AND_FOLDER = {"download_root", "allowed_hosts", "allowed_private"}
 
 
 @dataclass(frozen=True)
@@ -53,88 +56,52 @@ class YoutubeConfig:
         return int(self.quota_gb * GB) if self.quota_gb > 0 else None
 
 
+class YoutubeSettings(BaseModel):
+    """The settings form (what the admin types is validated through it)."""
+
+    download_root: Folder = setting(
+        "Download folder", None, help="Default: <data dir>/downloads. One sub-folder per user."
+    )
+    allowed_hosts: str = setting(
+        "Allowed hosts",
+        ",".join(DEFAULT_HOSTS),
+        help=(
+            "Comma-separated host names (host:port to pin a port, *.example.com for its sub-domains)."
+            " Every connection a download makes, after redirects and for embedded media and fragments"
+            " too, must go to one of them: YouTube's media comes from *.googlevideo.com."
+        ),
+    )
+    allowed_private: str = setting(
+        "Private addresses downloads may reach",
+        "",
+        help=(
+            "Comma-separated addresses or networks, optionally with :port (192.168.1.20:8080,"
+            " 10.0.0.0/8, [::1]:8096). Loopback, link-local and private addresses are refused"
+            " unless listed here, even for a host on the allowed list. Empty: none."
+        ),
+    )
+    quota_gb: float = setting("Quota per user (GB)", 50, ge=0, help="0 for no quota.")
+    max_concurrent: float = setting("Downloads at the same time", 2, ge=1)
+    socket_timeout: float = setting("Network timeout (seconds)", 20, ge=0.1)
+    retries: float = setting("Retries on network errors", 3, ge=0)
+    retry_backoff: float = setting("First retry after (seconds)", 2, ge=0)
+    min_free_gb: float = setting("Keep free on disk (GB)", 1, ge=0)
+
+    @field_validator("allowed_private")
+    @classmethod
+    def _networks(cls, raw: str) -> str:
+        for entry in split_list(raw):
+            parse_allowed_network(entry)  # its ValueError names the entry and what to write instead
+        return raw
+
+
 def settings_form() -> ServiceSettings:
     return ServiceSettings(
         service=SERVICE,
         title="YouTube downloads",
         description="Where playlists are saved and how much each person may keep.",
-        fields=(
-            SettingField(
-                "download_root",
-                "Download folder",
-                kind="folder",
-                help="Default: <data dir>/downloads. One sub-folder per user.",
-            ),
-            SettingField(
-                "allowed_hosts",
-                "Allowed hosts",
-                default=",".join(DEFAULT_HOSTS),
-                help=(
-                    "Comma-separated host names (host:port to pin a port, *.example.com for its sub-domains)."
-                    " Every connection a download makes, after redirects and for embedded media and fragments"
-                    " too, must go to one of them: YouTube's media comes from *.googlevideo.com."
-                ),
-            ),
-            SettingField(
-                "allowed_private",
-                "Private addresses downloads may reach",
-                help=(
-                    "Comma-separated addresses or networks, optionally with :port (192.168.1.20:8080,"
-                    " 10.0.0.0/8, [::1]:8096). Loopback, link-local and private addresses are refused"
-                    " unless listed here, even for a host on the allowed list. Empty: none."
-                ),
-            ),
-            SettingField("quota_gb", "Quota per user (GB)", kind="number", default="50", help="0 for no quota."),
-            SettingField("max_concurrent", "Downloads at the same time", kind="number", default="2"),
-            SettingField("socket_timeout", "Network timeout (seconds)", kind="number", default="20"),
-            SettingField("retries", "Retries on network errors", kind="number", default="3"),
-            SettingField("retry_backoff", "First retry after (seconds)", kind="number", default="2"),
-            SettingField("min_free_gb", "Keep free on disk (GB)", kind="number", default="1"),
-        ),
-        validate=validate,
+        model=YoutubeSettings,
     )
-
-
-def _number(values: dict, name: str, default: float, minimum: float = 0) -> float:
-    raw = values.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        number = float(raw)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number") from None
-    if number < minimum:
-        raise ValueError(f"{name} must be at least {minimum:g}")
-    return number
-
-
-def validate(values: dict) -> dict[str, str]:
-    errors = {}
-    for name, minimum in (
-        ("quota_gb", 0),
-        ("max_concurrent", 1),
-        ("socket_timeout", 0.1),
-        ("retries", 0),
-        ("retry_backoff", 0),
-        ("min_free_gb", 0),
-    ):
-        try:
-            _number(values, name, 0, minimum)
-        except ValueError as exc:
-            errors[name] = str(exc)
-    for entry in split_list(values.get("allowed_private")):
-        try:
-            parse_allowed_network(entry)
-        except ValueError as exc:
-            errors["allowed_private"] = str(exc)
-            break
-    root = str(values.get("download_root") or "").strip()
-    if root:
-        folder = Path(root).expanduser()
-        problem = folder_problem(folder) if folder.is_absolute() else "must be an absolute path"
-        if problem:
-            errors["download_root"] = problem
-    return errors
 
 
 def split_list(raw: str | None) -> tuple[str, ...]:
@@ -186,14 +153,16 @@ def _built(data_dir: str, values: tuple[tuple[str, str], ...]) -> YoutubeConfig:
 
 def _build(values: dict, data_dir: Path) -> YoutubeConfig:
     root = values.get("download_root") or str(data_dir / "downloads")
+    # The folder is not probed on every read; the lists keep their good entries (parse_private).
+    numbers = read_settings(YoutubeSettings, {k: v for k, v in values.items() if k not in LISTS_AND_FOLDER})
     return YoutubeConfig(
         download_root=Path(root).expanduser().resolve(),
         allowed_hosts=parse_hosts(values.get("allowed_hosts")),
-        quota_gb=_number(values, "quota_gb", 50),
-        max_concurrent=max(1, int(_number(values, "max_concurrent", 2, 1))),
-        socket_timeout=_number(values, "socket_timeout", 20, 0.1),
-        retries=int(_number(values, "retries", 3)),
-        retry_backoff=_number(values, "retry_backoff", 2),
-        min_free_gb=_number(values, "min_free_gb", 1),
+        quota_gb=numbers.quota_gb,
+        max_concurrent=int(numbers.max_concurrent),
+        socket_timeout=numbers.socket_timeout,
+        retries=int(numbers.retries),
+        retry_backoff=numbers.retry_backoff,
+        min_free_gb=numbers.min_free_gb,
         allowed_private=parse_private(values.get("allowed_private")),
     )

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from celery import shared_task
 from flask import Blueprint, render_template, url_for
-from pydantic import Field
+from pydantic import BaseModel, Field, SecretStr
 from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,7 +38,6 @@ from medianest.plugins import (
     ServiceClient,
     ServiceError,
     ServiceSettings,
-    SettingField,
     api_route,
     db,
     hookimpl,
@@ -49,6 +48,7 @@ from medianest.plugins import (
     service_config,
     utcnow,
 )
+from medianest.plugins.settings import URL, setting
 
 SERVICE = "watchstats"
 SNAPSHOT = "watchstats.snapshot"
@@ -176,16 +176,20 @@ def _public(row: Snapshot | None) -> dict | None:
 
 
 # ---------------------------------------------------------------- the hooks
+class WatchstatsSettings(BaseModel):
+    """The admin's form: what is typed there is validated through this model."""
+
+    url: URL = setting("URL", help="For example http://tautulli:8181")
+    api_key: SecretStr = setting("API key")  # stored encrypted, never sent back to the browser
+
+
 @hookimpl
 def service_settings():
     return [
         ServiceSettings(
             service=SERVICE,
             title="Watch statistics",
-            fields=(
-                SettingField("url", "URL", kind="url", required=True, help="For example http://tautulli:8181"),
-                SettingField("api_key", "API key", kind="password", secret=True, required=True),
-            ),
+            model=WatchstatsSettings,
             test_connection=test_connection,
             description="A Tautulli-compatible service that knows what is playing.",
         )
