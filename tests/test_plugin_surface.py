@@ -176,7 +176,7 @@ def test_a_password_field_is_masked_and_stored_encrypted(app, admin_client):
 
 
 # ------------------------------------------------------------------ documented
-SURFACE_MODULES = ("", ".db", ".api", ".access", ".http", ".events", ".settings")
+SURFACE_MODULES = ("", ".db", ".api", ".access", ".http", ".events", ".settings", ".cache")
 
 
 @pytest.mark.parametrize("suffix", SURFACE_MODULES)

@@ -16,12 +16,9 @@ setting names that address itself.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import logging
-import os
 import re
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,16 +27,16 @@ from medianest_overseerr.config import DEFAULT_POSTER_URL, SERVICE
 
 from medianest.plugins import EgressPolicy, EgressProxy
 from medianest.plugins.api import ApiError
-from medianest.plugins.settings import data_dir, service_config
+from medianest.plugins.cache import KEEP_DAYS, PosterCache
+from medianest.plugins.settings import service_config
 
 log = logging.getLogger("medianest.overseerr")
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}\.(?:jpg|jpeg|png|webp)$")
 TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
-SUFFIX_TYPES = {v: k for k, v in TYPES.items()}
 MAX_BYTES = 4 * 1024 * 1024
 TIMEOUT = (3.0, 10.0)
-KEEP_DAYS = 30
+POSTERS = PosterCache("overseerr-posters", tuple(TYPES))
 
 
 def source() -> str:
@@ -65,9 +62,7 @@ def policy_for(base: str) -> EgressPolicy:
 
 
 def folder() -> Path:
-    path = data_dir().resolve() / "cache" / "overseerr-posters"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return POSTERS.folder()
 
 
 def poster(name: str) -> tuple[Path, str]:
@@ -75,17 +70,7 @@ def poster(name: str) -> tuple[Path, str]:
     if not NAME.match(name):
         raise ApiError("NOT_FOUND", "That is not the name of a poster.")
     base = source()
-    key = hashlib.sha256(f"{base}\0{name}".encode()).hexdigest()
-    root = folder()
-    for candidate in root.glob(f"{key}.*"):
-        if candidate.suffix in SUFFIX_TYPES:
-            return candidate, SUFFIX_TYPES[candidate.suffix]
-    body, kind = _fetch(base, name)
-    target = root / f"{key}{TYPES[kind]}"
-    scratch = root / f".{key}.{os.getpid()}.tmp"
-    scratch.write_bytes(body)
-    os.replace(scratch, target)  # readers never see half a file
-    return target, kind
+    return POSTERS.poster(base, name, fetch=lambda: _fetch(base, name))
 
 
 def _fetch(base: str, name: str) -> tuple[bytes, str]:
@@ -120,13 +105,4 @@ def _fetch(base: str, name: str) -> tuple[bytes, str]:
 
 def prune(keep_days: int = KEEP_DAYS) -> int:
     """Delete posters not fetched for ``keep_days`` (the file's mtime is touched on each use)."""
-    cutoff = time.time() - keep_days * 86400
-    removed = 0
-    for entry in folder().iterdir():
-        try:
-            if entry.stat().st_mtime < cutoff:
-                entry.unlink()
-                removed += 1
-        except FileNotFoundError:
-            continue
-    return removed
+    return POSTERS.prune(keep_days)

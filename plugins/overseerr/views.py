@@ -5,9 +5,7 @@ One route serves a page or, for htmx, just its fragment (``Vary: HX-Request``).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 from typing import Any
 
 from flask import (
@@ -18,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user
@@ -49,6 +46,7 @@ from medianest.plugins.access import (
     rate_limit_value,
 )
 from medianest.plugins.api import ApiError, api_route, ok, paginate
+from medianest.plugins.cache import poster_response
 from medianest.plugins.db import User, db
 
 log = logging.getLogger("medianest.overseerr")
@@ -268,12 +266,7 @@ def search_page():
 @login_required
 def poster(name: str):
     """A search result's poster, fetched once from TMDB's image server and kept on disk."""
-    file, kind = posters.poster(name)
-    with contextlib.suppress(OSError):  # a read-only cache still serves
-        os.utime(file)
-    response = send_file(file, mimetype=kind, max_age=86400, conditional=True, etag=True)
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    return response
+    return poster_response(*posters.poster(name))
 
 
 @bp.get("/media/tv/<int:tmdb_id>")

@@ -6,26 +6,21 @@ Plex itself put in an answer are fetched: this is not an open proxy.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import time
 from pathlib import Path
 
 from medianest_plex.browse import is_known_image, server
 
 from medianest.plugins.api import ApiError
-from medianest.plugins.settings import data_dir
+from medianest.plugins.cache import KEEP_DAYS, PosterCache
 
 MIN_SIDE, MAX_SIDE = 16, 1000
-KEEP_DAYS = 30
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif"}
 TYPES = {v: k for k, v in EXTENSIONS.items()}
+POSTERS = PosterCache("plex-posters", tuple(EXTENSIONS))
 
 
 def folder() -> Path:
-    path = data_dir().resolve() / "cache" / "plex-posters"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return POSTERS.folder()
 
 
 def snap(value: int | None, default: int) -> int:
@@ -36,39 +31,20 @@ def snap(value: int | None, default: int) -> int:
     return int(round(value / 10.0) * 10) or MIN_SIDE
 
 
-def _name(path: str, width: int, height: int) -> str:
-    return hashlib.sha256(f"{path}\0{width}x{height}".encode()).hexdigest()
-
-
 def poster(path: str, width: int, height: int) -> tuple[Path, str]:
     """The cached file and content type of one poster, fetched from Plex when not on disk yet."""
     if not path or not is_known_image(path):
         raise ApiError("NOT_FOUND", "MediaNest only shows images that Plex named in its answers.")
-    name = _name(path, width, height)
-    root = folder()
-    for candidate in root.glob(f"{name}.*"):
-        if candidate.suffix in TYPES:
-            return candidate, TYPES[candidate.suffix]
-    body, kind = server().image(path, width, height)
-    suffix = EXTENSIONS.get(kind)
-    if suffix is None:
-        raise ApiError("SERVICE_BAD_ANSWER", f"Plex sent a poster as {kind}, which MediaNest does not serve.", 502)
-    target = root / f"{name}{suffix}"
-    scratch = root / f".{name}.{os.getpid()}.tmp"
-    scratch.write_bytes(body)
-    os.replace(scratch, target)  # readers never see half a file
-    return target, kind
+
+    def fetch() -> tuple[bytes, str]:
+        body, kind = server().image(path, width, height)
+        if kind not in EXTENSIONS:
+            raise ApiError("SERVICE_BAD_ANSWER", f"Plex sent a poster as {kind}, which MediaNest does not serve.", 502)
+        return body, kind
+
+    return POSTERS.poster(path, f"{width}x{height}", fetch=fetch)
 
 
 def prune(keep_days: int = KEEP_DAYS) -> int:
     """Delete posters not fetched for ``keep_days`` (the file's mtime is touched on each use)."""
-    cutoff = time.time() - keep_days * 86400
-    removed = 0
-    for entry in folder().iterdir():
-        try:
-            if entry.stat().st_mtime < cutoff:
-                entry.unlink()
-                removed += 1
-        except FileNotFoundError:
-            continue
-    return removed
+    return POSTERS.prune(keep_days)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from typing import Literal
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from medianest_plex import browse, cache, home, posters
 from medianest_plex.config import SERVICE
@@ -16,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from medianest.plugins.access import admin_required, login_required, owned_or_404, plex_token_for
 from medianest.plugins.api import ApiError, Schema, api_route, field_errors, ok, pagination_meta
+from medianest.plugins.cache import poster_response
 from medianest.plugins.db import AuditEvent, ServiceStatus, db
 from medianest.plugins.settings import MASK, save_service_config
 
@@ -492,12 +491,7 @@ def poster():
         raw = request.args.get(name, "")
         return posters.snap(int(raw) if raw.isdigit() else None, default)
 
-    file, kind = posters.poster(path, size("w", 240), size("h", 360))
-    with contextlib.suppress(OSError):  # a read-only cache still serves
-        os.utime(file)
-    response = send_file(file, mimetype=kind, max_age=86400, conditional=True, etag=True)
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    return response
+    return poster_response(*posters.poster(path, size("w", 240), size("h", 360)))
 
 
 @bp.get("/plex/settings")
