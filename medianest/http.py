@@ -458,14 +458,30 @@ class ServiceClient:
 
 
 def json_of(response: requests.Response, service: str, name: str | None = None) -> Any:
-    """The JSON body, or :class:`ServiceBadAnswer` (XML, HTML, truncated...)."""
+    """The JSON body, or :class:`ServiceBadAnswer` (XML, HTML, truncated...).
+
+    NUL characters (JSON's ``\\u0000``) are taken out of its strings: PostgreSQL
+    refuses them in text, and a title or a name kept from a service's answer
+    must not turn a valid answer into an error.
+    """
     try:
-        return json.loads(response.content)
+        answer = json.loads(response.content)
     except ValueError:
         kind = response.headers.get("Content-Type", "unknown type")
         raise ServiceBadAnswer(
             service, f"{name or service} answered with something that is not JSON ({kind})."
         ) from None
+    return _without_nul(answer) if b"\\u0000" in response.content else answer
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def _read_limited(

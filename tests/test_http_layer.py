@@ -50,6 +50,10 @@ class Echo(Standin):
         def html():
             return "<html>hello</html>"
 
+        @self.app.get("/nul")
+        def nul():
+            return {"title": "The\x00 Matrix", "cast": [{"na\x00me": "Neo\x00"}], "year": 1999}
+
 
 @pytest.fixture
 def echo():
@@ -123,6 +127,14 @@ def test_malformed_huge_and_html_answers_are_bad_answers(echo):
     with pytest.raises(ServiceBadAnswer) as info:
         json_of(client.get("/html"), "echo")
     assert "not JSON" in info.value.message and "text/html" in info.value.message
+
+
+def test_nul_characters_are_taken_out_of_an_answers_strings(echo):
+    # PostgreSQL refuses NUL in text: a title kept from a valid answer must not fail to be stored.
+    client = ServiceClient.for_service("echo", echo.url)
+    response = client.get("/nul")
+    assert b"\\u0000" in response.content
+    assert json_of(response, "echo") == {"title": "The Matrix", "cast": [{"name": "Neo"}], "year": 1999}
 
 
 def test_urls_that_are_not_http_or_have_no_host_are_refused():
