@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -211,7 +212,7 @@ def app(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path, install
     overrides = (
         dict(request.node.get_closest_marker("settings").kwargs) if request.node.get_closest_marker("settings") else {}
     )
-    redis = overrides.pop("redis_url", None)
+    redis = marked_redis = overrides.pop("redis_url", None)
     if redis == "use-test-redis":
         redis = request.getfixturevalue("clean_redis")
     url = _database_for(db_backend, request, tmp_path, plugins)
@@ -221,8 +222,29 @@ def app(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path, install
     with contextlib.suppress(Exception):  # a test that points Redis at nothing on purpose
         reset_all(application)
     application.config["TEST_DB_BACKEND"] = db_backend
+    if marked_redis == "use-test-redis":
+        _limits_counted_in_redis(application)
     yield application
     _dispose(application)
+
+
+def _limits_counted_in_redis(application) -> None:
+    """Wait, if need be, until the rate limiter counts in Redis again.
+
+    Flask-Limiter's one instance outlives the app: after a test that took
+    Redis away, it keeps counting in memory until its next check of Redis,
+    up to 32 seconds later (by design: production has one app per process).
+    Requests to a limited route make it check; the anonymous API calls used
+    here count against nobody a test signs in as.
+    """
+    state = application.extensions["medianest.limiter_state"]
+    deadline = time.monotonic() + 40
+    probe = application.test_client()
+    while state()["storage"] != "redis":
+        if time.monotonic() > deadline:
+            raise AssertionError("the rate limiter still counts in memory 40 s after Redis came back")
+        probe.get("/api/v1/notifications")  # 401: a limited route, counted for no one signed in
+        time.sleep(0.5)
 
 
 @pytest.fixture
