@@ -99,7 +99,7 @@ def require_writable_folders(app) -> None:
     is checked by every command as the app is built.  A folder that does not
     exist yet is created.
     """
-    from medianest.services import service_definitions
+    from medianest.service_settings import service_definitions
     from medianest.settings import service_env_name
 
     folders = []
@@ -124,7 +124,7 @@ def _settings_or_environment(service: str, names: list[str]) -> dict:
     from sqlalchemy.exc import SQLAlchemyError
 
     from medianest.extensions import db
-    from medianest.services import service_config
+    from medianest.service_settings import service_config
     from medianest.settings import service_env
 
     try:
@@ -447,7 +447,7 @@ def rotate_key(dry_run: bool) -> None:
     keep reading both until every value carries the new key id.
     """
     from medianest.keyring import DecryptionError
-    from medianest.services import rotate_encryption
+    from medianest.service_settings import rotate_encryption
 
     try:
         counts = rotate_encryption(dry_run=dry_run)

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from medianest.access import limit_wait, wants_json
 from medianest.api.envelope import ApiError, error_response
 from medianest.extensions import db, limiter
-from medianest.services import service_definitions
+from medianest.service_settings import service_definitions
 
 log = logging.getLogger("medianest.errors")
 

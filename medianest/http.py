@@ -235,7 +235,7 @@ def client_options(service: str, config: Mapping[str, Any] | None = None) -> dic
     """Timeouts and breaker thresholds for one service.
 
     First the service's own values (``config``: its stored settings, e.g. from
-    :func:`medianest.services.service_config`, with fields ``connect_timeout``
+    :func:`medianest.service_settings.service_config`, with fields ``connect_timeout``
     and ``read_timeout``), then ``MEDIANEST_<SERVICE>_CONNECT_TIMEOUT`` /
     ``_READ_TIMEOUT`` / ``_BREAKER_FAIL_MAX`` / ``_BREAKER_RESET_SECONDS``,
     then the app-wide settings, then the built-in defaults.

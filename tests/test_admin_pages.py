@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medianest.services import MASK
+from medianest.service_settings import MASK
 
 
 def _user(app, user_id):

@@ -50,7 +50,7 @@ def _remove_user(app, username: str) -> None:
 
 def _store_service_secret(app, value: str) -> None:
     from medianest.extensions import db
-    from medianest.services import save_service_config
+    from medianest.service_settings import save_service_config
 
     with app.app_context():
         save_service_config("overseerr", {"api_key": value}, {"api_key"})
@@ -60,7 +60,7 @@ def _store_service_secret(app, value: str) -> None:
 
 def _service_secret(app) -> str | None:
     from medianest.extensions import db
-    from medianest.services import service_config
+    from medianest.service_settings import service_config
 
     with app.app_context():
         value = service_config("overseerr").get("api_key")

@@ -232,7 +232,7 @@ def script_overseerr(server: ScriptedService, generated: dict[str, Any]) -> None
 def configure_overseerr(app, url: str) -> None:
     from medianest_overseerr.config import SECRET_FIELDS
 
-    from medianest.services import save_service_config
+    from medianest.service_settings import save_service_config
 
     with app.app_context():
         values = {"url": url, "api_key": "testkey", "webhook_secret": "property-hook", "fallback_to_admin": "true"}

@@ -99,7 +99,7 @@ def test_the_scan_finds_a_planted_plugin_name():
     planted = '''
 """Docstrings may name YouTube and Overseerr; comments too."""
 import medianest_plex  # the package
-from medianest.services import service_config
+from medianest.service_settings import service_config
 
 LIMIT = settings.rate_limit_youtube
 CODES = {"MEDIA_REQUEST_REFUSED": 403}

@@ -135,7 +135,7 @@ def _listed_folder(client) -> str:
 
 
 def _save_download_root(app, root) -> None:
-    from medianest.services import save_service_config
+    from medianest.service_settings import save_service_config
 
     with app.app_context():
         save_service_config("youtube", {"download_root": str(root)}, set())

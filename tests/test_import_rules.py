@@ -55,7 +55,7 @@ def _write_planted(folder: Path) -> None:
     (package / "plugin.py").write_text(
         "from medianest.plugins import hookimpl\n"
         "from medianest.plugins.db import db\n"
-        "from medianest.services import service_config  # the planted bad import\n"
+        "from medianest.service_settings import service_config  # the planted bad import\n"
         "import medianest_youtube  # another plugin\n"
     )
 
@@ -107,7 +107,7 @@ def test_a_planted_bad_import_breaks_the_contract(tmp_path):
     result = _lint(str(_config_with_planted(tmp_path)), cwd=ROOT, pythonpath=tmp_path / "site")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Plugins import only medianest.plugins BROKEN" in result.stdout
-    assert "medianest_planted.plugin -> medianest.services" in result.stdout
+    assert "medianest_planted.plugin -> medianest.service_settings" in result.stdout
     assert "medianest.plugins.db" not in result.stdout  # the surface is allowed
     assert "Plugins do not import each other BROKEN" in result.stdout
     assert "medianest_planted.plugin -> medianest_youtube" in result.stdout

@@ -94,7 +94,7 @@ def test_urllib3_status_retries_are_masked(failing, log_output):
 
 @pytest.mark.plugins("cardtest")
 def test_a_stored_secret_is_masked_wherever_it_appears(app, admin_client, log_output):
-    from medianest.services import service_config
+    from medianest.service_settings import service_config
 
     answer = admin_client.put(
         "/api/v1/admin/services/cardtest",

@@ -194,7 +194,7 @@ def test_rotate_key_re_encrypts_channel_urls(app, alice, user_client, tmp_path):
     from medianest.extensions import db
     from medianest.models import NotificationChannel
     from medianest.notifications.channels import url_of
-    from medianest.services import rotate_encryption
+    from medianest.service_settings import rotate_encryption
     from medianest.settings import Settings
     from tests.support.apps import ADMIN_PASSWORD, SECRET, build_app
 

@@ -37,7 +37,7 @@ def configure(app, url: str, **extra: str) -> None:
     from medianest_overseerr.config import SECRET_FIELDS
 
     from medianest.http import reset_clients
-    from medianest.services import save_service_config
+    from medianest.service_settings import save_service_config
 
     with app.app_context():
         values = {"url": url, "api_key": "testkey", "webhook_secret": WEBHOOK_SECRET, **extra}
@@ -542,7 +542,7 @@ def test_connection_test_says_which_call_failed(app, standin):
 
 
 def test_settings_form_and_webhook_instructions(app, admin_client, user_client):
-    from medianest.services import service_config, service_definitions
+    from medianest.service_settings import service_config, service_definitions
 
     with app.test_request_context("/", base_url="http://nest.example:5000"):
         definition = service_definitions()["overseerr"]

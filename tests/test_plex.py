@@ -392,7 +392,7 @@ def test_use_my_plex_sign_in_fills_the_token(app, admin_client, user_client, mon
     with app.app_context():
         from medianest.extensions import db
         from medianest.models import AuditEvent
-        from medianest.services import service_config
+        from medianest.service_settings import service_config
 
         assert service_config("plex")["token"] == TOKEN
         audit = db.session.scalars(db.select(AuditEvent).where(AuditEvent.target == "plex")).all()

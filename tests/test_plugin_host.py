@@ -135,7 +135,7 @@ def test_hook_health_checks(app):
 
 @pytest.mark.plugins("cardtest")
 def test_hook_service_settings(app):
-    from medianest.services import service_definitions
+    from medianest.service_settings import service_definitions
 
     with app.app_context():
         definition = service_definitions()["cardtest"]
@@ -219,7 +219,7 @@ def test_plugins_command_lists_versions_hooks_and_errors(runner):
 
 def test_service_settings_are_collected_once_until_a_plugin_is_switched(app):
     """``service_definitions`` reads a remembered collection; switching a plugin off or on renews it."""
-    from medianest.services import service_definitions
+    from medianest.service_settings import service_definitions
 
     host = app.extensions["medianest.plugins"]
     calls = []

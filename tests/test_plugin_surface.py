@@ -10,7 +10,7 @@ import pytest
 from medianest.api.envelope import ERROR_CODES
 from medianest.cli import cli
 from medianest.plugins import PLUGIN_API_VERSION, SettingField
-from medianest.services import MASK
+from medianest.service_settings import MASK
 from medianest.settings import SettingsError
 from tests.support.apps import build_app, make_settings
 

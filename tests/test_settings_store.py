@@ -94,7 +94,7 @@ def test_nothing_secret_is_stored_in_plain_text(app, vault, admin_client, monkey
     with app.app_context():
         user = db.session.scalar(db.select(User).where(User.username == "gus"))
         assert plex_token_for(user.id) == PLEX_TOKEN
-        from medianest.services import service_config
+        from medianest.service_settings import service_config
 
         assert service_config("vault")["api_key"] == API_KEY
 
@@ -105,7 +105,7 @@ def test_nothing_secret_is_stored_in_plain_text(app, vault, admin_client, monkey
 
 
 def test_secrets_go_out_masked_and_a_mask_coming_back_keeps_them(app, vault, admin_client):
-    from medianest.services import MASK
+    from medianest.service_settings import MASK
 
     admin_client.put("/api/v1/admin/services/vault", json={"values": {"url": "http://vault.local", "api_key": API_KEY}})
     listed = admin_client.get("/api/v1/admin/services").get_json()["data"]
@@ -119,7 +119,7 @@ def test_secrets_go_out_masked_and_a_mask_coming_back_keeps_them(app, vault, adm
     )
     assert answer.status_code == 200
     with app.app_context():
-        from medianest.services import service_config
+        from medianest.service_settings import service_config
 
         assert service_config("vault") == {"url": "http://vault2.local", "api_key": API_KEY}
 
@@ -127,7 +127,7 @@ def test_secrets_go_out_masked_and_a_mask_coming_back_keeps_them(app, vault, adm
     page = admin_client.post("/admin/services/vault", data={"url": "http://vault3.local", "api_key": MASK, "slug": ""})
     assert page.status_code == 302
     with app.app_context():
-        from medianest.services import service_config
+        from medianest.service_settings import service_config
 
         assert service_config("vault")["api_key"] == API_KEY
         assert service_config("vault")["url"] == "http://vault3.local"
@@ -234,7 +234,7 @@ def test_rotate_key_keeps_everything_readable(app, vault, admin_client, runner, 
     after = app_with(new_secret, None)
     with after.app_context():
         from medianest.auth.plex import plex_token_for
-        from medianest.services import service_config
+        from medianest.service_settings import service_config
 
         assert service_config("vault")["api_key"] == API_KEY
         gus_id = db.session.scalar(db.select(User.id).where(User.username == "gus"))

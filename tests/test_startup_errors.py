@@ -246,7 +246,7 @@ STORE_DOWNLOAD_ROOT = """
 import sys
 from medianest.app import create_app
 from medianest.cli import upgrade_database
-from medianest.services import save_service_config
+from medianest.service_settings import save_service_config
 app = create_app()
 upgrade_database(app)
 with app.app_context():

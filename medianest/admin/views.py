@@ -21,7 +21,7 @@ from medianest.http import check_base_url
 from medianest.models import AuditEvent, ServiceStatus, User
 from medianest.pages import page_or_fragment
 from medianest.service_recheck import queue_recheck
-from medianest.services import (
+from medianest.service_settings import (
     MASK,
     SettingsRejected,
     clear_service,

@@ -48,7 +48,7 @@ from medianest.plugins.types import (
     SettingField,
     SignInServer,
 )
-from medianest.services import service_config
+from medianest.service_settings import service_config
 
 hookimpl = pluggy.HookimplMarker("medianest")
 

@@ -176,7 +176,7 @@ def service_settings() -> list[ServiceSettings]:
         description="")``: the settings as a pydantic model, and
         ``test_connection(settings)`` run by the admin's "test connection"
         button.  Values are stored encrypted and read back with
-        :func:`medianest.services.service_config`.
+        :func:`medianest.service_settings.service_config`.
 
     Results are concatenated; service keys are unique across plugins.
 

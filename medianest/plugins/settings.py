@@ -16,7 +16,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from medianest.services import MASK, keyring, save_service_config, service_config
+from medianest.service_settings import MASK, keyring, save_service_config, service_config
 from medianest.setting_models import URL, Folder, read_settings, setting, settings_problems
 from medianest.settings import folder_problem, service_env
 from medianest.status import stale_after

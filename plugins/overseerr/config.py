@@ -1,6 +1,6 @@
 """Overseerr's settings: the admin form, the values as the plugin reads them, the webhook secret.
 
-Stored encrypted by the core (``medianest.services``) and overlaid by the
+Stored encrypted by the core (``medianest.service_settings``) and overlaid by the
 environment: ``MEDIANEST_OVERSEERR_URL``, ``..._API_KEY``,
 ``..._WEBHOOK_SECRET``, ``..._FALLBACK_TO_ADMIN`` (each also as ``..._FILE``).
 """
