@@ -42,6 +42,11 @@ def plex_env(pms: PlexServerStandin) -> dict[str, str]:
 
 
 @pytest.mark.browser
+def _data(answer):
+    assert "data" in answer.json(), (answer.status_code, answer.text)
+    return answer.json()["data"]
+
+
 def test_youtube_download_lands_in_a_plex_collection_with_plex_down_at_first(live_server_factory, feed, tmp_path):
     root = tmp_path / "downloads"
     pms = DiskPlexServer(token=TOKEN, machine_identifier=MACHINE, scan_delay_polls=2)
@@ -75,13 +80,15 @@ def test_youtube_download_lands_in_a_plex_collection_with_plex_down_at_first(liv
                 and r.json()["data"]
             ),
             timeout=90,
+            interval=1,  # within the API budget (100 a minute) however long it takes
             what="a first failed attempt",
         )
         assert waiting["status"] in ("queued", "scanning") and "plex" in (waiting["error"] or "").lower()
         pms.start()
         done = wait_for(
-            lambda: (d := http.get(state, timeout=10).json()["data"])["status"] in ("done", "failed") and d,
+            lambda: (d := _data(http.get(state, timeout=10)))["status"] in ("done", "failed") and d,
             timeout=90,
+            interval=1,
             what="the collection",
         )
         assert done["status"] == "done", (done, server.log()[-3000:])
