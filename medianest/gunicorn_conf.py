@@ -106,7 +106,7 @@ def on_starting(server) -> None:
     """
     from flask import Flask
 
-    from medianest.app import configure_settings
+    from medianest.configuration import configure_settings
 
     try:
         settings = load_settings()
