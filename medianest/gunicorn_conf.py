@@ -32,6 +32,7 @@ the two never disagree.  Without a proxy gunicorn trusts 127.0.0.1 only.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -117,6 +118,14 @@ def on_starting(server) -> None:
     except OSError as exc:
         print(f"medianest: setting MEDIANEST_DATA_DIR: {exc.filename}: {exc.strerror}", file=sys.stderr, flush=True)
         sys.exit(2)
+
+
+def pre_fork(server, worker) -> None:
+    # What the arbiter has built is shared with the worker it forks.  Frozen, those
+    # objects are never visited by the worker's garbage collector, whose writes
+    # would copy their pages into the worker: they stay shared and count once
+    # (gc.freeze's documented use; the memory budget of bench/household_budgets.py).
+    gc.freeze()
 
 
 def post_fork(server, worker) -> None:
