@@ -17,6 +17,9 @@ gevent's server).  In each:
    stand-in on 127.0.0.1) and a few seconds of rest.  Budgets: embedded
    ``medianest run`` <= 150 MiB; production web process (gunicorn arbiter +
    its worker) <= 120 MiB; ``medianest worker`` with its children <= 250 MiB.
+   Beside the web process, its floor measured the same way: the throughput
+   floor of bench/api_throughput.py (bare Flask, SQLAlchemy Core on
+   psycopg2, orjson) under gunicorn + gevent with the same configuration file.
 3. Start-up of the embedded server on SQLite with the migrations already
    applied: ``medianest run`` started to the first answer of ``/healthz``,
    median of three starts.  Budget: <= 2 s.  The checkout's own modules are
@@ -142,9 +145,22 @@ def measure_production(work: Path, feed: MediaFeedStandin, seconds: float) -> di
             "web_mib": pss_kib(stack.web.pid) / 1024,
             "arbiter_mib": pss_kib(stack.web.pid, children=False) / 1024,
             "worker_mib": pss_kib(_worker(stack)) / 1024,
+            "floor_web_mib": floor_web_pss_kib(stack) / 1024,
         }
         load = household_load(stack.url, token, http, seconds)
     return {"load": load, **memory}
+
+
+def floor_web_pss_kib(stack: Stack) -> int:
+    """PSS of the throughput floor (bench/api_throughput.py: bare Flask, SQLAlchemy Core on psycopg2, orjson)
+    under gunicorn + gevent with MediaNest's configuration file, arbiter and worker, after 200 answers."""
+    url = api_throughput.floor_server(stack) + "completed"
+    http = requests.Session()
+    for _ in range(200):
+        http.get(url, timeout=10).raise_for_status()
+    time.sleep(1)
+    arbiter = next(proc for proc in stack.procs if proc.log.name == "floor_app.log")
+    return pss_kib(arbiter.pid)
 
 
 def _worker(stack: Stack) -> int:
@@ -319,7 +335,8 @@ def rows(result: dict) -> list[tuple[str, str, str, str]]:
         ),
         (
             "9. PSS after a download, production web (arbiter + gevent worker)",
-            f"{production['web_mib']:.0f} MiB (arbiter {production['arbiter_mib']:.0f})",
+            f"{production['web_mib']:.0f} MiB (arbiter {production['arbiter_mib']:.0f}; "
+            f"floor {production['floor_web_mib']:.0f})",
             f"<= {PSS_WEB_MIB} MiB",
             verdict(production["web_mib"] <= PSS_WEB_MIB),
         ),

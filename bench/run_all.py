@@ -4,7 +4,10 @@
 
 Needs this machine's PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379),
 ffmpeg for the media feed, and preferably ``wrk`` (``apt-get install wrk``).
-About 10-12 minutes on a 2-core machine (``--quick``: shorter rounds).
+About 10-12 minutes on a 2-core machine; ``--quick`` (shorter rounds) took
+320 s on 2026-12-04 (load average 0.7-3.2).  The household budgets alone
+(8-10, ``python bench/household_budgets.py``) take about 130 s with
+``--seconds 10`` (as ``--quick`` runs them) and 190 s with their 30 s rounds.
 
 1. throughput: authenticated, rate-limited JSON list vs bare Flask, same gunicorn config (bench/api_throughput.py)
 2. idle RSS of the web process and of the worker (bench/idle_rss.py)

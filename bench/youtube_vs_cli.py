@@ -119,6 +119,7 @@ def main() -> None:
                 "REDIS_URL": redis_url,
                 "PYTHONPATH": str(ROOT),
                 "MEDIANEST_YOUTUBE_ALLOWED_HOSTS": "127.0.0.1",
+                "MEDIANEST_YOUTUBE_ALLOWED_PRIVATE": "127.0.0.1",  # the media stand-in is on loopback
                 "MEDIANEST_YOUTUBE_DOWNLOAD_ROOT": str(work / "medianest"),
                 "MEDIANEST_YOUTUBE_MIN_FREE_GB": "0",
                 "MEDIANEST_RATE_LIMIT_YOUTUBE": "1000/hour",

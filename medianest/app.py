@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +34,17 @@ from medianest.api.json_provider import OrjsonProvider
 from medianest.auth import identity
 from medianest.auth.sessions import CookieSessions
 from medianest.celery_app import build_beat_schedule, celery_init_app
+from medianest.configuration import configure_settings
 from medianest.contributions import NavItem
-from medianest.database import engine_options
 from medianest.database_upgrade import MIGRATIONS
 from medianest.extensions import csrf, db, htmx, limiter, migrate, socketio
-from medianest.keyring import Keyring, derive, instance_secret
 from medianest.logs import configure_logging as configure
 from medianest.notifications import channel_views
 from medianest.notifications import views as notifications
 from medianest.plugins.host import CHECK_INTERVAL, PluginHost
 from medianest.proxies import TrustedProxies
 from medianest.realtime import allowed_origins, bind_handlers
-from medianest.settings import Settings, SettingsError, load_settings
+from medianest.settings import Settings, load_settings
 
 log = logging.getLogger("medianest.app")
 
@@ -69,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_path=str(Path(settings.data_dir).resolve()),
     )
     configure_settings(app, settings, config)
+    app.json = OrjsonProvider(app)
     configure_logging(app)
     configure_extensions(app)
     configure_plugins(app)
@@ -79,44 +78,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_requests(app)
     run_startup_hooks(app)
     return app
-
-
-def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]) -> None:
-
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    secret = settings.secret_key
-    if not secret:
-        if not settings.embedded:
-            raise SettingsError("setting MEDIANEST_SECRET_KEY: required when REDIS_URL is set (production mode)")
-        secret = instance_secret(Path(settings.data_dir))
-    previous = [s.strip() for s in (settings.previous_secret_keys or "").split(",") if s.strip()]
-    app.extensions["medianest.keyring"] = Keyring(secret, previous)
-    secure = bool(settings.base_url and settings.base_url.startswith("https://"))
-    app.config.update(
-        MEDIANEST=settings,
-        SECRET_KEY=derive(secret, b"flask-session").hex(),
-        # Sessions signed with a previous secret stay valid while ``rotate-key`` runs.
-        SECRET_KEY_FALLBACKS=[derive(old, b"flask-session").hex() for old in previous],
-        # __Host-: only over HTTPS, for this host and path / (OWASP ASVS 3.4.4).
-        SESSION_COOKIE_NAME="__Host-medianest" if secure else "session",
-        SQLALCHEMY_DATABASE_URI=settings.sqlalchemy_url,
-        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.sqlalchemy_url),
-        MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=secure,
-        REMEMBER_COOKIE_HTTPONLY=True,
-        REMEMBER_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_DURATION=timedelta(days=90),
-        PERMANENT_SESSION_LIFETIME=timedelta(days=14),
-        WTF_CSRF_CHECK_DEFAULT=False,
-        WTF_CSRF_TIME_LIMIT=None,
-        WTF_CSRF_SSL_STRICT=False,
-        MEDIANEST_ASSETS_DIR=str(PACKAGE / "static" / "vendor"),
-    )
-    app.config.update(overrides)
-
-    app.json = OrjsonProvider(app)
 
 
 def configure_logging(app: Flask) -> None:

@@ -143,10 +143,18 @@ def _stop_unless_writable(app) -> None:
 
 
 class MediaNestGroup(FlaskGroup):
-    """Flask's group, keeping our own ``db`` group over the one Flask-Migrate registers."""
+    """Flask's group, keeping our own ``db`` group over the one Flask-Migrate registers.
+
+    Our own commands are found before Flask's lookup, which first imports every
+    installed extension's commands (Flask-Limiter's bring ``rich``): ``run`` and
+    ``worker`` start without them, for the start-up and memory budgets
+    (bench/household_budgets.py).  Any other name is looked up as Flask does.
+    """
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return db if name == "db" else super().get_command(ctx, name)
+        if name == "db":
+            return db
+        return click.Group.get_command(self, ctx, name) or super().get_command(ctx, name)
 
 
 @click.group(cls=MediaNestGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)

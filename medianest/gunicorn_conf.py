@@ -32,10 +32,10 @@ the two never disagree.  Without a proxy gunicorn trusts 127.0.0.1 only.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
-
-from medianest.settings import Settings, SettingsError, load_settings
+import traceback
 
 
 def _env_int(name: str, default: int) -> int:
@@ -55,6 +55,10 @@ def _env_true(name: str) -> bool:
 
 def _trusted_proxies() -> str:
     """``MEDIANEST_TRUSTED_PROXIES`` (or its ``_FILE``), as the app reads it."""
+    # Imported here, not with this file: the arbiter keeps what it imports, and its
+    # memory counts with the worker's (the budget of bench/household_budgets.py).
+    from medianest.settings import Settings, SettingsError, load_settings
+
     try:
         return load_settings().trusted_proxies
     except SettingsError:
@@ -102,21 +106,52 @@ def on_starting(server) -> None:
     """Check the settings in the arbiter, before any worker: one line, no traceback.
 
     ``medianest.wsgi`` builds the app in the worker, where a wrong setting would only
-    show as a traceback and gunicorn's "Worker failed to boot".
+    show as a traceback and gunicorn's "Worker failed to boot".  The check runs in a
+    child of the arbiter, which exits when it is done: what the check imports (the
+    settings, Flask, the keyring) would otherwise stay in the arbiter, whose memory
+    counts with the worker's (the budget of bench/household_budgets.py).
     """
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            code = _settings_problem()
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(2)
+
+
+def _settings_problem() -> int:
+    """0 when the settings make a configuration; else 2, the problem printed in one line."""
     from flask import Flask
 
-    from medianest.app import configure_settings
+    from medianest.configuration import configure_settings
+    from medianest.settings import SettingsError, load_settings
 
     try:
         settings = load_settings()
         configure_settings(Flask("medianest-check"), settings, {})
     except SettingsError as exc:
         print(f"medianest: {exc}", file=sys.stderr, flush=True)
-        sys.exit(2)
+        return 2
     except OSError as exc:
         print(f"medianest: setting MEDIANEST_DATA_DIR: {exc.filename}: {exc.strerror}", file=sys.stderr, flush=True)
-        sys.exit(2)
+        return 2
+    return 0
+
+
+def pre_fork(server, worker) -> None:
+    # What the arbiter has built is shared with the worker it forks.  Frozen, those
+    # objects are never visited by the worker's garbage collector, whose writes
+    # would copy their pages into the worker: they stay shared and count once
+    # (gc.freeze's documented use; the memory budget of bench/household_budgets.py).
+    gc.freeze()
 
 
 def post_fork(server, worker) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from zxcvbn import zxcvbn
-
 from medianest.api import ApiError
 
 MIN_LENGTH = 12
@@ -31,6 +29,10 @@ def password_problem(password: str, user_inputs: Iterable[str | None] = ()) -> s
         return f"Choose a password of at least {MIN_LENGTH} characters."
     if len(password) > MAX_LENGTH:
         return f"Choose a password of at most {MAX_LENGTH} characters."
+    # Imported here, not at start: zxcvbn's word lists take about 12 MiB in every process
+    # (the memory budget of bench/household_budgets.py), and only choosing a password needs them.
+    from zxcvbn import zxcvbn
+
     words = [w for w in user_inputs if w]
     estimate = zxcvbn(password[:ESTIMATED_PREFIX], user_inputs=words)
     if estimate["score"] >= MIN_SCORE:

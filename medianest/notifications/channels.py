@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import apprise
 from flask import current_app
 from sqlalchemy import select
 
@@ -41,6 +40,10 @@ def check_url(url: str) -> str:
             f"{scheme}:// channels are not supported: MediaNest only sends over HTTP(S), "
             "where every connection passes its egress guard.",
         )
+    # Imported here, not at start: Apprise costs every process time and memory at start-up
+    # (the budgets of bench/household_budgets.py); only adding a channel asks it here.
+    import apprise
+
     if not apprise.Apprise().add(url):
         raise ApiError(
             "CHANNEL_URL_INVALID", "Apprise does not understand this URL; see its list of services and their URLs."
