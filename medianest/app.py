@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import click
 import socketio as socketio_server
 from flask import Blueprint, Flask, abort, current_app, request, send_from_directory
 from flask_login import current_user
@@ -36,8 +37,7 @@ from medianest.auth.sessions import CookieSessions
 from medianest.celery_app import build_beat_schedule, celery_init_app
 from medianest.configuration import configure_settings
 from medianest.contributions import NavItem
-from medianest.database_upgrade import MIGRATIONS
-from medianest.extensions import csrf, db, htmx, limiter, migrate, socketio
+from medianest.extensions import csrf, db, htmx, limiter, socketio
 from medianest.logs import configure_logging as configure
 from medianest.notifications import channel_views
 from medianest.notifications import views as notifications
@@ -92,7 +92,12 @@ def configure_extensions(app: Flask) -> None:
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
+    if click.get_current_context(silent=True) is not None:
+        # A command line (flask db, medianest, celery): Flask-Migrate's commands find it on the
+        # app.  The web process never migrates, and leaves Alembic out of its memory budget.
+        from medianest.database_upgrade import attach_migrations
+
+        attach_migrations(app)
     identity.init_app(app)
     app.session_interface = CookieSessions()
     csrf.init_app(app)

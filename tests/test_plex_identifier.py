@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from medianest.database_upgrade import attach_migrations
 from tests.conftest import ADMIN_PASSWORD
 from tests.standins.plex import PlexServerStandin, PlexTvStandin
 from tests.support.apps import build_app, make_settings
@@ -55,7 +56,9 @@ def test_sign_in_and_plugin_send_one_identifier(app, monkeypatch):
 
 def _app_at(db_backend: str, request, tmp_path):
     url = request.getfixturevalue("pg_databases").create() if db_backend == "postgresql" else None
-    return build_app(make_settings(tmp_path / "data", url))
+    app = build_app(make_settings(tmp_path / "data", url))
+    attach_migrations(app)  # Flask-Migrate's own upgrade() and downgrade() below
+    return app
 
 
 @pytest.mark.parametrize(
