@@ -6,6 +6,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from medianest.auth.plex import plex_token_for
+from medianest.extensions import db
+from medianest.http import reset_clients
+from medianest.models import User
 from tests.standins.plex import PlexServerStandin, PlexTvStandin, validate_plex_requests
 
 
@@ -20,7 +24,6 @@ def plex_tv():
 @pytest.fixture
 def plex_app(request, plex_tv, app):
     app.config["MEDIANEST"] = app.config["MEDIANEST"].model_copy(update={"plex_tv_url": plex_tv.url})
-    from medianest.http import reset_clients
 
     reset_clients()
     yield app
@@ -40,9 +43,6 @@ def _auth_params(url: str) -> dict[str, str]:
 
 
 def test_pin_flow_signs_in_and_stores_the_token_encrypted(plex_app, plex_tv):
-    from medianest.auth.plex import plex_token_for
-    from medianest.extensions import db
-    from medianest.models import User
 
     account = plex_tv.add_account("dora", "dora@example.org", title="Dora")
     client = plex_app.test_client()

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from medianest.cli import cli
+from medianest.extensions import db
+from medianest.models import User
+from medianest.service_settings import save_service_config, service_config
 
 
 def invoke(runner, *args: str):
@@ -19,8 +22,6 @@ def invoke(runner, *args: str):
 
 
 def _usernames(app) -> set[str]:
-    from medianest.extensions import db
-    from medianest.models import User
 
     with app.app_context():
         names = set(db.session.scalars(db.select(User.username)))
@@ -29,8 +30,6 @@ def _usernames(app) -> set[str]:
 
 
 def _add_user(app, username: str) -> None:
-    from medianest.extensions import db
-    from medianest.models import User
 
     with app.app_context():
         db.session.add(User(username=username, display_name=username.title(), role="user"))
@@ -39,8 +38,6 @@ def _add_user(app, username: str) -> None:
 
 
 def _remove_user(app, username: str) -> None:
-    from medianest.extensions import db
-    from medianest.models import User
 
     with app.app_context():
         db.session.execute(db.delete(User).where(User.username == username))
@@ -49,8 +46,6 @@ def _remove_user(app, username: str) -> None:
 
 
 def _store_service_secret(app, value: str) -> None:
-    from medianest.extensions import db
-    from medianest.service_settings import save_service_config
 
     with app.app_context():
         save_service_config("overseerr", {"api_key": value}, {"api_key"})
@@ -59,8 +54,6 @@ def _store_service_secret(app, value: str) -> None:
 
 
 def _service_secret(app) -> str | None:
-    from medianest.extensions import db
-    from medianest.service_settings import service_config
 
     with app.app_context():
         value = service_config("overseerr").get("api_key")
@@ -131,7 +124,6 @@ def test_restore_into_an_empty_database_needs_no_force(app, runner, alice, tmp_p
     assert result.exit_code == 0, result.output
     assert "schema is up to date" in result.output
     assert {"admin", "alice"} <= _usernames(fresh)
-    from medianest.extensions import db
 
     with fresh.app_context():
         db.engine.dispose()

@@ -38,9 +38,19 @@ from flask import Response, request
 from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
+from medianest_overseerr import answer_cache, media_requests
+from medianest_overseerr.config import SECRET_FIELDS
+from medianest_overseerr.models import MediaRequest
+from medianest_overseerr.plugin import _check
+from medianest_plex import cache as plex_cache
+from medianest_uptime_kuma.plugin import check
 
+from medianest.api.budget import reset_all
 from medianest.api.envelope import ERROR_CODES
+from medianest.extensions import db
 from medianest.http import ServiceError, reset_clients
+from medianest.service_settings import save_service_config
+from medianest.status import run_checks
 from tests.standins.base import Standin
 
 CONTRACTS = Path(__file__).parent / "contracts"
@@ -163,10 +173,6 @@ def service() -> Iterator[ScriptedService]:
 
 def fresh_state(app) -> None:
     """Between examples: no pooled client, breaker, cached answer or spent budget carries over."""
-    from medianest_overseerr import answer_cache
-    from medianest_plex import cache as plex_cache
-
-    from medianest.api.budget import reset_all
 
     reset_clients()
     with app.app_context():
@@ -230,9 +236,6 @@ def script_overseerr(server: ScriptedService, generated: dict[str, Any]) -> None
 
 
 def configure_overseerr(app, url: str) -> None:
-    from medianest_overseerr.config import SECRET_FIELDS
-
-    from medianest.service_settings import save_service_config
 
     with app.app_context():
         values = {"url": url, "api_key": "testkey", "webhook_secret": "property-hook", "fallback_to_admin": "true"}
@@ -241,9 +244,6 @@ def configure_overseerr(app, url: str) -> None:
 
 def forget_requests(app) -> None:
     """Each example starts with no request recorded (the previous one's would make this one a duplicate)."""
-    from medianest_overseerr.models import MediaRequest
-
-    from medianest.extensions import db
 
     with app.app_context():
         db.session.execute(db.delete(MediaRequest))
@@ -252,9 +252,6 @@ def forget_requests(app) -> None:
 
 def overseerr_open_request(app, alice) -> None:
     """A request MediaNest sent before, still open: the reconcile asks Overseerr for its status."""
-    from medianest_overseerr.models import MediaRequest
-
-    from medianest.extensions import db
 
     forget_requests(app)
     with app.app_context():
@@ -270,8 +267,6 @@ def overseerr_open_request(app, alice) -> None:
 @pytest.mark.env(MEDIANEST_RATE_LIMIT_MEDIA_REQUESTS="100000/hour")
 @pytest.mark.settings(rate_limit_api="100000/minute")
 def test_overseerr_client_and_pages_survive_every_answer_its_schema_allows(app, alice, user_client, service):
-    from medianest_overseerr import media_requests
-    from medianest_overseerr.plugin import _check
 
     configure_overseerr(app, service.url)
 
@@ -421,9 +416,6 @@ def kuma_edge_answer() -> dict[str, Any]:
 
 @on_postgresql
 def test_uptime_kuma_client_card_and_api_survive_every_answer_its_schema_allows(app, user_client, service, monkeypatch):
-    from medianest_uptime_kuma.plugin import check
-
-    from medianest.status import run_checks
 
     monkeypatch.setenv("MEDIANEST_UPTIME_KUMA_URL", service.url)
     monkeypatch.setenv("MEDIANEST_UPTIME_KUMA_SLUG", "household")

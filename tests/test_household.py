@@ -6,6 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from medianest.auth.password_strength import password_problem
+from medianest.cli import cli
+from medianest.extensions import db
+from medianest.models import InstallationValue, Invite, User, utcnow
+
 GOOD = "Tulip-Radio-Velvet-91"
 
 
@@ -33,7 +38,6 @@ def test_guessable_passwords_are_refused_with_zxcvbns_advice(app, admin_client, 
 
 @pytest.mark.sqlite_only
 def test_the_advice_names_what_is_wrong():
-    from medianest.auth.password_strength import password_problem
 
     assert 'Repeats like "aaa"' in password_problem("aaaaaaaaaaaa")
     assert "at least 12" in password_problem("Xy7!")
@@ -47,8 +51,6 @@ def test_the_advice_names_what_is_wrong():
 
 
 def test_setup_link_refuses_a_weak_password_and_explains_itself_once_used(app):
-    from medianest.extensions import db
-    from medianest.models import InstallationValue, User
 
     with app.app_context():
         admin = db.session.scalar(db.select(User).where(User.username == "admin"))
@@ -169,8 +171,6 @@ def test_an_admin_invitation_makes_an_admin(app, admin_client):
 
 
 def test_revoked_and_expired_invitations_say_so(app, admin_client):
-    from medianest.extensions import db
-    from medianest.models import Invite, utcnow
 
     revoked = _invite(admin_client)
     answer = admin_client.delete(f"/api/v1/admin/invites/{revoked['id']}")
@@ -193,8 +193,6 @@ def test_revoked_and_expired_invitations_say_so(app, admin_client):
 
 
 def test_invitations_default_to_seven_days_and_store_only_a_hash(app, admin_client):
-    from medianest.extensions import db
-    from medianest.models import Invite
 
     invite = _invite(admin_client)
     with app.app_context():
@@ -208,8 +206,6 @@ def test_the_users_page_makes_and_withdraws_an_invitation(app, admin_client):
     made = admin_client.post("/admin/invites", data={"note": "Uncle Bo", "role": "user", "days": "3"})
     page = made.get_data(as_text=True)
     assert made.status_code == 200 and 'id="new-invite-url"' in page and "/invite/" in page
-    from medianest.extensions import db
-    from medianest.models import Invite
 
     with app.app_context():
         invite_id = db.session.scalar(db.select(Invite.id).where(Invite.note == "Uncle Bo"))
@@ -228,7 +224,6 @@ def test_people_who_are_not_admins_cannot_invite_or_add(app, user_client):
 
 # ---------------------------------------------------------------- command line
 def test_users_commands_add_list_and_set_role(app, runner):
-    from medianest.cli import cli
 
     def invoke(*args: str):
         return runner.invoke(cli, list(args))

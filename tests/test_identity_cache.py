@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import contextlib
 
+from medianest_youtube.models import Download
 from sqlalchemy import event, update
+
+from medianest.auth.tokens import create_token
+from medianest.extensions import db
+from medianest.models import ApiToken, User
+from medianest.service_settings import save_service_config
 
 
 @contextlib.contextmanager
 def statements(app):
     """The SQL statements the app's engine runs inside the block."""
-    from medianest.extensions import db
 
     seen: list[str] = []
 
@@ -41,8 +46,6 @@ def _token_queries(seen: list[str]) -> list[str]:
 
 
 def test_revoke_suspend_role_and_bulk_changes_take_effect_on_the_next_call(app, user_client, admin_client, alice):
-    from medianest.extensions import db
-    from medianest.models import User
 
     token = _token(user_client)
     assert _as_token(app, token).status_code == 200
@@ -61,8 +64,6 @@ def test_revoke_suspend_role_and_bulk_changes_take_effect_on_the_next_call(app, 
     assert admin_client.patch(f"/api/v1/admin/users/{alice.id}", json={"status": "active"}).status_code == 200
     assert _as_token(app, token).status_code == 401
     with app.app_context():
-        from medianest.auth.tokens import create_token
-
         _row, token = create_token(db.session.get(User, alice.id), "after reactivation")
     assert _as_token(app, token).status_code == 200
 
@@ -74,8 +75,6 @@ def test_revoke_suspend_role_and_bulk_changes_take_effect_on_the_next_call(app, 
 
     # a revoke (alice's browser session ended with the suspension; an admin may revoke any token)
     with app.app_context():
-        from medianest.models import ApiToken
-
         token_id = db.session.scalar(
             db.select(ApiToken.id).where(ApiToken.user_id == alice.id, ApiToken.revoked_at.is_(None))
         )
@@ -119,9 +118,6 @@ def test_many_first_uses_at_once_on_a_gevent_worker(live_server_factory):
 
 # ------------------------------------------------------------------ the services' settings
 def _a_download_with_a_folder(app, user_id: int) -> None:
-    from medianest_youtube.models import Download
-
-    from medianest.extensions import db
 
     with app.app_context():
         db.session.add(Download(user_id=user_id, url="https://youtu.be/x", status="completed", folder="Mix"))
@@ -135,7 +131,6 @@ def _listed_folder(client) -> str:
 
 
 def _save_download_root(app, root) -> None:
-    from medianest.service_settings import save_service_config
 
     with app.app_context():
         save_service_config("youtube", {"download_root": str(root)}, set())

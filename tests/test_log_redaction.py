@@ -11,6 +11,7 @@ from flask import Response, request
 
 from medianest.http import ServiceBadAnswer, ServiceClient, ServiceUnreachable, reset_clients
 from medianest.logs import MASK, configure_logging, forget_secrets, redact, remove_logging
+from medianest.service_settings import service_config
 from tests.standins.base import Standin, shutdown_socket
 
 SECRET = "SECRET-0d1e2a3b4c"
@@ -94,7 +95,6 @@ def test_urllib3_status_retries_are_masked(failing, log_output):
 
 @pytest.mark.plugins("cardtest")
 def test_a_stored_secret_is_masked_wherever_it_appears(app, admin_client, log_output):
-    from medianest.service_settings import service_config
 
     answer = admin_client.put(
         "/api/v1/admin/services/cardtest",

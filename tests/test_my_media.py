@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from medianest_overseerr.models import MediaRequest
+from medianest_youtube.models import Download
+
+from medianest.extensions import db
+from medianest.models import utcnow
 
 API = "/api/v1/me/media"
 MATRIX_IN_PLEX = "https://app.plex.tv/desktop#!/server/c0ffee/details?key=%2Flibrary%2Fmetadata%2F603"
@@ -13,11 +18,6 @@ MATRIX_IN_PLEX = "https://app.plex.tv/desktop#!/server/c0ffee/details?key=%2Flib
 @pytest.fixture
 def alices_media(app, alice):
     """A request made three days ago (available), a finished download in Plex, one running, one failed."""
-    from medianest_overseerr.models import MediaRequest
-    from medianest_youtube.models import Download
-
-    from medianest.extensions import db
-    from medianest.models import utcnow
 
     now = utcnow()
     with app.app_context():

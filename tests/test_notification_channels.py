@@ -13,6 +13,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from medianest.events import notify as publish_notification
+from medianest.extensions import db
+from medianest.models import NotificationChannel, User, utcnow
+from medianest.notifications.channels import url_of
+from medianest.notifications.delivery import MAX_RETRIES
+from medianest.plugins.types import HealthCheck, HealthResult
+from medianest.service_settings import rotate_encryption
+from medianest.settings import Settings
+from medianest.status import record_one
+
 API = "/api/v1/notifications/channels"
 
 
@@ -65,7 +75,6 @@ def eager(app):
 
 
 def notify(app, user_id, message, level="info", kind="message"):
-    from medianest.events import notify as publish_notification
 
     with app.test_request_context():
         publish_notification(user_id, message, level, None, kind)
@@ -103,7 +112,6 @@ def test_apprise_delivers_the_kinds_chosen_and_retries_after_a_500(app, alice, u
 
 @pytest.mark.settings(notify_allowed_private="127.0.0.1")
 def test_a_channel_that_keeps_failing_is_marked_failing_then_recovers(app, alice, user_client, receiver, eager):
-    from medianest.notifications.delivery import MAX_RETRIES
 
     made = user_client.post(API, json={"name": "Flaky", "url": receiver.url}).get_json()["data"]
     receiver.answers = [500] * (MAX_RETRIES + 1)
@@ -143,8 +151,6 @@ def test_bad_channels_get_clear_errors(app, alice, user_client):
 
 
 def test_channels_are_their_owners_and_stored_encrypted(app, alice, bob, user_client, other_client, admin_client):
-    from medianest.extensions import db
-    from medianest.models import NotificationChannel
 
     secret_url = "ntfys://ntfy.example.com/alice-secret-topic"
     made = user_client.post(API, json={"name": "Phone", "url": secret_url}).get_json()["data"]
@@ -167,11 +173,6 @@ def test_channels_are_their_owners_and_stored_encrypted(app, alice, bob, user_cl
 def test_the_household_channel_gets_each_outage_once(app, alice, admin_client, user_client, receiver, eager):
     from datetime import timedelta
 
-    from medianest.extensions import db
-    from medianest.models import User, utcnow
-    from medianest.plugins.types import HealthCheck, HealthResult
-    from medianest.status import record_one
-
     assert (
         user_client.post("/api/v1/admin/notifications/channels", json={"name": "x", "url": receiver.url}).status_code
         == 403
@@ -191,11 +192,6 @@ def test_the_household_channel_gets_each_outage_once(app, alice, admin_client, u
 
 
 def test_rotate_key_re_encrypts_channel_urls(app, alice, user_client, tmp_path):
-    from medianest.extensions import db
-    from medianest.models import NotificationChannel
-    from medianest.notifications.channels import url_of
-    from medianest.service_settings import rotate_encryption
-    from medianest.settings import Settings
     from tests.support.apps import ADMIN_PASSWORD, SECRET, build_app
 
     url = "ntfys://ntfy.example.com/alice-topic"

@@ -5,12 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from medianest_overseerr.media_requests import set_status
+from medianest_overseerr.models import MediaRequest
+
+from medianest.auth.sessions import start_session
+from medianest.events import notify as publish_notification
+from medianest.extensions import db
+from medianest.models import Notification, User, utcnow
+from medianest.notifications.tasks import purge_notifications
+from medianest.plugins.states import record_faults
+from medianest.plugins.types import HealthCheck, HealthResult
+from medianest.status import record_one
 
 API = "/api/v1/notifications"
 
 
 def notify(app, user_id, message, level="info", link=None, kind="message"):
-    from medianest.events import notify as publish_notification
 
     with app.test_request_context():
         publish_notification(user_id, message, level, link, kind)
@@ -92,10 +102,6 @@ def test_the_bell_counts_unread_and_the_inbox_page_marks_read(app, alice, user_c
 
 
 def test_a_request_becoming_available_lands_in_the_requesters_inbox(app, alice, user_client):
-    from medianest_overseerr.media_requests import set_status
-    from medianest_overseerr.models import MediaRequest
-
-    from medianest.extensions import db
 
     with app.test_request_context():
         row = MediaRequest(user_id=alice.id, media_type="movie", tmdb_id=603, title="The Matrix", status="pending")
@@ -111,9 +117,6 @@ def test_a_request_becoming_available_lands_in_the_requesters_inbox(app, alice, 
 
 
 def test_admins_hear_of_a_service_going_down_and_coming_back(app, alice, admin_client, user_client):
-    from medianest.models import utcnow
-    from medianest.plugins.types import HealthCheck, HealthResult
-    from medianest.status import record_one
 
     check = HealthCheck(name="overseerr", check=lambda: None, display_name="Overseerr")
     start = utcnow()
@@ -136,10 +139,6 @@ def test_admins_hear_of_a_service_going_down_and_coming_back(app, alice, admin_c
 
 
 def test_admins_hear_of_a_first_sign_in_and_a_failing_plugin(app, bob, admin_client, user_client):
-    from medianest.auth.sessions import start_session
-    from medianest.extensions import db
-    from medianest.models import User
-    from medianest.plugins.states import record_faults
 
     for _ in range(2):  # the first sign-in is told, the second is not
         with app.test_request_context():
@@ -154,9 +153,6 @@ def test_admins_hear_of_a_first_sign_in_and_a_failing_plugin(app, bob, admin_cli
 
 
 def test_retention_is_an_admin_setting_and_the_purge_keeps_to_it(app, alice, user_client, admin_client):
-    from medianest.extensions import db
-    from medianest.models import Notification, utcnow
-    from medianest.notifications.tasks import purge_notifications
 
     assert admin_client.get("/api/v1/admin/notifications/settings").get_json()["data"] == {"retention_days": 90}
     assert user_client.put("/api/v1/admin/notifications/settings", json={"retention_days": 5}).status_code == 403

@@ -11,7 +11,18 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from medianest_overseerr import answer_cache
+from medianest_overseerr.client import plex_url_of
+from medianest_overseerr.config import SECRET_FIELDS
+from medianest_overseerr.media_requests import reconcile
+from medianest_overseerr.models import MediaRequest
+from medianest_overseerr.plugin import test_connection as overseerr_connection_test
 
+from medianest.extensions import db
+from medianest.http import reset_clients
+from medianest.models import ServiceStatus, User, utcnow
+from medianest.service_settings import save_service_config, service_config, service_definitions
+from medianest.status import run_checks
 from tests.standins.overseerr import PLEX_MACHINE_ID, OverseerrStandin, Permission
 
 WEBHOOK_SECRET = "hook-secret-for-tests"
@@ -33,11 +44,6 @@ def standin() -> Iterator[OverseerrStandin]:
 
 
 def configure(app, url: str, **extra: str) -> None:
-    from medianest_overseerr import answer_cache
-    from medianest_overseerr.config import SECRET_FIELDS
-
-    from medianest.http import reset_clients
-    from medianest.service_settings import save_service_config
 
     with app.app_context():
         values = {"url": url, "api_key": "testkey", "webhook_secret": WEBHOOK_SECRET, **extra}
@@ -67,9 +73,6 @@ def sent(standin: OverseerrStandin, method: str, path: str) -> list:
 
 
 def record(app, request_id: int):
-    from medianest_overseerr.models import MediaRequest
-
-    from medianest.extensions import db
 
     with app.app_context():
         row = db.session.get(MediaRequest, request_id)
@@ -366,8 +369,6 @@ def test_only_requests_made_count_and_the_third_in_the_hour_is_429(app, user_cli
 
 @pytest.mark.env(MEDIANEST_RATE_LIMIT_MEDIA_REQUESTS="1/hour")
 def test_admins_pass_the_media_request_limit(app, alice, user_client, overseerr):
-    from medianest.extensions import db
-    from medianest.models import User
 
     with app.app_context():
         db.session.get(User, alice.id).role = "admin"
@@ -394,7 +395,6 @@ def test_rate_limit_holds_with_redis_storage(user_client, other_client, overseer
 
 # ------------------------------------------------------------------ reconcile
 def test_reconcile_follows_overseerr_without_webhooks(app, user_client, alice, overseerr, bus):
-    from medianest_overseerr.media_requests import reconcile
 
     film = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 603}).get_json()["data"]
     series = user_client.post(
@@ -428,7 +428,6 @@ def test_reconcile_follows_overseerr_without_webhooks(app, user_client, alice, o
 
 
 def test_an_available_request_links_to_plex_once_overseerr_has_the_title(app, user_client, alice, overseerr, bus):
-    from medianest_overseerr.media_requests import reconcile
 
     film = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 603}).get_json()["data"]
     overseerr.set_request_status(film["overseerr_id"], "APPROVED")
@@ -456,11 +455,6 @@ def test_an_available_request_links_to_plex_once_overseerr_has_the_title(app, us
 
 
 def test_an_unsafe_or_late_plex_link_is_never_shown(app, user_client, overseerr):
-    from medianest_overseerr.media_requests import reconcile
-    from medianest_overseerr.models import MediaRequest
-
-    from medianest.extensions import db
-    from medianest.models import utcnow
 
     film = user_client.post("/api/v1/media/requests", json={"media_type": "movie", "tmdb_id": 603}).get_json()["data"]
     overseerr.set_request_status(film["overseerr_id"], "APPROVED")
@@ -499,14 +493,12 @@ def test_an_unsafe_or_late_plex_link_is_never_shown(app, user_client, overseerr)
     ],
 )
 def test_only_an_http_plex_link_is_kept(value):
-    from medianest_overseerr.client import plex_url_of
 
     assert plex_url_of({"plexUrl": value}) is None
     assert plex_url_of({"plexUrl4k": value}, is4k=True) is None
 
 
 def test_an_http_plex_link_is_kept_as_sent():
-    from medianest_overseerr.client import plex_url_of
 
     link = "https://app.plex.tv/desktop#!/server/abc/details?key=%2Flibrary%2Fmetadata%2F1"
     assert plex_url_of({"plexUrl": link}) == link
@@ -524,25 +516,22 @@ def test_reconcile_task_is_scheduled(app):
 # ------------------------------------------------------------------ settings, health, card
 @pytest.mark.sqlite_only
 def test_connection_test_says_which_call_failed(app, standin):
-    from medianest_overseerr.plugin import test_connection
 
-    from medianest.http import reset_clients
     from tests.standins.base import closed_port
 
     with app.app_context():
-        good = test_connection({"url": standin.url, "api_key": "testkey"})
+        good = overseerr_connection_test({"url": standin.url, "api_key": "testkey"})
         assert good.ok and "develop-local" in good.message and "admin" in good.message
         reset_clients()
-        bad_key = test_connection({"url": standin.url, "api_key": "wrong"})
+        bad_key = overseerr_connection_test({"url": standin.url, "api_key": "wrong"})
         assert not bad_key.ok and "GET /api/v1/auth/me failed" in bad_key.message
-        down = test_connection({"url": f"http://127.0.0.1:{closed_port()}", "api_key": "testkey"})
+        down = overseerr_connection_test({"url": f"http://127.0.0.1:{closed_port()}", "api_key": "testkey"})
         assert not down.ok and "GET /api/v1/status failed" in down.message
-        assert not test_connection({"url": "ftp://x", "api_key": "k"}).ok
+        assert not overseerr_connection_test({"url": "ftp://x", "api_key": "k"}).ok
     assert [r.path for r in standin.requests] == ["/api/v1/status", "/api/v1/auth/me"] * 2
 
 
 def test_settings_form_and_webhook_instructions(app, admin_client, user_client):
-    from medianest.service_settings import service_config, service_definitions
 
     with app.test_request_context("/", base_url="http://nest.example:5000"):
         definition = service_definitions()["overseerr"]
@@ -573,9 +562,6 @@ def test_settings_come_from_the_environment(app, monkeypatch, user_client, stand
 
 
 def test_health_check_records_reachability_and_pending_count(app, admin_client, overseerr):
-    from medianest.extensions import db
-    from medianest.models import ServiceStatus
-    from medianest.status import run_checks
 
     overseerr.add_request("movie", 603, user_id=ALICE_OVERSEERR)
     with app.app_context():
@@ -588,8 +574,6 @@ def test_health_check_records_reachability_and_pending_count(app, admin_client, 
 
 
 def test_pages_say_overseerr_is_offline_instead_of_failing_on_click(app, user_client, overseerr):
-    from medianest.extensions import db
-    from medianest.models import ServiceStatus, utcnow
 
     with app.app_context():
         db.session.add(ServiceStatus(service="overseerr", status="offline", checked_at=utcnow(), error="refused"))

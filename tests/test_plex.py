@@ -9,8 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from medianest_plex import cache
+from medianest_plex.plugin import check_plex
+from medianest_plex.plugin import test_connection as plex_connection_test
 
+from medianest.extensions import db
 from medianest.http import reset_clients
+from medianest.models import AuditEvent, InstallationValue
+from medianest.plugins import HealthCheck
+from medianest.service_settings import service_config
+from medianest.status import record
 from tests.standins.plex import PlexServerStandin, validate_plex_requests
 
 TOKEN = "plex-server-token-7f3a9c"
@@ -114,8 +122,6 @@ def test_browse_libraries_items_collections_details_and_search(app, user_client,
     assert plex.requests, "no call reached the stand-in"
     assert validate_plex_requests(plex) == []
     with app.app_context():
-        from medianest.models import InstallationValue
-
         client_id = InstallationValue.get("plex_client_identifier")  # the one the sign-in sends too
     assert client_id and {r.headers.get("X-Plex-Client-Identifier") for r in plex.requests} == {client_id}
     assert all(r.headers.get("X-Plex-Product") == "MediaNest" for r in plex.requests)
@@ -130,8 +136,6 @@ def test_answers_are_cached_and_the_cache_can_be_cleared(app, user_client, plex)
     assert len(data(user_client.get(url))) == 7  # from the cache: Plex not asked
     assert len(plex.requests) == calls
     with app.app_context():
-        from medianest_plex import cache
-
         cache.invalidate()
     assert data(user_client.get(url))[0]["title"] == "Dune"
 
@@ -275,12 +279,8 @@ def test_poster_route_serves_plex_images_and_refuses_other_paths(app, user_clien
 # ------------------------------------------------------------------ the token
 def test_no_response_contains_the_token(app, admin_client, plex, monkeypatch):
     seeded = plex.seeded
-    from medianest_plex.plugin import check_plex
 
     with app.app_context():
-        from medianest.plugins import HealthCheck
-        from medianest.status import record
-
         result = check_plex()
         record({"plex": ("plex", HealthCheck("plex", check_plex, display_name="Plex Media Server"), result)})
     items = data(admin_client.get(f"/api/v1/plex/libraries/{seeded['movies']}/items"))
@@ -317,8 +317,6 @@ def test_no_response_contains_the_token(app, admin_client, plex, monkeypatch):
     assert seen >= 2 * (len(urls) - 3)
     plex.answer_mode = "xml"
     with app.app_context():
-        from medianest_plex import cache
-
         cache.invalidate()
     for url in ("/api/v1/plex/libraries", "/plex/", "/api/v1/plex/search?query=x"):
         assert TOKEN.encode() not in admin_client.get(url).get_data(), url
@@ -326,30 +324,25 @@ def test_no_response_contains_the_token(app, admin_client, plex, monkeypatch):
 
 # ------------------------------------------------------------------ settings, health, card
 def test_connection_test_reads_identity(app, plex):
-    from medianest_plex.plugin import test_connection
 
     with app.app_context():
-        result = test_connection({"url": plex.url, "token": TOKEN})
+        result = plex_connection_test({"url": plex.url, "token": TOKEN})
         assert result.ok, result.message
         assert MACHINE in result.message and plex.version in result.message
         assert result.details["machine_identifier"] == MACHINE and result.details["version"] == plex.version
         assert result.details["name"] and result.details["libraries"] == ["Movies", "YouTube"]
-        refused = test_connection({"url": plex.url, "token": "nope"})
+        refused = plex_connection_test({"url": plex.url, "token": "nope"})
         assert not refused.ok and "refused the token" in refused.message
-        no_token = test_connection({"url": plex.url, "token": ""})
+        no_token = plex_connection_test({"url": plex.url, "token": ""})
         assert not no_token.ok and "enter a token" in no_token.message
-        assert not test_connection({"url": "", "token": TOKEN}).ok
+        assert not plex_connection_test({"url": "", "token": TOKEN}).ok
     assert any(r.path == "/identity" for r in plex.requests)
     assert validate_plex_requests(plex) == []
 
 
 def test_health_check_and_dashboard_card(app, user_client, plex):
-    from medianest_plex.plugin import check_plex
 
     with app.app_context():
-        from medianest.plugins import HealthCheck
-        from medianest.status import record
-
         result = check_plex()
         assert result.status == "online", result.error
         assert result.details["machine_identifier"] == MACHINE
@@ -390,10 +383,6 @@ def test_use_my_plex_sign_in_fills_the_token(app, admin_client, user_client, mon
     r = admin_client.post("/api/v1/plex/token-from-sign-in")
     assert data(r)["token"] != TOKEN and TOKEN not in r.get_data(as_text=True)
     with app.app_context():
-        from medianest.extensions import db
-        from medianest.models import AuditEvent
-        from medianest.service_settings import service_config
-
         assert service_config("plex")["token"] == TOKEN
         audit = db.session.scalars(db.select(AuditEvent).where(AuditEvent.target == "plex")).all()
         assert audit and TOKEN not in str(audit[-1].details)

@@ -12,8 +12,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from medianest_plex import downloads
+from medianest_plex.downloads import (
+    MAX_ATTEMPTS,
+    SCAN_WAIT,
+    STUCK_AFTER,
+    collect_download,
+    collect_step,
+    on_download_completed,
+    resume_stuck,
+    retry_delay,
+)
+from medianest_plex.models import DownloadCollection
 
+from medianest.celery_app import build_beat_schedule
+from medianest.events import InvalidEventPayload, publish
+from medianest.extensions import db
 from medianest.http import reset_clients
+from medianest.models import utcnow
 from tests.standins.plex import PlexServerStandin, validate_plex_requests
 
 TOKEN = "plex-download-token-51d2"
@@ -44,7 +60,6 @@ def plex(pms, monkeypatch) -> Iterator[PlexServerStandin]:
 @pytest.fixture
 def bus(app, monkeypatch):
     """Declares the youtube event for the test, records what is published, and keeps queued tasks."""
-    from medianest_plex import downloads
 
     app.extensions["medianest.events"].setdefault(COMPLETED, "youtube")
     seen: list[tuple[str, dict]] = []
@@ -60,7 +75,6 @@ def bus(app, monkeypatch):
 def publish_completed(
     app, user_id, download_id="1", title="Cooking Basics", files=None, folder="/srv/youtube/alice/cooking"
 ):
-    from medianest.events import publish
 
     if files is None:
         files = [f"{folder}/01 - Knives.mp4", f"{folder}/02 - Onions.webm", f"{folder}/02 - Onions.info.json"]
@@ -88,9 +102,6 @@ def publish_completed(
 
 
 def row(app, download_id="1"):
-    from medianest_plex.models import DownloadCollection
-
-    from medianest.extensions import db
 
     with app.app_context():
         found = db.session.get(DownloadCollection, download_id)
@@ -100,7 +111,6 @@ def row(app, download_id="1"):
 
 
 def run_task(app, download_id="1"):
-    from medianest_plex.downloads import collect_download
 
     with app.app_context():
         collect_download.apply(args=[download_id])
@@ -108,7 +118,6 @@ def run_task(app, download_id="1"):
 
 def steps(app, download_id="1", limit=100) -> list:
     """Run the task's steps until it finishes; returns the waits it asked for."""
-    from medianest_plex.downloads import collect_step
 
     waits = []
     for _ in range(limit):
@@ -195,7 +204,6 @@ def test_server_down_at_first_is_retried_until_it_answers(app, alice, plex, bus)
     register_download(plex)
     plex.stop()  # keeps its port: MediaNest sees "connection refused"
     publish_completed(app, alice.id)
-    from medianest_plex.downloads import collect_step, retry_delay
 
     with app.app_context():
         assert collect_step("1") == retry_delay(1) == 5
@@ -215,7 +223,6 @@ def test_server_down_at_first_is_retried_until_it_answers(app, alice, plex, bus)
 
 
 def test_plex_down_for_good_ends_in_a_clear_notification_and_the_row_stays(app, alice, user_client, plex, bus):
-    from medianest_plex.downloads import MAX_ATTEMPTS
 
     plex.stop()
     publish_completed(app, alice.id)
@@ -241,7 +248,6 @@ def test_plex_down_for_good_ends_in_a_clear_notification_and_the_row_stays(app, 
 
 
 def test_files_that_never_appear_end_in_a_notification(app, alice, plex, bus):
-    from medianest_plex.downloads import SCAN_WAIT
 
     publish_completed(app, alice.id)  # nothing registered: Plex never finds the files
     waits = steps(app, limit=200)
@@ -301,9 +307,6 @@ def test_event_without_plex_configured_or_id_is_ignored(app, alice, bus, monkeyp
     monkeypatch.delenv("MEDIANEST_PLEX_URL", raising=False)
     publish_completed(app, alice.id)
     assert bus["queued"] == [] and row(app) is None
-    from medianest_plex.downloads import on_download_completed
-
-    from medianest.events import InvalidEventPayload, publish
 
     with app.app_context():
         with pytest.raises(InvalidEventPayload, match="download_id: Field required"):
@@ -343,10 +346,6 @@ def test_a_step_lost_with_a_restart_is_queued_again(app, alice, plex, bus):
     """A retry waiting in the queue dies with the process that held it; the minute sweep finds the row."""
     from datetime import timedelta
 
-    from medianest_plex.downloads import STUCK_AFTER, resume_stuck
-
-    from medianest.models import utcnow
-
     register_download(plex)
     publish_completed(app, alice.id)
     assert bus["queued"] == ["1"]  # ...and the process holding this task stops before it runs
@@ -361,7 +360,6 @@ def test_a_step_lost_with_a_restart_is_queued_again(app, alice, plex, bus):
 
 
 def test_the_sweep_runs_every_minute(app):
-    from medianest.celery_app import build_beat_schedule
 
     with app.app_context():
         schedule = build_beat_schedule(app)

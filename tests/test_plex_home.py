@@ -9,8 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from medianest_plex import home
+from medianest_plex.client import PlexServer
+from medianest_plex.home import continue_watching_task, refresh_now_playing, refresh_recently_added
 
+from medianest.extensions import db
 from medianest.http import reset_clients
+from medianest.models import User
+from medianest.plugins import HealthCheck, HealthResult
+from medianest.status import record_one
 from tests.standins.plex import PlexServerStandin, PlexSession, validate_plex_requests
 
 TOKEN = "plex-server-token-home"
@@ -49,8 +56,6 @@ def plex(pms: PlexServerStandin, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pl
 
 def signed_in_with_plex(app, user) -> None:
     """Give ``user`` the encrypted Plex token a Plex sign-in stores."""
-    from medianest.extensions import db
-    from medianest.models import User
 
     with app.app_context():
         row = db.session.get(User, user.id)
@@ -67,8 +72,6 @@ def card(client, card_id: str, status: int = 200) -> str:
 
 
 def record_status(app, status: str, error: str | None = None) -> None:
-    from medianest.plugins import HealthCheck, HealthResult
-    from medianest.status import record_one
 
     with app.app_context():
         check = HealthCheck(name="plex", check=lambda: None, display_name="Plex")
@@ -77,7 +80,6 @@ def record_status(app, status: str, error: str | None = None) -> None:
 
 # ------------------------------------------------------------------ the cards
 def test_recently_added_and_continue_watching_show_posters_titles_and_progress(app, user_client, alice, plex):
-    from medianest_plex.home import continue_watching_task, refresh_recently_added
 
     signed_in_with_plex(app, alice)
     assert "Not read from Plex yet" in card(user_client, "plex-recently-added")
@@ -123,7 +125,6 @@ def test_recently_added_and_continue_watching_show_posters_titles_and_progress(a
 
 @pytest.mark.sqlite_only
 def test_a_local_account_is_told_to_sign_in_with_plex(app, user_client, alice, plex):
-    from medianest_plex.home import continue_watching_task
 
     with app.app_context():
         continue_watching_task()
@@ -146,7 +147,6 @@ def test_a_local_account_is_told_to_sign_in_with_plex(app, user_client, alice, p
 def test_now_playing_is_for_admins_and_publishes_only_changes(
     app, admin_client, user_client, alice, plex, socketio_client
 ):
-    from medianest_plex.home import refresh_now_playing
 
     signed_in_with_plex(app, alice)
     admin_browser, alice_browser = socketio_client(admin_client), socketio_client(user_client)
@@ -193,7 +193,6 @@ def test_now_playing_is_for_admins_and_publishes_only_changes(
 
 @pytest.mark.sqlite_only
 def test_when_plex_is_down_the_cards_say_so_and_keep_the_last_good_answer(app, admin_client, admin_user, plex):
-    from medianest_plex import home
 
     signed_in_with_plex(app, admin_user)
     plex.set_sessions([PlexSession(plex.keys["matrix"], 1, "Morpheus")])
@@ -228,8 +227,6 @@ def test_when_plex_is_down_the_cards_say_so_and_keep_the_last_good_answer(app, a
 @pytest.mark.sqlite_only
 def test_odd_answers_from_plex_never_break_a_card(app, admin_client, plex, monkeypatch):
     """Schema-valid but odd: missing fields, nulls, wrong types. Each card still renders."""
-    from medianest_plex import home
-    from medianest_plex.client import PlexServer
 
     odd = [
         {},

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from medianest.cli import cli
 from medianest.events import UnknownEvent, publish
+from medianest.extensions import db
+from medianest.models import ServiceStatus
+from medianest.service_settings import service_definitions
+from medianest.status import run_checks
 from tests.support.apps import build_app, make_settings
 
 
@@ -70,8 +75,6 @@ def test_hook_migration_locations(app, admin_client):
     """The plugin's own Alembic branch ran after the core's, recorded in a version table of its own."""
     from sqlalchemy import inspect
 
-    from medianest.extensions import db
-
     with app.app_context():
         assert "cardtest_ticks" in inspect(db.engine).get_table_names()
         core = {row[0] for row in db.session.execute(db.text("SELECT version_num FROM alembic_version"))}
@@ -121,9 +124,6 @@ def test_hook_periodic_tasks(app):
 
 @pytest.mark.plugins("cardtest")
 def test_hook_health_checks(app):
-    from medianest.extensions import db
-    from medianest.models import ServiceStatus
-    from medianest.status import run_checks
 
     with app.app_context():
         results = run_checks()
@@ -135,7 +135,6 @@ def test_hook_health_checks(app):
 
 @pytest.mark.plugins("cardtest")
 def test_hook_service_settings(app):
-    from medianest.service_settings import service_definitions
 
     with app.app_context():
         definition = service_definitions()["cardtest"]
@@ -188,7 +187,6 @@ def test_admin_disables_a_plugin_and_it_stays_disabled_after_restart(app, admin_
 
     restarted = build_app(make_settings(app.config["MEDIANEST"].data_dir, app.config["MEDIANEST"].database_url))
     assert restarted.extensions["medianest.plugins"].plugins["cardtest"].enabled is False
-    from medianest.extensions import db
 
     with restarted.app_context():
         db.engine.dispose()
@@ -209,7 +207,6 @@ def test_admin_plugin_api_rejects_unknown_plugins_and_bad_bodies(admin_client):
 
 @pytest.mark.plugins("cardtest", "brokentest")
 def test_plugins_command_lists_versions_hooks_and_errors(runner):
-    from medianest.cli import cli
 
     result = runner.invoke(cli, ["plugins"])
     assert result.exit_code == 0, result.output
@@ -219,7 +216,6 @@ def test_plugins_command_lists_versions_hooks_and_errors(runner):
 
 def test_service_settings_are_collected_once_until_a_plugin_is_switched(app):
     """``service_definitions`` reads a remembered collection; switching a plugin off or on renews it."""
-    from medianest.service_settings import service_definitions
 
     host = app.extensions["medianest.plugins"]
     calls = []

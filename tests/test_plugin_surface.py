@@ -9,6 +9,8 @@ import pytest
 
 from medianest.api.envelope import ERROR_CODES
 from medianest.cli import cli
+from medianest.extensions import db
+from medianest.models import ServiceSetting
 from medianest.plugins import PLUGIN_API_VERSION, SettingField
 from medianest.service_settings import MASK
 from medianest.settings import SettingsError
@@ -168,9 +170,6 @@ def test_a_password_field_is_masked_and_stored_encrypted(app, admin_client):
     assert fields["password"]["value"] == MASK
     assert "earl-grey" not in admin_client.get("/admin/services").get_data(as_text=True)
     with app.app_context():
-        from medianest.extensions import db
-        from medianest.models import ServiceSetting
-
         row = db.session.get(ServiceSetting, ("declaretest", "password"))
         assert row is not None and "earl-grey" not in row.ciphertext
 

@@ -14,6 +14,9 @@ import pytest
 from werkzeug.routing import Rule
 
 from medianest.access import view_access
+from medianest.api.budget import reset_all
+from medianest.extensions import db
+from medianest.models import ApiToken, Invite, User, utcnow
 
 # Flask's own static-file views carry no rule: they serve files from the package, to anyone.
 STATIC_ENDPOINTS = re.compile(r"(^|\.)static$")
@@ -63,8 +66,6 @@ def _is_denied_anonymous(response) -> bool:
 
 def _people(app):
     """Fresh signed-in clients (a route may have signed someone out)."""
-    from medianest.extensions import db
-    from medianest.models import User
     from tests.support.apps import sign_in
 
     with app.app_context():
@@ -90,9 +91,6 @@ def test_every_route_declares_an_access_rule(app):
 
 
 def test_role_matrix(app, alice, bob):
-    from medianest.api.budget import reset_all
-    from medianest.extensions import db
-    from medianest.models import ApiToken, Invite, User, utcnow
 
     # Rows to point the routes at: alice's token (bob must not reach it), and a victim
     # user for admin routes that change or delete users, so the matrix's own people survive.

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from medianest.extensions import db
+from medianest.http import reset_clients
+from medianest.models import Invite, ServiceStatus
+from medianest.plugins.types import HealthCheck, HealthResult
+from medianest.status import record_one
 from tests.standins.base import closed_port
 from tests.standins.plex import PlexServerStandin, PlexTvStandin
 
@@ -20,7 +25,6 @@ def plex_tv():
 
 @pytest.fixture
 def plex_app(plex_tv, app):
-    from medianest.http import reset_clients
 
     app.config["MEDIANEST"] = app.config["MEDIANEST"].model_copy(update={"plex_tv_url": plex_tv.url})
     reset_clients()
@@ -49,8 +53,6 @@ def _plex_sign_in(app, plex_tv, account, start="/api/v1/auth/plex/pin"):
 
 # ---------------------------------------------------------------- clearing and re-checking
 def test_an_admin_clears_a_service_and_the_save_rechecks_it_at_once(app, admin_client):
-    from medianest.extensions import db
-    from medianest.models import ServiceStatus
 
     _eager_jobs(app)
     server = PlexServerStandin(token="right-token")
@@ -104,8 +106,6 @@ def test_only_admins_clear_services(app, user_client, admin_client):
 
 # ---------------------------------------------------------------- the dashboard's words
 def _record(app, service: str, status: str, error: str | None = None, details: dict | None = None) -> None:
-    from medianest.plugins.types import HealthCheck, HealthResult
-    from medianest.status import record_one
 
     names = {"plex": "Plex Media Server", "overseerr": "Overseerr"}
     with app.app_context():
@@ -175,8 +175,6 @@ def test_a_misconfigured_plex_server_is_named_and_never_blocks_local_sign_in(ple
 
 
 def test_an_invitation_lets_a_plex_account_in_with_its_role(plex_app, plex_tv, admin_client):
-    from medianest.extensions import db
-    from medianest.models import Invite
 
     server = PlexServerStandin(token="owner-token")
     server.start()
@@ -203,8 +201,6 @@ def test_an_invitation_lets_a_plex_account_in_with_its_role(plex_app, plex_tv, a
 
 
 def test_a_refused_overseerr_key_names_the_api_key_setting(app, admin_client):
-    from medianest.extensions import db
-    from medianest.models import ServiceStatus
     from tests.standins.overseerr import OverseerrStandin
 
     _eager_jobs(app)

@@ -8,8 +8,14 @@ import types
 import pytest
 from sqlalchemy import text
 
+from medianest.auth.plex import plex_token_for
+from medianest.cli import cli
+from medianest.extensions import db
+from medianest.models import ServiceSetting, User
 from medianest.plugins import hookimpl
 from medianest.plugins.types import ConnectionResult, ServiceSettings, SettingField
+from medianest.service_settings import MASK, service_config
+from medianest.settings import Settings
 
 API_KEY = "sk-live-0123456789abcdefSECRET"
 PLEX_TOKEN = "plex-token-AbCdEf0123456789"
@@ -55,7 +61,6 @@ def vault(app):
 
 def _raw_rows(app) -> str:
     """Every row of every table, as text, read past the ORM."""
-    from medianest.extensions import db
 
     with app.app_context():
         dump = []
@@ -67,9 +72,6 @@ def _raw_rows(app) -> str:
 
 
 def test_nothing_secret_is_stored_in_plain_text(app, vault, admin_client, monkeypatch):
-    from medianest.auth.plex import plex_token_for
-    from medianest.extensions import db
-    from medianest.models import User
 
     answer = admin_client.put(
         "/api/v1/admin/services/vault", json={"values": {"url": "http://vault.local:8200", "api_key": API_KEY}}
@@ -94,7 +96,6 @@ def test_nothing_secret_is_stored_in_plain_text(app, vault, admin_client, monkey
     with app.app_context():
         user = db.session.scalar(db.select(User).where(User.username == "gus"))
         assert plex_token_for(user.id) == PLEX_TOKEN
-        from medianest.service_settings import service_config
 
         assert service_config("vault")["api_key"] == API_KEY
 
@@ -105,7 +106,6 @@ def test_nothing_secret_is_stored_in_plain_text(app, vault, admin_client, monkey
 
 
 def test_secrets_go_out_masked_and_a_mask_coming_back_keeps_them(app, vault, admin_client):
-    from medianest.service_settings import MASK
 
     admin_client.put("/api/v1/admin/services/vault", json={"values": {"url": "http://vault.local", "api_key": API_KEY}})
     listed = admin_client.get("/api/v1/admin/services").get_json()["data"]
@@ -119,16 +119,12 @@ def test_secrets_go_out_masked_and_a_mask_coming_back_keeps_them(app, vault, adm
     )
     assert answer.status_code == 200
     with app.app_context():
-        from medianest.service_settings import service_config
-
         assert service_config("vault") == {"url": "http://vault2.local", "api_key": API_KEY}
 
     # The page form does the same.
     page = admin_client.post("/admin/services/vault", data={"url": "http://vault3.local", "api_key": MASK, "slug": ""})
     assert page.status_code == 302
     with app.app_context():
-        from medianest.service_settings import service_config
-
         assert service_config("vault")["api_key"] == API_KEY
         assert service_config("vault")["url"] == "http://vault3.local"
 
@@ -187,10 +183,6 @@ def test_connection_test_uses_unsaved_values_and_refuses_bad_urls(app, vault, ad
 
 
 def test_rotate_key_keeps_everything_readable(app, vault, admin_client, runner, tmp_path):
-    from medianest.cli import cli
-    from medianest.extensions import db
-    from medianest.models import ServiceSetting, User
-    from medianest.settings import Settings
     from tests.support.apps import ADMIN_PASSWORD, SECRET, build_app
 
     admin_client.put("/api/v1/admin/services/vault", json={"values": {"url": "http://vault.local", "api_key": API_KEY}})
@@ -233,9 +225,6 @@ def test_rotate_key_keeps_everything_readable(app, vault, admin_client, runner, 
     # Now the new secret alone reads everything, and no value carries an old key id.
     after = app_with(new_secret, None)
     with after.app_context():
-        from medianest.auth.plex import plex_token_for
-        from medianest.service_settings import service_config
-
         assert service_config("vault")["api_key"] == API_KEY
         gus_id = db.session.scalar(db.select(User.id).where(User.username == "gus"))
         assert plex_token_for(gus_id) == PLEX_TOKEN

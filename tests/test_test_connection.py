@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from medianest.http import reset_clients
+from medianest.service_settings import MASK, save_service_config, service_definitions
 from tests.standins.overseerr import OverseerrStandin
 from tests.standins.plex import PlexServerStandin
 
@@ -38,8 +40,6 @@ def elsewhere() -> Iterator[OverseerrStandin]:
 
 
 def _save(app, service: str, values: dict[str, str]) -> None:
-    from medianest.http import reset_clients
-    from medianest.service_settings import save_service_config, service_definitions
 
     with app.app_context():
         secret = {f.name for f in service_definitions()[service].fields if f.secret}
@@ -58,7 +58,6 @@ def _test(client, service: str, values: dict):
 
 
 def test_an_unsaved_url_never_receives_the_saved_overseerr_key(app, admin_client, overseerr_saved, elsewhere):
-    from medianest.service_settings import MASK
 
     for values in ({"url": elsewhere.url}, {"url": elsewhere.url, "api_key": MASK}, {"url": elsewhere.url + "/"}):
         answer = _test(admin_client, "overseerr", values)
@@ -86,7 +85,6 @@ def test_an_unsaved_url_never_receives_the_saved_overseerr_key(app, admin_client
 
 @pytest.mark.sqlite_only
 def test_the_admin_form_names_the_field_and_sends_nothing(app, admin_client, overseerr_saved, elsewhere):
-    from medianest.service_settings import MASK
 
     form = {"url": elsewhere.url, "api_key": MASK, "webhook_secret": MASK, "fallback_to_admin": "refuse"}
     page = admin_client.post("/admin/services/overseerr/test", data=form, headers={"HX-Request": "true"})

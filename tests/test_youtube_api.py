@@ -5,7 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from medianest_youtube import downloads
+from medianest_youtube.downloads import on_collection_ready
+from medianest_youtube.job import DownloadJob
+from medianest_youtube.models import Download
 
+from medianest.extensions import db
 from tests.test_youtube_support import (  # noqa: F401
     feed_fixture,
     files_under,
@@ -20,9 +25,6 @@ API = "/api/v1/youtube/downloads"
 
 
 def _count(app) -> int:
-    from medianest_youtube.models import Download
-
-    from medianest.extensions import db
 
     with app.app_context():
         return db.session.query(Download).count()
@@ -201,11 +203,6 @@ def test_rerun_continues_partial_files_and_never_duplicates(app, user_client, al
     first = folder / "01 - First [resume-1].mp4"
     first_stat = (first.stat().st_ino, first.stat().st_mtime_ns)
 
-    from medianest_youtube import downloads
-    from medianest_youtube.models import Download
-
-    from medianest.extensions import db
-
     with app.app_context():  # as the worker-start recovery finds it: running, its task gone
         row = db.session.get(Download, download_id)
         row.status, row.task_id, row.phase = "running", "dead-task", "downloading"
@@ -220,7 +217,6 @@ def test_rerun_continues_partial_files_and_never_duplicates(app, user_client, al
 
 
 def test_a_stale_message_for_a_requeued_row_does_not_run(app, user_client, yt_env, feed):
-    from medianest_youtube.job import DownloadJob
 
     feed.add_playlist("one", "One", [("A", 20_000)])
     download_id = _submit(user_client, feed.url_for_playlist("one")).get_json()["data"]["id"]
@@ -329,7 +325,6 @@ def test_anonymous_and_csrf(app, client, user_client, yt_env):
 
 
 def test_collection_link_from_plex_event(app, user_client, alice, yt_env):
-    from medianest_youtube.downloads import on_collection_ready
 
     download_id = _submit(user_client, "https://youtu.be/col").get_json()["data"]["id"]
     with app.app_context():
@@ -396,9 +391,6 @@ def test_the_admin_cannot_choose_a_download_folder_the_server_cannot_write(app, 
 # ------------------------------------------------------------------ retry beside another download of the URL
 def _set_status(app, download_id: int, status: str) -> None:
     """Change a download's status from another connection, as another process would."""
-    from medianest_youtube.models import Download
-
-    from medianest.extensions import db
 
     with app.app_context(), db.engine.begin() as connection:
         connection.execute(db.update(Download).where(Download.id == download_id).values(status=status))
