@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from medianest.http import reset_clients
 from tests.standins.base import VENDOR_CONTRACTS, missing_vendor_files
+from tests.standins.plex import PlexTvStandin
 from tests.support.apps import (
     ADMIN_PASSWORD,
     SECRET,
@@ -245,6 +247,22 @@ def _limits_counted_in_redis(application) -> None:
             raise AssertionError("the rate limiter still counts in memory 40 s after Redis came back")
         probe.get("/api/v1/notifications")  # 401: a limited route, counted for no one signed in
         time.sleep(0.5)
+
+
+@pytest.fixture
+def plex_tv():
+    """plex.tv's stand-in (PINs, the account, its servers)."""
+    with PlexTvStandin() as standin:
+        yield standin
+
+
+@pytest.fixture
+def plex_app(plex_tv, app):
+    """``app`` signing in through the plex.tv stand-in."""
+    app.config["MEDIANEST"] = app.config["MEDIANEST"].model_copy(update={"plex_tv_url": plex_tv.url})
+    reset_clients()
+    yield app
+    reset_clients()
 
 
 @pytest.fixture

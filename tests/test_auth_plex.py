@@ -8,26 +8,8 @@ import pytest
 
 from medianest.auth.plex import plex_token_for
 from medianest.extensions import db
-from medianest.http import reset_clients
 from medianest.models import User
-from tests.standins.plex import PlexServerStandin, PlexTvStandin, validate_plex_requests
-
-
-@pytest.fixture
-def plex_tv():
-    standin = PlexTvStandin()
-    standin.start()
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture
-def plex_app(request, plex_tv, app):
-    app.config["MEDIANEST"] = app.config["MEDIANEST"].model_copy(update={"plex_tv_url": plex_tv.url})
-
-    reset_clients()
-    yield app
-    reset_clients()
+from tests.standins.plex import PlexServerStandin, validate_plex_requests
 
 
 def _start(client):

@@ -87,24 +87,6 @@ def test_the_sign_in_page_carries_only_a_safe_next(app):
     assert re.findall(r'name="next" value="([^"]*)"', again.get_data(as_text=True)) == ["", ""]
 
 
-@pytest.fixture
-def plex_tv():
-    standin = PlexTvStandin()
-    standin.start()
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture
-def plex_app(app, plex_tv):
-    from medianest.http import reset_clients
-
-    app.config["MEDIANEST"] = app.config["MEDIANEST"].model_copy(update={"plex_tv_url": plex_tv.url})
-    reset_clients()
-    yield app
-    reset_clients()
-
-
 def _plex_sign_in(app, plex_tv, account, value: str, htmx: bool) -> str:
     client = app.test_client()
     headers = {"HX-Request": "true"} if htmx else {}

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-
 from medianest.extensions import db
-from medianest.http import reset_clients
 from medianest.models import Invite, ServiceStatus
 from medianest.plugins.types import HealthCheck, HealthResult
 from medianest.status import record_one
 from tests.standins.base import closed_port
-from tests.standins.plex import PlexServerStandin, PlexTvStandin
+from tests.standins.plex import PlexServerStandin
 
 GOOD = "Tulip-Radio-Velvet-91"
-
-
-@pytest.fixture
-def plex_tv():
-    standin = PlexTvStandin()
-    standin.start()
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture
-def plex_app(plex_tv, app):
-
-    app.config["MEDIANEST"] = app.config["MEDIANEST"].model_copy(update={"plex_tv_url": plex_tv.url})
-    reset_clients()
-    yield app
-    reset_clients()
 
 
 def _eager_jobs(app) -> None:
