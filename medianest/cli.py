@@ -8,7 +8,6 @@ naming it, never a traceback.
 from __future__ import annotations
 
 import errno
-import importlib
 import ipaddress
 import logging
 import os
@@ -31,14 +30,6 @@ log = logging.getLogger("medianest.migrations")
 
 # The commands import the app where they run: ``main`` must patch the standard
 # library with gevent before anything of the app (sockets, ssl) is imported.
-MOVED = {"upgrade_database", "alembic_config", "migration_branches", "known_revisions", "migration_locations"}
-
-
-def __getattr__(name: str):
-    """The database helpers, now in :mod:`medianest.database_upgrade`, for callers that knew them here."""
-    if name in MOVED:
-        return getattr(importlib.import_module("medianest.database_upgrade"), name)
-    raise AttributeError(name)
 
 
 def _not_environment_chatter(record: logging.LogRecord) -> bool:

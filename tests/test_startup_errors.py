@@ -245,7 +245,7 @@ def test_without_the_entrypoint_an_unwritable_instance_folder_names_the_setting(
 STORE_DOWNLOAD_ROOT = """
 import sys
 from medianest.app import create_app
-from medianest.cli import upgrade_database
+from medianest.database_upgrade import upgrade_database
 from medianest.service_settings import save_service_config
 app = create_app()
 upgrade_database(app)

@@ -45,7 +45,7 @@ def test_the_migration_keeps_the_numbered_folders_of_existing_downloads(app, ali
     from alembic import command
     from sqlalchemy import text
 
-    from medianest.cli import alembic_config, migration_branches
+    from medianest.database_upgrade import alembic_config, migration_branches
     from medianest.extensions import db
     from tests.support.apps import sign_in
 

@@ -110,7 +110,7 @@ def test_the_migration_keys_existing_rows_and_keeps_an_old_duplicate_out_of_the_
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
-    from medianest.cli import alembic_config, migration_branches
+    from medianest.database_upgrade import alembic_config, migration_branches
     from medianest.extensions import db
 
     with app.app_context():

@@ -1,4 +1,10 @@
-"""Apps on migrated databases and clients that sign in the way the pages do."""
+"""Apps on migrated databases and clients that sign in the way the pages do.
+
+The pytest plugin is loaded in every pytest run of an environment with
+MediaNest, and imports this module at pytest's start: the app's own modules
+are imported where a helper first needs them, so a run that uses none of the
+fixtures does not load Flask's app, SQLAlchemy's models and the plugins.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +45,7 @@ def build_app(settings: Settings, **config: Any) -> Flask:
 
 def upgrade(app: Flask) -> None:
     """Run every migration, the core's and each installed plugin's branch, as ``medianest db upgrade`` does."""
-    from medianest.cli import upgrade_database
+    from medianest.database_upgrade import upgrade_database
 
     upgrade_database(app)
 
