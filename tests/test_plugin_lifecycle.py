@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from medianest.cli import cli, upgrade_database
+from medianest.cli import cli
+from medianest.database_upgrade import upgrade_database
 from medianest.events import publish
 from medianest.extensions import db
 from medianest.models import PluginState
