@@ -78,7 +78,9 @@ def python_load(url: str, seconds: float, headers: dict[str, str]) -> float:
     return count[0] / (time.monotonic() - started)
 
 
-# A full page: the list reads and serialises rows, not an empty table.
+# A full page: the list reads and serialises rows, not an empty table.  Their
+# owner has the folder name a first download stores, as every owner of a
+# download does.
 PAGE_ROWS = 25
 
 FLOOR_APP = """
@@ -113,6 +115,8 @@ SELECT u.id, 'https://www.youtube.com/playlist?list=PLthroughput' || n, 'best', 
        'Playlist ' || n, 100, 1, false, now() - (n || ' seconds')::interval,
        '[{"name": "01 - Clip.mp4", "size": 1048576, "title": "Clip", "index": 1}]'
 FROM generate_series(1, %s) AS n, users AS u WHERE u.username = 'admin';
+INSERT INTO youtube_user_folders (user_id, name, created_at)
+SELECT id, 'administrator', now() FROM users WHERE username = 'admin';
 """
 
 

@@ -8,7 +8,8 @@ import pytest
 from medianest_youtube import downloads
 from medianest_youtube.downloads import on_collection_ready
 from medianest_youtube.job import DownloadJob
-from medianest_youtube.models import Download
+from medianest_youtube.models import Download, UserFolder
+from sqlalchemy import event
 
 from medianest.extensions import db
 from tests.test_youtube_support import (  # noqa: F401
@@ -454,3 +455,32 @@ def test_deleting_from_the_page_asks_first(app, user_client, yt_env):
     assert _count(app) == 1  # asked, not deleted
     done = user_client.post(f"/youtube/{download_id}/delete", data={"confirm": "yes"})
     assert done.status_code == 303 and _count(app) == 0
+
+
+def test_a_list_reads_its_owners_folders_with_its_rows(app, admin_client, alice, bob, yt_env):
+    """Each download's full folder comes from the same statement as the rows, stored folder name or not."""
+    with app.app_context():
+        db.session.add(UserFolder(user_id=alice.id, name="alice-kept"))
+        for owner, title in ((alice.id, "Mix"), (bob.id, "Talks"), (alice.id, "Songs")):
+            db.session.add(Download(user_id=owner, url=f"https://youtu.be/{title}", status="completed", folder=title))
+        db.session.commit()
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        listed = admin_client.get(API).get_json()["data"]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    folders = {d["title"] or d["url"].rsplit("/", 1)[1]: d["folder"] for d in listed}
+    assert folders == {
+        "Songs": str(yt_env / "alice-kept" / "Songs"),
+        "Talks": str(person_folder(yt_env, bob.name, bob.id) / "Talks"),  # no stored name yet: the one it would get
+        "Mix": str(yt_env / "alice-kept" / "Mix"),
+    }
+    on_their_own = [s for s in seen if "youtube_user_folders" in s and "youtube_downloads" not in s]
+    assert len(on_their_own) == 1  # bob's, who has no stored name; alice's came with the rows

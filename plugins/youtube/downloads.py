@@ -123,6 +123,7 @@ def public_list(rows: list[Any]) -> list[dict[str, Any]]:
     fields = rows[0]._fields
     values_of = itemgetter(*(fields.index(name) for name in PUBLIC_COLUMNS))
     folder_at, owner_at, status_at = fields.index("folder"), fields.index("user_id"), fields.index("status")
+    owner_folder_at = fields.index("owner_folder")
     positions = queue_positions() if any(row[status_at] == QUEUED for row in rows) else {}
     root = cfg().download_root
     user_dirs: dict[int, str] = {}
@@ -133,7 +134,8 @@ def public_list(rows: list[Any]) -> list[dict[str, Any]]:
             owner = row[owner_at]
             base = user_dirs.get(owner)
             if base is None:
-                base = user_dirs[owner] = str(user_folder(root, folder_name(owner)))
+                name = row[owner_folder_at] or folder_name(owner)  # stored with the first download
+                base = user_dirs[owner] = str(user_folder(root, name))
             folder = os.path.join(base, folder)
         values = values_of(row)
         out.append(public_fields(values, positions.get(values[0]), folder))
@@ -511,8 +513,9 @@ def list_statement(
 ) -> tuple[Any, dict[str, Any]]:
     """The statement and its parameters for what ``user`` may see, newest first.
 
-    With ``rows``, Core rows (read-only).  The statement is built once per
-    shape and reused with its parameters (``paginate(..., params=)``).
+    With ``rows``, Core rows (read-only), each with its owner's folder name
+    as ``owner_folder``.  The statement is built once per shape and reused
+    with its parameters (``paginate(..., params=)``).
     """
     owner = user.id if not user.is_admin else user_id
     stmt = _list_shape(rows, owner is not None, bool(status))
@@ -527,7 +530,14 @@ def list_statement(
 @lru_cache(maxsize=8)
 def _list_shape(rows: bool, by_owner: bool, by_status: bool):
     columns = TABLE.c
-    stmt = (select(TABLE) if rows else select(Download)).order_by(columns.id.desc())
+    if rows:
+        folders = UserFolder.__table__
+        stmt = select(TABLE, folders.c.name.label("owner_folder")).outerjoin(
+            folders, folders.c.user_id == columns.user_id
+        )
+    else:
+        stmt = select(Download)
+    stmt = stmt.order_by(columns.id.desc())
     if by_owner:
         stmt = stmt.where(columns.user_id == bindparam("owner"))
     if by_status:
