@@ -18,7 +18,7 @@ from typing import Any
 from flask import Flask, current_app
 from limits import parse_many
 
-from medianest.api.envelope import ERROR_CODES, ApiError
+from medianest.json_answers import ERROR_CODES, ApiError
 from medianest.settings import SettingsError, environment_value
 
 RATE_LIMITS = "medianest.rate_limits"

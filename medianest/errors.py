@@ -14,8 +14,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from medianest.access import limit_wait, wants_json
-from medianest.api.envelope import ApiError, error_response
 from medianest.extensions import db, limiter
+from medianest.json_answers import ApiError, error_response
 from medianest.service_settings import service_definitions
 
 log = logging.getLogger("medianest.errors")

@@ -35,7 +35,7 @@ from flask import current_app, has_app_context
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from medianest.api.envelope import ApiError
+from medianest.json_answers import ApiError
 from medianest.metrics import BREAKER_FAILURES, BREAKER_STATE, BREAKER_STATES, SERVICE_CALL_SECONDS, SERVICE_CALLS
 from medianest.settings import service_env
 

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from medianest.access import public
-from medianest.api.envelope import error_response
+from medianest.json_answers import error_response
 from medianest.redis_connection import redis_client
 
 REGISTRY = CollectorRegistry(auto_describe=True)

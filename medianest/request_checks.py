@@ -24,7 +24,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.wsgi import get_content_length
 
-from medianest.api.envelope import ApiError
+from medianest.json_answers import ApiError
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}

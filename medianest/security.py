@@ -6,9 +6,9 @@ from flask import Flask, current_app, g, request
 from flask.wrappers import Response
 from flask_login import current_user
 
-from medianest.api.envelope import ApiError
 from medianest.auth.sessions import remember_cookie_name
 from medianest.extensions import csrf
+from medianest.json_answers import ApiError
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -46,9 +46,9 @@ from medianest_plex import cache as plex_cache
 from medianest_uptime_kuma.plugin import check
 
 from medianest.api.budget import reset_all
-from medianest.api.envelope import ERROR_CODES
 from medianest.extensions import db
 from medianest.http import ServiceError, reset_clients
+from medianest.json_answers import ERROR_CODES
 from medianest.service_settings import save_service_config
 from medianest.status import run_checks
 from tests.standins.base import Standin

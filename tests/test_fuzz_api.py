@@ -71,7 +71,7 @@ from schemathesis.checks import (  # noqa: E402
 )
 from schemathesis.core.failures import FailureGroup  # noqa: E402
 
-from medianest.api.envelope import ERROR_CODES  # noqa: E402
+from medianest.json_answers import ERROR_CODES  # noqa: E402
 from tests.standins.base import closed_port  # noqa: E402
 from tests.standins.media_feed import MediaFeedStandin  # noqa: E402
 from tests.standins.overseerr import OverseerrStandin  # noqa: E402

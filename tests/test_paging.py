@@ -83,10 +83,10 @@ def test_a_reused_list_statement_pages_like_a_fresh_one_and_is_built_once(app, a
     """``paginate(..., params=)``: the same rows and meta as the statement with its values bound, every mode."""
     from medianest_youtube import downloads
 
-    from medianest.api import envelope
-    from medianest.api.envelope import paginate
+    from medianest import paging
     from medianest.extensions import db
     from medianest.models import User
+    from medianest.paging import paginate
 
     mine = _seed_downloads(app, alice.id, 12)
     _seed_downloads(app, bob.id, 4)
@@ -101,8 +101,8 @@ def test_a_reused_list_statement_pages_like_a_fresh_one_and_is_built_once(app, a
             assert [tuple(r) for r in reused[0]] == [tuple(r) for r in fresh[0]], (page, before)
             assert reused[1] == fresh[1], (page, before)
         assert [r.id for r in paginate(stmt, 1, 100, None, key, params)[0]] == mine  # alice's only, newest first
-        built = dict(envelope._PAGES)
+        built = dict(paging._PAGES)
         again, _ = downloads.list_statement(user, rows=True)
         assert again is stmt  # one statement per shape ...
         paginate(again, 2, 5, None, key, params)
-        assert envelope._PAGES == built  # ... whose page statements were built once
+        assert paging._PAGES == built  # ... whose page statements were built once

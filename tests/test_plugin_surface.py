@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from medianest.api.envelope import ERROR_CODES
 from medianest.cli import cli
 from medianest.extensions import db
+from medianest.json_answers import ERROR_CODES
 from medianest.models import ServiceSetting
 from medianest.plugins import PLUGIN_API_VERSION, SettingField
 from medianest.service_settings import MASK

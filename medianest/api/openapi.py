@@ -17,9 +17,9 @@ from pydantic import BaseModel, TypeAdapter
 
 from medianest.access import public, view_access
 from medianest.api.converters import ID_MAX
-from medianest.api.envelope import ERROR_CODES, ok
 from medianest.api.route import RouteDoc, api_route
 from medianest.api.schema import CursorQuery
+from medianest.json_answers import ERROR_CODES, ok
 
 bp = Blueprint("openapi", __name__)
 

@@ -22,7 +22,7 @@ from flask import request
 from pydantic import BaseModel, ValidationError
 
 from medianest.access import enforce_declared_access
-from medianest.api.envelope import ApiError
+from medianest.json_answers import ApiError
 
 
 @dataclass
