@@ -1,34 +1,14 @@
-"""The per-process API token cache: hits skip the database, every change is seen at once."""
+"""Calls made with a personal API token: every change is seen on the next call, many first uses at once,
+no cookie for a script, and a session cookie beside a token keeps its user."""
 
 from __future__ import annotations
 
-import contextlib
+from sqlalchemy import update
 
-from medianest_youtube.models import Download
-from sqlalchemy import event, update
-
+from medianest.auth.identity import load_user_from_request
 from medianest.auth.tokens import create_token
 from medianest.extensions import db
 from medianest.models import ApiToken, User
-from medianest.service_settings import save_service_config
-
-
-@contextlib.contextmanager
-def statements(app):
-    """The SQL statements the app's engine runs inside the block."""
-
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _token(client) -> str:
@@ -39,10 +19,6 @@ def _token(client) -> str:
 
 def _as_token(app, token: str, path: str = "/api/v1/auth/session"):
     return app.test_client().get(path, headers={"Authorization": f"Bearer {token}"})
-
-
-def _token_queries(seen: list[str]) -> list[str]:
-    return [s for s in seen if "api_tokens" in s and s.lstrip().upper().startswith("SELECT")]
 
 
 def test_revoke_suspend_role_and_bulk_changes_take_effect_on_the_next_call(app, user_client, admin_client, alice):
@@ -116,26 +92,6 @@ def test_many_first_uses_at_once_on_a_gevent_worker(live_server_factory):
     assert all(t["last_used_at"] for t in listed)
 
 
-# ------------------------------------------------------------------ the services' settings
-def _a_download_with_a_folder(app, user_id: int) -> None:
-
-    with app.app_context():
-        db.session.add(Download(user_id=user_id, url="https://youtu.be/x", status="completed", folder="Mix"))
-        db.session.commit()
-
-
-def _listed_folder(client) -> str:
-    answer = client.get("/api/v1/youtube/downloads")
-    assert answer.status_code == 200, answer.get_json()
-    return answer.get_json()["data"][0]["folder"]
-
-
-def _save_download_root(app, root) -> None:
-
-    with app.app_context():
-        save_service_config("youtube", {"download_root": str(root)}, set())
-
-
 def test_a_token_caller_gets_no_csrf_token_and_no_cookie(app, user_client):
     token = _token(user_client)
     answer = _as_token(app, token)
@@ -147,15 +103,13 @@ def test_a_token_caller_gets_no_csrf_token_and_no_cookie(app, user_client):
 
 def _counting_request_loader(app):
     """Counts the calls Flask-Login makes to the app's request loader."""
-    manager = app.login_manager
-    original = manager._request_callback
     calls = []
 
     def counted(request):
         calls.append(request.path)
-        return original(request)
+        return load_user_from_request(request)
 
-    manager._request_callback = counted
+    app.login_manager.request_loader(counted)
     return calls
 
 
@@ -168,6 +122,7 @@ def test_a_token_sent_with_a_session_cookie_leaves_the_session_user_in_charge(ap
     assert answer.get_json()["data"]["username"] == "alice"
     assert calls == []  # the session's user was found first: the request loader is never asked
     assert _as_token(app, bobs_token).get_json()["data"]["username"] == "bob"
+    assert calls == ["/api/v1/auth/session"]  # without cookies, the token is read by the request loader
 
 
 def test_a_wrong_token_without_cookies_is_refused_as_before(app, user_client):
