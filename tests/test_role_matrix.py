@@ -21,6 +21,8 @@ from medianest.models import ApiToken, Invite, User, utcnow
 # Flask's own static-file views carry no rule: they serve files from the package, to anyone.
 STATIC_ENDPOINTS = re.compile(r"(^|\.)static$")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# A rule's variable, ``<name>`` or ``<converter:name>`` or ``<converter(arguments):name>`` (Werkzeug's syntax).
+ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\(.*?\))?:)?(?P<name>\w+)>")
 
 
 def _rules(app) -> list[tuple[Rule, str]]:
@@ -33,10 +35,11 @@ def _rules(app) -> list[tuple[Rule, str]]:
     return rules
 
 
-def _url(rule: Rule, ids: dict[str, int]) -> str:
+def _url(rule: Rule, ids: dict[str, int], converters: dict) -> str:
     values = {}
-    for name in rule.arguments:
-        converter = rule._converters[name]
+    for argument in ARGUMENT.finditer(rule.rule):
+        name = argument["name"]
+        converter = converters[argument["converter"] or "default"]
         if re.fullmatch(converter.regex, "999999") and not re.fullmatch(converter.regex, "nothing-here"):
             values[name] = ids.get(name, ids["default"])  # a numeric id, whatever the converter is called
         elif converter.__class__.__name__ == "PathConverter":
@@ -111,7 +114,7 @@ def test_role_matrix(app, alice, bob):
         if rule_kind is None:
             failures.append(f"{method} {rule.rule}: no access rule")
             continue
-        url = _url(rule, ids)
+        url = _url(rule, ids, app.url_map.converters)
         if rule.endpoint == "admin.plugins_toggle" or rule.endpoint == "admin.api_plugin_patch":
             url = url.replace("nothing-here", "no-such-plugin")  # never switch a real plugin off here
         people = _people(app)
