@@ -15,7 +15,7 @@ About 10-12 minutes on a 2-core machine; ``--quick`` (shorter rounds) took
 4. dashboard p99 for one client with a service blackholed (bench/dashboard_dead_service.py)
 5. a playlist through MediaNest vs the ``yt-dlp`` command (bench/youtube_vs_cli.py)
 6. 1000 Socket.IO clients, an event emitted through Redis, vs a bare python-socketio server (bench/socketio_fanout.py;
-   needs the ``bench`` extra: ``pip install -e ".[bench]"``)
+   its clients run from a virtualenv of their own, bench/.venv-fanout, made on first use)
 7. dashboard p99 for one client with a card whose service hangs 30 s, vs the same dashboard without that card
    (bench/dashboard_slow_card.py)
 8-10. a household's budgets in both running modes: p99 at 100 requests/s over 20 connections (open loop),

@@ -13,16 +13,17 @@ servers (the order flipping each round), so a busy moment of the machine lands
 on both rather than on whichever server was measured then.
 
 Prints per-client latency (emit -> received) p50/p99 for both and the ratio
-of the p99s (target <= 1.2).
+of the p99s (target <= 1.2).  The clients run in processes of their own, from
+a virtualenv of their own (``bench/fanout_clients.py``), made on first use.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import gc
-import os
+import contextlib
+import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,8 +33,6 @@ sys.path.insert(0, str(HERE))
 
 import socketio  # noqa: E402
 from stack import percentile, production_stack, wait_http  # noqa: E402
-
-WAVE = int(os.environ.get("FANOUT_WAVE", "50"))
 
 BARE_SERVER = """
 import os
@@ -45,69 +44,70 @@ app = socketio.WSGIApp(sio)
 """
 
 
-async def _connect_all(
-    url: str, count: int, headers: dict[str, str], received: list[float]
-) -> list[socketio.AsyncClient]:
-    clients: list[socketio.AsyncClient] = []
-
-    def make() -> socketio.AsyncClient:
-        client = socketio.AsyncClient(reconnection=False)
-
-        @client.on("bench.fanout")
-        async def _on(data: dict) -> None:
-            received.append(time.time() - data["sent"])
-
-        return client
-
-    async def connect_one() -> None:
-        client = make()
-        await client.connect(url, headers=dict(headers), transports=["websocket"], wait_timeout=30)
-        clients.append(client)
-
-    for start in range(0, count, WAVE):  # in waves, so the single worker accepts steadily
-        await asyncio.gather(*(connect_one() for _ in range(min(WAVE, count - start))))
-    return clients
+CLIENTS_VENV = HERE / ".venv-fanout"
+CLIENT_PACKAGES = ["python-socketio[asyncio_client]>=5.11", "aiohttp>=3.9"]
 
 
-async def _round(received: list[float], count: int, emit) -> list[float]:
-    received.clear()
-    emit({"sent": time.time()})
-    deadline = time.monotonic() + 20
-    while len(received) < count and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-    if len(received) < count:
-        raise RuntimeError(f"only {len(received)} of {count} clients received the event")
-    return list(received)
+def clients_python() -> Path:
+    """The Python of the clients' own virtualenv (``bench/fanout_clients.py`` says why), made on first use."""
+    python = CLIENTS_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(CLIENTS_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *CLIENT_PACKAGES], check=True)
+    return python
 
 
-async def _measure_both(servers: list[tuple[str, str, dict[str, str], object]], count: int, rounds: int) -> dict:
+class Clients:
+    """One server's clients, connected by ``bench/fanout_clients.py`` in a process of their own."""
+
+    def __init__(self, url: str, count: int, headers: dict[str, str]) -> None:
+        args = [str(clients_python()), str(HERE / "fanout_clients.py"), url, "--count", str(count)]
+        for name, value in headers.items():
+            args += ["--header", f"{name}: {value}"]
+        self.count = count
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the clients of {url} did not connect (exit code {self.proc.wait()})")
+
+    def round(self, emit) -> list[float]:
+        emit({"sent": time.time()})
+        self.proc.stdin.write(f"collect {self.count}\n")
+        self.proc.stdin.flush()
+        values = json.loads(self.proc.stdout.readline())
+        if len(values) < self.count:
+            raise RuntimeError(f"only {len(values)} of {self.count} clients received the event")
+        return values
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _measure_both(servers: list[tuple[str, str, dict[str, str], object]], count: int, rounds: int) -> dict:
     """Both servers' clients connected at once; rounds alternate between them, so both meet the same machine."""
-    received = {name: [] for name, *_ in servers}
-    clients = {}
+    clients: dict[str, Clients] = {}
     latencies: dict[str, list[float]] = {name: [] for name, *_ in servers}
     round_p99: dict[str, list[float]] = {name: [] for name, *_ in servers}
     try:
         for name, url, headers, _emit in servers:
-            clients[name] = await _connect_all(url, count, headers, received[name])
-        # This process holds 2000 clients: a full collection of its heap took
-        # 260-330 ms here and, landing in a round, became that round's p99.
-        # The load generator must not pause, so its collector is off while it measures.
-        gc.collect()
-        gc.freeze()
-        gc.disable()
-        await asyncio.sleep(2.0)
+            clients[name] = Clients(url, count, headers)
+        time.sleep(2.0)
         for n in range(rounds + 1):  # the first round of each is a warm-up, not counted
             order = servers if n % 2 == 0 else list(reversed(servers))
             for name, _url, _headers, emit in order:
-                values = await _round(received[name], count, emit)
+                values = clients[name].round(emit)
                 if n > 0:
                     latencies[name] += values
                     round_p99[name].append(percentile(values, 0.99))
-                await asyncio.sleep(0.5)
+                time.sleep(0.5)
     finally:
-        gc.enable()
         for group in clients.values():
-            await asyncio.gather(*(c.disconnect() for c in group), return_exceptions=True)
+            group.close()
     return {"latencies": latencies, "round_p99": round_p99}
 
 
@@ -137,7 +137,7 @@ def main() -> None:
             ("MediaNest (household room)", stack.url, {"Cookie": cookie}, emit_medianest),
         ]
         try:
-            measured = asyncio.run(_measure_both(servers, args.clients, args.rounds))
+            measured = _measure_both(servers, args.clients, args.rounds)
         except Exception:
             print(stack.web.text()[-4000:], file=sys.stderr)
             raise
