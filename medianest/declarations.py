@@ -151,7 +151,11 @@ def rate_limit_value(name: str) -> str:
 
 
 def backup_folders(app: Flask) -> list[tuple[BackupFolder, Path]]:
-    """Every installed plugin's backup folders with where they are now (in an app context)."""
+    """Every installed plugin's backup folders with where they are now (in an app context).
+
+    A plugin whose folder cannot say where it is is refused (and logged as
+    such), and its folder left out; the rest of the backup goes on.
+    """
     host = app.extensions["medianest.plugins"]
     found = []
     taken: set[str] = set()
@@ -162,8 +166,13 @@ def backup_folders(app: Flask) -> list[tuple[BackupFolder, Path]]:
         if folder.name in ARCHIVE_NAMES or folder.name in taken:
             host.fail(plugin, f"backup folder name {folder.name!r} is already used in the archive")
             continue
+        try:
+            where = Path(folder.path()).expanduser().resolve()
+        except Exception as exc:  # the other folders and the database are still archived
+            host.fail(plugin, f"backup folder {folder.name!r}: path() raised {exc.__class__.__name__}: {exc}", exc)
+            continue
         taken.add(folder.name)
-        found.append((folder, Path(folder.path()).expanduser().resolve()))
+        found.append((folder, where))
     return found
 
 

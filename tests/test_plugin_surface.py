@@ -11,7 +11,7 @@ from medianest.cli import cli
 from medianest.extensions import db
 from medianest.json_answers import ERROR_CODES
 from medianest.models import ServiceSetting
-from medianest.plugins import PLUGIN_API_VERSION, SettingField
+from medianest.plugins import PLUGIN_API_VERSION, BackupFolder, SettingField, hookimpl
 from medianest.service_settings import MASK
 from medianest.settings import SettingsError
 from tests.support.apps import build_app, make_settings
@@ -140,6 +140,32 @@ def test_hook_backup_folders_a_declared_folder_is_backed_up_and_restored(app, ru
     assert result.exit_code == 0, result.output
     assert (folder / "kept.txt").read_text() == "the plugin's file"
     assert "declaretest-files restored: 1 file(s)" in result.output
+
+
+class _LostFolderPlugin:
+    """A plugin whose backup folder cannot say where it is."""
+
+    @hookimpl
+    def backup_folders(self):
+        def nowhere():
+            raise OSError("the share is not mounted")
+
+        return [BackupFolder("lost", nowhere, "a folder on a share that is gone")]
+
+
+def test_a_backup_folder_that_raises_is_left_out_and_its_plugin_refused(app, runner, tmp_path, caplog):
+    host = app.extensions["medianest.plugins"]
+    host.register(_LostFolderPlugin(), name="lostfolder")
+    archive = tmp_path / "backup.tar.gz"
+    result = runner.invoke(cli, ["backup", "--include-downloads", "-o", str(archive)])
+    assert result.exit_code == 0, result.output
+    with tarfile.open(archive) as opened:
+        names = opened.getnames()
+    assert "manifest.json" in names and any(n.startswith("database") for n in names), names
+    assert not any(n.startswith("lost") for n in names)
+    refused = {p.name: p.error for p in host.failed()}
+    assert refused["lostfolder"] == "backup folder 'lost': path() raised OSError: the share is not mounted"
+    assert "plugin lostfolder disabled" in caplog.text
 
 
 # ------------------------------------------------------------------ access and secrets

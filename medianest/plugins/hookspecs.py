@@ -457,7 +457,9 @@ def backup_folders() -> list[BackupFolder]:
         puts it back where ``path()`` (called in an app context) says (unless ``--skip-downloads``).
 
     Called for every installed plugin, enabled or not (a disabled plugin's
-    files are still worth keeping).  Results are concatenated.
+    files are still worth keeping).  Results are concatenated.  A ``path()``
+    that raises leaves that folder out of the archive and refuses its plugin;
+    the database and the other folders are still archived.
 
     The name must stay the same between versions of the plugin (the YouTube
     plugin's is ``downloads``).
