@@ -52,7 +52,7 @@ def test_every_hook_is_listed_with_its_typed_signature_and_flags():
 
 def test_docstrings_become_markdown_with_parameters_results_and_examples():
     text = DOC.read_text(encoding="utf-8")
-    assert "- **`user`** (`User`): the signed-in `medianest.models.User`;" in text
+    assert "- **`user`** (`User`): the signed-in `medianest.plugins.db.User`;" in text
     assert "- **Returns** (`list[BackupFolder]`): a list of `BackupFolder`," in text
     assert ":class:" not in text and ":param" not in text and ":returns:" not in text
     assert not re.search(r"(?<!`)``(?!`)", text), "reST literals left in docs/hooks.md"

@@ -86,7 +86,7 @@ def register_blueprints(app: Flask) -> list[Blueprint]:
 def dashboard_cards(user: User) -> list[DashboardCard]:
     """Cards to show this user on the dashboard.
 
-    :param user: the signed-in :class:`medianest.models.User`; filter by
+    :param user: the signed-in :class:`medianest.plugins.db.User`; filter by
         ``user.is_admin`` for admin-only cards.
     :returns: a list of :class:`medianest.plugins.DashboardCard`.  The host
         renders each card's template inside a frame that re-fetches it when one
@@ -176,7 +176,7 @@ def service_settings() -> list[ServiceSettings]:
         description="")``: the settings as a pydantic model, and
         ``test_connection(settings)`` run by the admin's "test connection"
         button.  Values are stored encrypted and read back with
-        :func:`medianest.service_settings.service_config`.
+        :func:`medianest.plugins.settings.service_config`.
 
     Results are concatenated; service keys are unique across plugins.
 
