@@ -35,7 +35,7 @@ def _stored(service: str) -> dict[str, str]:
     ring = keyring()
     values = {}
     for row in rows:
-        values[row.field] = ring.decrypt(row.ciphertext, f"{service}.{row.field}")
+        values[row.field] = ring.decrypt(row.ciphertext, row.purpose)
         if row.is_secret:
             remember_secret(values[row.field])  # masked in every log line from now on
     return values
@@ -87,9 +87,10 @@ def save_service_config(service: str, values: dict[str, Any], secret_fields: set
             continue
         row = db.session.get(ServiceSetting, (service, field))
         text = "" if value is None else str(value)
-        if row is not None and ring.decrypt(row.ciphertext, f"{service}.{field}") == text:
+        purpose = ServiceSetting.purpose_of(service, field)
+        if row is not None and ring.decrypt(row.ciphertext, purpose) == text:
             continue
-        ciphertext = ring.encrypt(text, f"{service}.{field}")
+        ciphertext = ring.encrypt(text, purpose)
         if row is None:
             db.session.add(
                 ServiceSetting(service=service, field=field, ciphertext=ciphertext, is_secret=field in secret_fields)
@@ -240,30 +241,34 @@ def rotate_encryption(dry_run: bool = False) -> dict[str, int]:
     """
 
     ring = keyring()
-    counts = {"service_settings": 0, "plex_tokens": 0, "current": 0}
+    # What is encrypted: which rows, which column, and the purpose its ciphertext is bound to.
+    encrypted = (
+        ("service_settings", db.select(ServiceSetting), "ciphertext", lambda row: row.purpose),
+        (
+            "plex_tokens",
+            db.select(User).where(User.plex_token.is_not(None)),
+            "plex_token",
+            lambda user: user.plex_token_purpose,
+        ),
+        (
+            "notification_channels",
+            db.select(NotificationChannel),
+            "url_ciphertext",
+            lambda _: NotificationChannel.URL_PURPOSE,
+        ),
+    )
+    counts = {"current": 0}
     pending: list[tuple[Any, str, str, str]] = []
-    for row in db.session.scalars(db.select(ServiceSetting)):
-        purpose = f"{row.service}.{row.field}"
-        if ring.needs_rotation(row.ciphertext):
-            pending.append((row, "ciphertext", ring.decrypt(row.ciphertext, purpose), purpose))
-            counts["service_settings"] += 1
-        else:
-            counts["current"] += 1
-    for user in db.session.scalars(db.select(User).where(User.plex_token.is_not(None))):
-        purpose = f"users.plex_token.{user.id}"
-        if ring.needs_rotation(user.plex_token):
-            pending.append((user, "plex_token", ring.decrypt(user.plex_token, purpose), purpose))
-            counts["plex_tokens"] += 1
-        else:
-            counts["current"] += 1
-    counts["notification_channels"] = 0
-    for channel in db.session.scalars(db.select(NotificationChannel)):
-        if ring.needs_rotation(channel.url_ciphertext):
-            plaintext = ring.decrypt(channel.url_ciphertext, NotificationChannel.URL_PURPOSE)
-            pending.append((channel, "url_ciphertext", plaintext, NotificationChannel.URL_PURPOSE))
-            counts["notification_channels"] += 1
-        else:
-            counts["current"] += 1
+    for name, rows, column, purpose_of in encrypted:
+        counts[name] = 0
+        for row in db.session.scalars(rows):
+            ciphertext = getattr(row, column)
+            if ring.needs_rotation(ciphertext):
+                purpose = purpose_of(row)
+                pending.append((row, column, ring.decrypt(ciphertext, purpose), purpose))
+                counts[name] += 1
+            else:
+                counts["current"] += 1
     if dry_run:
         return counts
     for obj, attribute, plaintext, purpose in pending:

@@ -282,7 +282,7 @@ def sign_in_with_plex_token(token: str, invite_token: str | None = None) -> User
     db.session.flush()
     if invite_token:
         household.accept_with_plex(invite_token, user, created)
-    user.plex_token = _keyring().encrypt(token, _token_purpose(user.id))
+    user.plex_token = _keyring().encrypt(token, user.plex_token_purpose)
     db.session.commit()
     if created:
         record("user.created", f"user:{user.id}", {"via": "plex", "role": user.role}, actor=user)
@@ -301,13 +301,9 @@ def _keyring():
     return current_app.extensions["medianest.keyring"]
 
 
-def _token_purpose(user_id: int) -> str:
-    return f"users.plex_token.{user_id}"
-
-
 def plex_token_for(user_id: int) -> str | None:
     """The decrypted plex.tv token of a user who signed in with Plex (``None`` otherwise)."""
     user = db.session.get(User, user_id)
     if user is None or not user.plex_token:
         return None
-    return _keyring().decrypt(user.plex_token, _token_purpose(user.id))
+    return _keyring().decrypt(user.plex_token, user.plex_token_purpose)

@@ -23,6 +23,15 @@ class ServiceSetting(db.Model):
     is_secret: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    @staticmethod
+    def purpose_of(service: str, field: str) -> str:
+        """The associated data of a value's ciphertext (medianest.keyring)."""
+        return f"{service}.{field}"
+
+    @property
+    def purpose(self) -> str:
+        return self.purpose_of(self.service, self.field)
+
 
 class ServiceStatus(db.Model):
     """The latest health-check result of one service (the dashboard reads only this)."""

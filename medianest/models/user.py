@@ -59,6 +59,11 @@ class User(UserMixin, db.Model):
         return self.role == "admin"
 
     @property
+    def plex_token_purpose(self) -> str:
+        """The associated data of ``plex_token``'s ciphertext (medianest.keyring)."""
+        return f"users.plex_token.{self.id}"
+
+    @property
     def name(self) -> str:
         return self.display_name or self.username
 
