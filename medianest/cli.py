@@ -24,7 +24,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate.cli import db as migrate_db
 from sqlalchemy import inspect
 
-from medianest.settings import SettingsError, folder_problem
+from medianest.settings import SettingsError, folder_problem, load_settings, service_env, service_env_name
 
 log = logging.getLogger("medianest.migrations")
 
@@ -43,7 +43,6 @@ logging.getLogger("alembic.runtime.migration").addFilter(_not_environment_chatte
 
 def _create_app():
     from medianest.app import create_app
-    from medianest.settings import load_settings
 
     try:
         settings = load_settings()
@@ -91,7 +90,6 @@ def require_writable_folders(app) -> None:
     exist yet is created.
     """
     from medianest.service_settings import service_definitions
-    from medianest.settings import service_env_name
 
     folders = []
     with app.app_context():
@@ -116,7 +114,6 @@ def _settings_or_environment(service: str, names: list[str]) -> dict:
 
     from medianest.extensions import db
     from medianest.service_settings import service_config
-    from medianest.settings import service_env
 
     try:
         return service_config(service)
